@@ -1,0 +1,1 @@
+"""The ChastityTracker games API: client, models, errors and a local sandbox."""

@@ -1,0 +1,85 @@
+"""The bot's configuration, read once from the environment or `.env` by the composition root."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+from cryptography.fernet import Fernet
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_TRACKER_API_URL = "https://www.chastitytracker.org"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class Settings(BaseSettings):
+    """Every knob the bot has; each one is documented in `.env.example`."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    discord_token: SecretStr
+    tracker_api_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_TRACKER_API_URL)
+    database_path: Path = Path("data/bot.sqlite3")
+    token_key: SecretStr | None = None
+    dev_guild_id: int | None = Field(default=None, gt=0)
+    tracker_connect_timeout: float = Field(default=5.0, gt=0, le=60)
+    tracker_read_timeout: float = Field(default=10.0, gt=0, le=120)
+    log_level: LogLevel = "INFO"
+    discord_api_url: AnyHttpUrl | None = None
+
+    @field_validator("token_key")
+    @classmethod
+    def _token_key_is_a_fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        """Reject a malformed key at start rather than at the first stored token."""
+        if value is None or not value.get_secret_value():
+            return None
+        try:
+            Fernet(value.get_secret_value().encode())
+        except ValueError:
+            raise ValueError(
+                "must be a Fernet key (32 url-safe base64-encoded bytes); "
+                "generate one with: python -c "
+                '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+            ) from None
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def tracker_base_url(self) -> str:
+        return str(self.tracker_api_url).rstrip("/")
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelNamesMapping()[self.log_level]
+
+
+class SettingsError(Exception):
+    """A configuration problem, worded for the person starting the bot."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning pydantic's report into one line per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(describe_settings_error(error)) from None
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False):
+        variable = "_".join(str(part) for part in problem["loc"][:1]).upper()
+        if problem["type"] == "missing":
+            lines.append(
+                f"{variable} is not set: set it in the environment or in .env (see .env.example)."
+            )
+        else:
+            lines.append(f"{variable} is invalid: {problem['msg']}.")
+    return "\n".join(lines)
