@@ -1,0 +1,1 @@
+"""The bot's rules (vote limits, attribution, permissions), callable without Discord."""

@@ -1,0 +1,159 @@
+"""`/links` and `/config`: moderators bind public links to channels and choose who may vote."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.replies import actor_from, reply_privately
+from services.links import ChannelChoice, LinkAdmin
+from services.markup import mask
+from storage.models import ChannelLink, VoteInterval
+
+if TYPE_CHECKING:
+    from bot import CtVoteBot
+
+
+def _channel_choice(
+    interaction: discord.Interaction, option: app_commands.AppCommandChannel | None
+) -> ChannelChoice | None:
+    """The channel option with the server it really belongs to.
+
+    discord.py stamps resolved options with the interaction's server, so we ask our cache instead.
+    """
+    if option is None:
+        return None
+    guild = interaction.guild
+    cached = guild.get_channel_or_thread(option.id) if guild is not None else None
+    return ChannelChoice(option.id, cached.guild.id if cached is not None else None)
+
+
+def describe_link(link: ChannelLink) -> str:
+    anonymous = "anonymous votes allowed" if link.anonymous_allowed else "connected accounts only"
+    session = f", session {link.session_id}" if link.session_id else ""
+    return (
+        f"`{link.name}` in <#{link.channel_id}>: token {mask(link.link_token.get_secret_value())}, "
+        f"{link.interval.value}, {anonymous}{session}"
+    )
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class Links(
+    commands.GroupCog,
+    group_name="links",
+    group_description="Bind public vote links to channels (Manage Server).",
+):
+    def __init__(self, admin: LinkAdmin) -> None:
+        self.admin = admin
+        super().__init__()
+
+    async def name_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        channel = getattr(interaction.namespace, "channel", None)
+        channel_id = channel.id if channel is not None else interaction.channel_id
+        if channel_id is None:
+            return []
+        names = await self.admin.names(actor_from(interaction), channel_id, current)
+        return [app_commands.Choice(name=name, value=name) for name in names]
+
+    @app_commands.command(name="add")
+    @app_commands.describe(
+        token="The public link token the session's owner shares.",  # noqa: S106
+        name="A short name members pick with /vote (default: link).",
+        channel="Where members vote on it (default: this channel).",
+        interval="Mirror of the owner's LINK setting: one vote ever, or one per 24 hours.",
+        anonymous="Whether members without a connected account may vote (they share one vote).",
+    )
+    @app_commands.choices(
+        interval=[
+            app_commands.Choice(name="daily (one vote per 24 hours)", value="daily"),
+            app_commands.Choice(name="once (one vote ever)", value="once"),
+        ]
+    )
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        token: app_commands.Range[str, 1, 512],
+        name: app_commands.Range[str, 1, 32] | None = None,
+        channel: app_commands.AppCommandChannel | None = None,
+        interval: app_commands.Choice[str] | None = None,
+        anonymous: bool = True,
+    ) -> None:
+        """Bind a session's public vote link to a channel."""
+        link = await self.admin.add(
+            actor_from(interaction),
+            link_token=token,
+            name=name,
+            channel=_channel_choice(interaction, channel),
+            interval=VoteInterval(interval.value) if interval else VoteInterval.DAILY,
+            anonymous_allowed=anonymous,
+        )
+        await reply_privately(interaction, f"Link added: {describe_link(link)}.")
+
+    @app_commands.command(name="remove")
+    @app_commands.describe(name="The link's name.", channel="Its channel (default: this one).")
+    @app_commands.autocomplete(name=name_autocomplete)
+    async def remove(
+        self,
+        interaction: discord.Interaction,
+        name: app_commands.Range[str, 1, 32],
+        channel: app_commands.AppCommandChannel | None = None,
+    ) -> None:
+        """Remove a link from a channel."""
+        link = await self.admin.remove(
+            actor_from(interaction), name, _channel_choice(interaction, channel)
+        )
+        await reply_privately(interaction, f"Link `{link.name}` removed from <#{link.channel_id}>.")
+
+    @app_commands.command(name="list")
+    async def list_links(self, interaction: discord.Interaction) -> None:
+        """List every link of this server with its channel and settings."""
+        links = await self.admin.list(actor_from(interaction))
+        if not links:
+            await reply_privately(
+                interaction, "This server has no links yet: add one with `/links add`."
+            )
+            return
+        await reply_privately(interaction, "\n".join(describe_link(link) for link in links)[:1900])
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class Config(
+    commands.GroupCog, group_name="config", group_description="Server settings (Manage Server)."
+):
+    def __init__(self, admin: LinkAdmin) -> None:
+        self.admin = admin
+        super().__init__()
+
+    @app_commands.command(name="voter-role")
+    @app_commands.describe(
+        role="Only members with this role may vote; leave empty to let everyone vote."
+    )
+    async def voter_role(
+        self, interaction: discord.Interaction, role: discord.Role | None = None
+    ) -> None:
+        """Choose the role required to vote, or clear it."""
+        guild = interaction.guild
+        real_role = guild.get_role(role.id) if guild is not None and role is not None else None
+        await self.admin.set_voter_role(
+            actor_from(interaction),
+            role.id if role is not None else None,
+            real_role.guild.id if real_role is not None else None,
+        )
+        text = (
+            f"Only members with the <@&{role.id}> role may vote now."
+            if role is not None
+            else "Every member may vote now."
+        )
+        await reply_privately(interaction, text)
+
+
+async def setup(bot: CtVoteBot) -> None:
+    await bot.add_cog(Links(bot.services.links))
+    await bot.add_cog(Config(bot.services.links))

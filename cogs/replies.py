@@ -1,0 +1,50 @@
+"""How the bot answers: private replies in any state, public results that ping nobody."""
+
+from __future__ import annotations
+
+import discord
+
+from services.actor import Actor
+
+NO_PINGS = discord.AllowedMentions.none()
+
+
+def actor_from(interaction: discord.Interaction) -> Actor:
+    """Everything our rules need from an interaction, taken from what Discord sent and we cache."""
+    user = interaction.user
+    roles = frozenset(role.id for role in getattr(user, "roles", ()))
+    permissions = interaction.permissions
+    return Actor(
+        user_id=user.id,
+        guild_id=interaction.guild_id,
+        channel_id=interaction.channel_id,
+        role_ids=roles,
+        manage_guild=interaction.guild_id is not None and permissions.manage_guild,
+    )
+
+
+def voter_only(user_id: int) -> discord.AllowedMentions:
+    """Public messages may notify the member they are about, never anyone else."""
+    return discord.AllowedMentions(
+        everyone=False, roles=False, users=[discord.Object(id=user_id)], replied_user=False
+    )
+
+
+async def reply_privately(interaction: discord.Interaction, content: str) -> None:
+    """An ephemeral line, whether or not the interaction was already acknowledged.
+
+    Commands that can fail defer ephemerally, so the first follow-up (which keeps the deferral's
+    visibility) is private too.
+    """
+    if interaction.response.is_done():
+        await interaction.followup.send(content, ephemeral=True, allowed_mentions=NO_PINGS)
+    else:
+        await interaction.response.send_message(content, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+async def publish(
+    interaction: discord.Interaction, public: str, private: str, *, about: int
+) -> None:
+    """Settle the private deferral with a short note, then post the result for the channel."""
+    await interaction.edit_original_response(content=private, allowed_mentions=NO_PINGS)
+    await interaction.followup.send(public, ephemeral=False, allowed_mentions=voter_only(about))

@@ -1,0 +1,114 @@
+"""The one error handler: each failure becomes one private sentence; surprises get a reference."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+
+import discord
+from discord import app_commands
+
+from cogs.replies import reply_privately
+from services.errors import UserError
+from services.markup import plain
+from tracker import errors
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_OUTCOME = (
+    "The tracker did not answer properly, so this may or may not have counted. "
+    "Check the session on the tracker before trying again."
+)
+
+
+def _retry_text(error: errors.RateLimited) -> str:
+    wait = f" Try again in {round(error.retry_after)} seconds." if error.retry_after else ""
+    return f"The tracker asks to slow down; nothing was played.{wait}"
+
+
+# Most specific first: the first matching type decides the sentence.
+TRACKER_TEXTS: list[tuple[type[errors.TrackerError], Callable[[errors.TrackerError], str]]] = [
+    (errors.InvalidGameRequest, lambda e: e.message),
+    (
+        errors.Unauthorized,
+        lambda e: (
+            "The tracker rejected your API token. Connect again with `/account connect` "
+            "using a current token."
+        ),
+    ),
+    (
+        errors.Forbidden,
+        lambda e: (
+            "The tracker refused: your account is not this session's owner, or not their dom. "
+            f"({plain(e.message)})"
+        ),
+    ),
+    (
+        errors.NotFound,
+        lambda e: (
+            "The tracker does not know this link or session; check the id, or ask a moderator to "
+            f"check the link. ({plain(e.message)})"
+        ),
+    ),
+    (errors.RequestRejected, lambda e: f"The tracker refused: {plain(e.message, limit=400)}"),
+    (errors.RateLimited, lambda e: _retry_text(e)),  # type: ignore[arg-type]
+    (
+        errors.TrackerUnreachable,
+        lambda e: "The tracker could not be reached, so nothing was sent. Try again in a moment.",
+    ),
+    (errors.TrackerRefused, lambda e: f"The tracker refused the request: {plain(e.message)}"),
+    (errors.OutcomeUnknown, lambda e: UNKNOWN_OUTCOME),
+]
+
+
+def explain(error: BaseException) -> str | None:
+    """The member-facing sentence for an error we expect, or None for a surprise."""
+    if isinstance(error, UserError):
+        return error.message
+    if isinstance(error, errors.TrackerError):
+        for kind, text in TRACKER_TEXTS:
+            if isinstance(error, kind):
+                return text(error)
+    if isinstance(error, app_commands.TransformerError):
+        return "One of the options has a value this command cannot use."
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command works only in a server channel."
+    if isinstance(error, app_commands.CheckFailure):
+        return "You may not use this command here."
+    return None
+
+
+async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
+    """Answer privately; unknown errors are logged with a reference id the member can quote."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    text = explain(error)
+    if text is None:
+        reference = secrets.token_hex(4)
+        command = interaction.command.qualified_name if interaction.command else "?"
+        log.error(
+            "unexpected error in /%s (reference %s)",
+            command,
+            reference,
+            exc_info=(type(error), error, error.__traceback__),
+        )
+        text = (
+            f"Sorry, something went wrong on our side (reference `{reference}`). "
+            "A moderator can look this reference up in the bot's log."
+        )
+    try:
+        await reply_privately(interaction, text)
+    except discord.HTTPException as failure:
+        log.warning(
+            "could not deliver an error reply for interaction %s: %s",
+            interaction.id,
+            failure.status,
+        )
+
+
+class ErrorHandlingTree(app_commands.CommandTree):
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
+    ) -> None:
+        await report_error(interaction, error)

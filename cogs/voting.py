@@ -1,0 +1,76 @@
+"""`/vote add|sub|rand`: public LINK votes on the link(s) a moderator bound to this channel."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.render import vote_message
+from cogs.replies import actor_from, publish
+from services.voting import VotingService
+from tracker.models import VoteType
+
+if TYPE_CHECKING:
+    from bot import CtVoteBot
+
+LINK_OPTION = "Which of this channel's links (needed only when it has several)."
+
+
+@app_commands.guild_only()
+class Voting(
+    commands.GroupCog, group_name="vote", group_description="Vote on this channel's link."
+):
+    def __init__(self, voting: VotingService) -> None:
+        self.voting = voting
+        super().__init__()
+
+    async def _vote(
+        self, interaction: discord.Interaction, link: str | None, kind: VoteType
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        outcome = await self.voting.vote(actor_from(interaction), link, kind)
+        private = (
+            "Your vote was counted."
+            if not outcome.result.penalty
+            else ("The tracker applied a penalty: this is your own link.")
+        )
+        await publish(
+            interaction,
+            vote_message(outcome, interaction.user.id),
+            private,
+            about=interaction.user.id,
+        )
+
+    async def link_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        names = await self.voting.link_names(actor_from(interaction), current)
+        return [app_commands.Choice(name=name, value=name) for name in names]
+
+    @app_commands.command(name="add")
+    @app_commands.describe(link=LINK_OPTION)
+    @app_commands.autocomplete(link=link_autocomplete)
+    async def add(self, interaction: discord.Interaction, link: str | None = None) -> None:
+        """Vote to add time on this channel's link."""
+        await self._vote(interaction, link, VoteType.ADD)
+
+    @app_commands.command(name="sub")
+    @app_commands.describe(link=LINK_OPTION)
+    @app_commands.autocomplete(link=link_autocomplete)
+    async def sub(self, interaction: discord.Interaction, link: str | None = None) -> None:
+        """Vote to remove time on this channel's link."""
+        await self._vote(interaction, link, VoteType.SUB)
+
+    @app_commands.command(name="rand")
+    @app_commands.describe(link=LINK_OPTION)
+    @app_commands.autocomplete(link=link_autocomplete)
+    async def rand(self, interaction: discord.Interaction, link: str | None = None) -> None:
+        """Vote and let the tracker pick add or remove at random."""
+        await self._vote(interaction, link, VoteType.RAND)
+
+
+async def setup(bot: CtVoteBot) -> None:
+    await bot.add_cog(Voting(bot.services.voting))

@@ -1,0 +1,35 @@
+"""Who is asking, as far as our rules care: built by the Discord layer from an interaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from services.errors import NotAllowed
+from storage.models import GuildSettings
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int
+    guild_id: int | None = None
+    channel_id: int | None = None
+    role_ids: frozenset[int] = field(default_factory=frozenset)
+    manage_guild: bool = False
+
+    def require_channel(self, what: str) -> tuple[int, int]:
+        """Server-bound commands refuse DMs even when Discord would deliver them."""
+        if self.guild_id is None or self.channel_id is None:
+            raise NotAllowed(f"{what} works only in a server channel.")
+        return self.guild_id, self.channel_id
+
+    def require_manager(self) -> int:
+        """Checked in code: Discord's default permissions can be overridden by server admins."""
+        guild_id, _ = self.require_channel("This command")
+        if not self.manage_guild:
+            raise NotAllowed("Only members with the Manage Server permission may do this.")
+        return guild_id
+
+    def require_voter_role(self, settings: GuildSettings) -> None:
+        role_id = settings.voter_role_id
+        if role_id is not None and role_id not in self.role_ids:
+            raise NotAllowed(f"Only members with the <@&{role_id}> role may vote in this server.")

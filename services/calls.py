@@ -1,0 +1,79 @@
+"""The one path of every game call: a guard against doubles, the ledger before and after."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Hashable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from services.clock import Clock
+from services.errors import AlreadyInProgress
+from storage.database import Database
+from storage.models import NewCall, PlayedResult
+from tracker import errors
+from tracker.models import GameResult, LinkResult
+
+log = logging.getLogger(__name__)
+
+ResultT = TypeVar("ResultT", bound=GameResult)
+
+
+class GameCaller:
+    """Records each call as pending before it is sent, and as played, refused or unknown after."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        self._in_flight: set[Hashable] = set()
+
+    @contextmanager
+    def exclusive(self, key: Hashable, busy_message: str) -> Iterator[None]:
+        """Let one call per key run at a time; a second (a double click) is refused, not queued.
+
+        The check and the claim happen with no await between them, so two tasks cannot both pass.
+        """
+        if key in self._in_flight:
+            raise AlreadyInProgress(busy_message)
+        self._in_flight.add(key)
+        try:
+            yield
+        finally:
+            self._in_flight.discard(key)
+
+    async def call(self, call: NewCall, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
+        entry_id = await self._db.begin_call(call, now=self._clock())
+        try:
+            result = await play()
+        except errors.TrackerRefused as error:
+            await self._db.finish_refused(entry_id, error.reason, error.message, now=self._clock())
+            if isinstance(error, errors.Unauthorized) and not call.anonymous:
+                await self._db.mark_token_rejected(call.user_id)
+            log.info("ledger %d refused: %s (HTTP %s)", entry_id, error.reason, error.status)
+            raise
+        except errors.InvalidGameRequest as error:
+            await self._db.finish_refused(entry_id, error.reason, error.message, now=self._clock())
+            raise
+        except errors.OutcomeUnknown as error:
+            await self._db.finish_unknown(entry_id, error.reason, now=self._clock())
+            log.warning("ledger %d outcome unknown: %s", entry_id, error.reason)
+            raise
+        except asyncio.CancelledError:
+            await asyncio.shield(self._db.finish_unknown(entry_id, "cancelled", now=self._clock()))
+            raise
+        await self._db.finish_played(entry_id, _played(result, call), now=self._clock())
+        if not call.anonymous and call.user_id is not None:
+            await self._db.touch_account(call.user_id, now=self._clock())
+        return result
+
+
+def _played(result: GameResult, call: NewCall) -> PlayedResult:
+    return PlayedResult(
+        operation=result.operation.value if result.operation else None,
+        seconds=result.seconds,
+        multiplier=result.multiplier,
+        penalty=isinstance(result, LinkResult) and result.penalty,
+        scheduled_end=result.scheduled_end,
+        session_id=result.session if result.session is not None else call.session_id,
+    )

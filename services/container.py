@@ -1,0 +1,32 @@
+"""The services the cogs call, built once by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.accounts import AccountService
+from services.calls import GameCaller
+from services.clock import Clock
+from services.games import GamesService
+from services.links import LinkAdmin
+from services.voting import VotingService
+from storage.database import Database
+from tracker.client import TrackerClient
+
+
+@dataclass(frozen=True)
+class Services:
+    voting: VotingService
+    games: GamesService
+    accounts: AccountService
+    links: LinkAdmin
+
+    @classmethod
+    def build(cls, db: Database, tracker: TrackerClient, clock: Clock) -> Services:
+        caller = GameCaller(db, clock)
+        return cls(
+            voting=VotingService(db, tracker, caller, clock),
+            games=GamesService(db, tracker, caller),
+            accounts=AccountService(db, clock),
+            links=LinkAdmin(db, clock),
+        )

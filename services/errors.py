@@ -1,0 +1,41 @@
+"""Refusals a member or moderator may read: each carries its own ephemeral sentence."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class UserError(Exception):
+    """A refusal with text that is safe and useful to show the person who asked."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotAllowed(UserError):
+    """The person lacks a permission or role our rules require."""
+
+
+class BadInput(UserError):
+    """An option or field failed validation; nothing was changed."""
+
+
+class LinkNotResolved(UserError):
+    """The channel has no link, several links and none was named, or an unknown name."""
+
+
+class NotConnected(UserError):
+    """The command needs the member's own tracker account."""
+
+
+class VoteLimited(UserError):
+    """A local mirror of the tracker's vote limit refused the vote; nothing was sent."""
+
+    def __init__(self, message: str, *, next_vote_at: datetime | None) -> None:
+        super().__init__(message)
+        self.next_vote_at = next_vote_at
+
+
+class AlreadyInProgress(UserError):
+    """The same call is already on its way to the tracker (a double click)."""

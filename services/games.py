@@ -1,0 +1,98 @@
+"""DICE, LUCK and LINK as the session's owner or their dom, always with the caller's own token."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+
+from services.actor import Actor
+from services.calls import GameCaller
+from services.errors import BadInput, NotConnected
+from storage.database import Database
+from storage.models import Account, NewCall
+from tracker.client import TrackerClient, check_session
+from tracker.errors import InvalidGameRequest
+from tracker.models import Game, GameResult, VoteType
+
+BUSY = "That game is already on its way to the tracker; wait for its answer."
+
+
+@dataclass(frozen=True)
+class GameOutcome:
+    game: Game
+    as_dom: bool
+    session_id: int
+    result: GameResult
+
+
+class GamesService:
+    def __init__(self, db: Database, tracker: TrackerClient, caller: GameCaller) -> None:
+        self._db = db
+        self._tracker = tracker
+        self._caller = caller
+
+    async def play(
+        self, actor: Actor, game: Game, session_id: int | None, *, as_dom: bool
+    ) -> GameOutcome:
+        """DICE or LUCK; `session_id` None means the caller's saved default session."""
+        account = await self._account(actor)
+        session = self._session(account, session_id)
+        method = self._tracker.dice if game is Game.DICE else self._tracker.luck
+        play = partial(method, account.api_token, session, as_dom=as_dom)
+        return await self._run(actor, game, session, as_dom, None, play)
+
+    async def dom_link(self, actor: Actor, session_id: int, vote_type: VoteType) -> GameOutcome:
+        account = await self._account(actor)
+        session = self._session(account, session_id)
+        play = partial(self._tracker.link_as_dom, account.api_token, session, vote_type)
+        return await self._run(actor, Game.LINK, session, True, vote_type, play)
+
+    async def _run(
+        self,
+        actor: Actor,
+        game: Game,
+        session_id: int,
+        as_dom: bool,
+        vote_type: VoteType | None,
+        play: Callable[[], Awaitable[GameResult]],
+    ) -> GameOutcome:
+        call = NewCall(
+            user_id=actor.user_id,
+            guild_id=actor.guild_id,
+            channel_id=actor.channel_id,
+            link_id=None,
+            session_id=session_id,
+            game=game.value,
+            dom=as_dom,
+            vote_type=vote_type.value if vote_type else None,
+            anonymous=False,
+        )
+        with self._caller.exclusive((actor.user_id, game, session_id, as_dom), BUSY):
+            result = await self._caller.call(call, play)
+        return GameOutcome(game=game, as_dom=as_dom, session_id=session_id, result=result)
+
+    async def _account(self, actor: Actor) -> Account:
+        account = await self._db.get_account(actor.user_id)
+        if account is None:
+            raise NotConnected(
+                "Games are played with your own tracker account: "
+                "connect it with `/account connect`."
+            )
+        if account.token_rejected:
+            raise NotConnected(
+                "The tracker rejected your API token last time. "
+                "Connect again with `/account connect`."
+            )
+        return account
+
+    @staticmethod
+    def _session(account: Account, session_id: int | None) -> int:
+        if session_id is None:
+            if account.default_session is None:
+                raise BadInput("Name a session, or save a default session with `/account connect`.")
+            session_id = account.default_session
+        try:
+            return check_session(session_id)
+        except InvalidGameRequest as error:
+            raise BadInput(error.message) from None

@@ -1,0 +1,131 @@
+"""Moderator configuration: which public links a channel votes on, and who may vote."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from services.actor import Actor
+from services.clock import Clock
+from services.errors import BadInput, NotAllowed
+from storage.database import Database
+from storage.errors import LinkNameTaken
+from storage.models import ChannelLink, VoteInterval
+from tracker.client import check_token
+from tracker.errors import InvalidGameRequest
+
+
+@dataclass(frozen=True)
+class ChannelChoice:
+    """A channel named in an option, and the server our cache puts it in (None: unknown)."""
+
+    id: int
+    guild_id: int | None
+
+
+NAME_RULE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+DEFAULT_NAME = "link"
+
+
+def normalise_name(name: str) -> str:
+    """Names are typed in commands and shown in messages: keep them short, plain and unambiguous."""
+    candidate = "-".join(name.strip().lower().split())
+    if not NAME_RULE.fullmatch(candidate):
+        raise BadInput(
+            "A link name is 1 to 32 characters: lowercase letters, digits, `-` and `_`, "
+            "starting with a letter or digit."
+        )
+    return candidate
+
+
+class LinkAdmin:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def add(
+        self,
+        actor: Actor,
+        *,
+        link_token: str,
+        name: str | None,
+        channel: ChannelChoice | None,
+        interval: VoteInterval,
+        anonymous_allowed: bool,
+    ) -> ChannelLink:
+        guild_id, channel_id = self._target(actor, channel)
+        token = link_token.strip()
+        try:
+            check_token(SecretStr(token), "link token")
+        except InvalidGameRequest as error:
+            raise BadInput(error.message) from None
+        existing = {link.name for link in await self._db.links_in_channel(guild_id, channel_id)}
+        if name is None:
+            name = _free_default_name(existing)
+        name = normalise_name(name)
+        try:
+            return await self._db.add_link(
+                guild_id=guild_id,
+                channel_id=channel_id,
+                name=name,
+                link_token=token,
+                interval=interval,
+                anonymous_allowed=anonymous_allowed,
+                added_by=actor.user_id,
+                now=self._clock(),
+            )
+        except LinkNameTaken:
+            raise BadInput(
+                f"That channel already has a link named `{name}`; choose another name."
+            ) from None
+
+    async def remove(self, actor: Actor, name: str, channel: ChannelChoice | None) -> ChannelLink:
+        guild_id, channel_id = self._target(actor, channel)
+        removed = await self._db.remove_link(guild_id, channel_id, normalise_name(name))
+        if removed is None:
+            raise BadInput(f"<#{channel_id}> has no link named `{normalise_name(name)}`.")
+        return removed
+
+    async def list(self, actor: Actor) -> list[ChannelLink]:
+        return await self._db.links_in_guild(actor.require_manager())
+
+    async def names(self, actor: Actor, channel_id: int, typed: str) -> list[str]:
+        if actor.guild_id is None or not actor.manage_guild:
+            return []
+        links = await self._db.links_in_channel(actor.guild_id, channel_id)
+        return [link.name for link in links if link.name.startswith(typed.strip().lower())][:25]
+
+    async def set_voter_role(
+        self, actor: Actor, role_id: int | None, role_guild_id: int | None
+    ) -> None:
+        guild_id = actor.require_manager()
+        if role_id is not None:
+            self._same_guild(guild_id, role_guild_id, "role")
+        await self._db.set_voter_role(guild_id, role_id)
+
+    @classmethod
+    def _target(cls, actor: Actor, channel: ChannelChoice | None) -> tuple[int, int]:
+        """The moderator's server and the channel they named, or the one they are in."""
+        guild_id = actor.require_manager()
+        if channel is None:
+            _, channel_id = actor.require_channel("This command")
+            return guild_id, channel_id
+        cls._same_guild(guild_id, channel.guild_id, "channel")
+        return guild_id, channel.id
+
+    @staticmethod
+    def _same_guild(guild_id: int, other_guild_id: int | None, what: str) -> None:
+        """A crafted interaction may name a channel or role of another server."""
+        if other_guild_id != guild_id:
+            raise NotAllowed(f"That {what} is not in this server.")
+
+
+def _free_default_name(existing: set[str]) -> str:
+    if DEFAULT_NAME not in existing:
+        return DEFAULT_NAME
+    number = 2
+    while f"{DEFAULT_NAME}-{number}" in existing:
+        number += 1
+    return f"{DEFAULT_NAME}-{number}"

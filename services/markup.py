@@ -1,0 +1,49 @@
+"""Small pieces of Discord message markup shared by every answer the bot writes."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import discord
+
+# Discord renders timestamps for 0 ≤ t < 8.64e15 ms; beyond a sane range we print the date instead.
+_MAX_TIMESTAMP = datetime(9999, 12, 31, tzinfo=UTC).timestamp()
+_MENTION_LIKE = re.compile(r"[@#<>]")
+
+
+def timestamp(moment: datetime, style: str = "F") -> str:
+    """A Discord timestamp, which every member sees in their own time zone."""
+    seconds = int(moment.timestamp())
+    if not 0 <= seconds < _MAX_TIMESTAMP:
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<t:{seconds}:{style}>"
+
+
+def duration(seconds: int) -> str:
+    """`2d 3h 15m` style, exact to the minute, seconds only below one minute."""
+    seconds = abs(int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes = rest // 60
+    parts = [
+        f"{value}{unit}" for value, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if value
+    ]
+    return " ".join(parts)
+
+
+def plain(text: str, *, limit: int = 200) -> str:
+    """Text from members or the tracker, made inert: no markdown, no mentions, bounded length."""
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in text).strip()
+    cleaned = discord.utils.escape_markdown(discord.utils.escape_mentions(cleaned))
+    cleaned = _MENTION_LIKE.sub(lambda m: "\\" + m.group(0), cleaned)
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1] + "…"
+    return cleaned or "…"
+
+
+def mask(secret: str) -> str:
+    """Enough of a token for a moderator to tell two apart, never enough to use it."""
+    return f"…{secret[-4:]}" if len(secret) > 8 else "…"

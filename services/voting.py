@@ -1,0 +1,151 @@
+"""Public LINK votes: which link, whose vote, whether the local vote limit allows it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import SecretStr
+
+from services.actor import Actor
+from services.calls import GameCaller
+from services.clock import Clock
+from services.errors import LinkNotResolved, NotConnected, VoteLimited
+from services.markup import plain, timestamp
+from storage.database import Database
+from storage.models import Account, ChannelLink, LedgerEntry, NewCall, VoteInterval
+from tracker import errors
+from tracker.client import TrackerClient
+from tracker.models import Game, LinkResult, VoteType
+
+DAILY_WINDOW = timedelta(hours=24)
+CONNECT_HINT = "Connect your own account with `/account connect` to get a vote of your own."
+
+
+@dataclass(frozen=True)
+class VoteOutcome:
+    link: ChannelLink
+    result: LinkResult
+    anonymous: bool
+
+
+def next_vote_at(interval: VoteInterval, last: LedgerEntry | None) -> datetime | None:
+    """When the tracker will accept the next vote after `last`; None when it never will."""
+    if last is None:
+        return None
+    if interval is VoteInterval.ONCE:
+        return None
+    return last.created_at + DAILY_WINDOW
+
+
+class VotingService:
+    def __init__(
+        self, db: Database, tracker: TrackerClient, caller: GameCaller, clock: Clock
+    ) -> None:
+        self._db = db
+        self._tracker = tracker
+        self._caller = caller
+        self._clock = clock
+
+    async def link_names(self, actor: Actor, typed: str) -> list[str]:
+        """Names for autocomplete: the channel's links that start with what was typed."""
+        if actor.guild_id is None or actor.channel_id is None:
+            return []
+        links = await self._db.links_in_channel(actor.guild_id, actor.channel_id)
+        typed = typed.strip().lower()
+        return [link.name for link in links if link.name.startswith(typed)][:25]
+
+    async def resolve_link(self, actor: Actor, name: str | None) -> ChannelLink:
+        guild_id, channel_id = actor.require_channel("Voting")
+        links = await self._db.links_in_channel(guild_id, channel_id)
+        if not links:
+            raise LinkNotResolved(
+                "This channel has no link to vote on. A moderator can add one with `/links add`."
+            )
+        if name:
+            wanted = name.strip().lower()
+            for link in links:
+                if link.name == wanted:
+                    return link
+            names = ", ".join(f"`{link.name}`" for link in links)
+            raise LinkNotResolved(
+                f"This channel has no link named `{plain(name, limit=40)}`: {names}."
+            )
+        if len(links) > 1:
+            names = ", ".join(f"`{link.name}`" for link in links)
+            raise LinkNotResolved(
+                f"This channel has several links; choose one with `link`: {names}."
+            )
+        return links[0]
+
+    async def vote(self, actor: Actor, link_name: str | None, vote_type: VoteType) -> VoteOutcome:
+        link = await self.resolve_link(actor, link_name)
+        actor.require_voter_role(await self._db.guild_settings(link.guild_id))
+        account = await self._usable_account(actor, link)
+        anonymous = account is None
+        bearer: SecretStr | None = None if account is None else account.api_token
+        key = (link.id, None if anonymous else actor.user_id)
+        busy = "Your vote on this link is already on its way; wait for its answer."
+        with self._caller.exclusive(key, busy):
+            await self._check_limit(actor, link, anonymous=anonymous)
+            call = NewCall(
+                user_id=actor.user_id,
+                guild_id=link.guild_id,
+                channel_id=actor.channel_id,
+                link_id=link.id,
+                session_id=link.session_id,
+                game=Game.LINK.value,
+                dom=False,
+                vote_type=vote_type.value,
+                anonymous=anonymous,
+            )
+            try:
+                result = await self._caller.call(
+                    call, lambda: self._tracker.vote(link.link_token, vote_type, bearer=bearer)
+                )
+            except errors.RequestRejected as error:
+                if anonymous:
+                    raise errors.RequestRejected(
+                        f"{error.message} Anonymous votes from this bot share one vote. "
+                        f"{CONNECT_HINT}",
+                        code=error.code,
+                    ) from error
+                raise
+        if result.session is not None and result.session != link.session_id:
+            await self._db.set_link_session(link.id, result.session)
+        return VoteOutcome(link=link, result=result, anonymous=anonymous)
+
+    async def _usable_account(self, actor: Actor, link: ChannelLink) -> Account | None:
+        account = await self._db.get_account(actor.user_id)
+        if account is not None and account.token_rejected:
+            raise NotConnected(
+                "The tracker rejected your API token last time. "
+                "Connect again with `/account connect` "
+                "(or `/account disconnect` to vote anonymously)."
+            )
+        if account is None and not link.anonymous_allowed:
+            raise NotConnected(f"Link `{link.name}` counts only connected accounts. {CONNECT_HINT}")
+        return account
+
+    async def _check_limit(self, actor: Actor, link: ChannelLink, *, anonymous: bool) -> None:
+        """Refuse locally what the tracker would refuse: no wasted or double-counted request."""
+        last = await self._db.last_counted_vote(
+            link.id, user_id=None if anonymous else actor.user_id
+        )
+        if last is None:
+            return
+        reopens = next_vote_at(link.interval, last)
+        if reopens is not None and reopens <= self._clock():
+            return
+        when = f"You can vote again {timestamp(reopens, 'R')}." if reopens else ""
+        if anonymous:
+            rule = "once" if link.interval is VoteInterval.ONCE else "once per 24 hours"
+            message = (
+                f"This channel's anonymous vote on `{link.name}` is used: members without a "
+                f"connected account share one vote, {rule}. {when} {CONNECT_HINT}"
+            )
+        elif link.interval is VoteInterval.ONCE:
+            message = f"You have already voted on `{link.name}`; it allows one vote per person."
+        else:
+            message = f"You have already voted on `{link.name}` in the last 24 hours. {when}"
+        raise VoteLimited(" ".join(message.split()), next_vote_at=reopens)
