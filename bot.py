@@ -1,0 +1,176 @@
+"""Composition root: settings, logging, tracker client and database, then the Discord bot."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import discord
+import discord.http
+import discord.webhook.async_
+from discord.ext import commands
+
+from cogs.tree import ErrorHandlingTree
+from services.clock import Clock, utc_now
+from services.container import Services
+from settings import Settings, SettingsError, load_settings
+from storage.database import Database
+from storage.errors import StorageError
+from storage.token_cipher import key_path_for, load_token_key
+from tracker.client import TrackerClient
+from tracker.http import create_http_client
+
+log = logging.getLogger("ctvote")
+
+EXTENSIONS = ("cogs.voting", "cogs.games", "cogs.accounts", "cogs.links")
+# Loggers that print secrets below INFO: interaction payloads, HTTP/2 headers, SQL parameters.
+CHATTY_LIBRARIES = ("discord", "httpcore", "hpack", "h2", "aiosqlite", "asyncio")
+
+
+class CtVoteBot(commands.Bot):
+    def __init__(self, services: Services, db: Database, *, dev_guild_id: int | None) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            tree_cls=ErrorHandlingTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
+        self.services = services
+        self.db = db
+        self.dev_guild_id = dev_guild_id
+        self.commands_synced = asyncio.Event()
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands_if_changed()
+
+    async def sync_commands_if_changed(self) -> bool:
+        """Sync only when the command set changed since the last sync: Discord rate-limits syncs."""
+        guild = discord.Object(id=self.dev_guild_id) if self.dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        commands_now = [
+            command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)
+        ]
+        digest = hashlib.sha256(json.dumps(commands_now, sort_keys=True).encode()).hexdigest()
+        scope = f"synced_commands:{self.application_id}:{guild.id if guild else 'global'}"
+        changed = await self.db.get_meta(scope) != digest
+        if changed:
+            synced = await self.tree.sync(guild=guild)
+            await self.db.set_meta(scope, digest)
+            log.info(
+                "synced %d commands to %s",
+                len(synced),
+                f"guild {guild.id}" if guild else "all servers",
+            )
+        else:
+            log.info("commands unchanged since the last sync; not syncing")
+        self.commands_synced.set()
+        return changed
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level_number,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    floor = max(settings.log_level_number, logging.INFO)
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(floor)
+    logging.getLogger("httpx").setLevel(max(settings.log_level_number, logging.WARNING))
+
+
+def point_discord_at(api_url: str) -> None:
+    """Send discord.py's REST and webhook calls to another API base (tests and local benchmarks)."""
+    base = api_url.rstrip("/")
+    discord.http.Route.BASE = base
+    discord.webhook.async_.Route.BASE = base
+
+
+@asynccontextmanager
+async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[CtVoteBot]:
+    """Open the database and the tracker client, hand them to a new bot, close all in reverse."""
+    if settings.discord_api_url is not None:
+        point_discord_at(str(settings.discord_api_url))
+    key = load_token_key(settings.token_key, key_path_for(settings.database_path))
+    async with AsyncExitStack() as stack:
+        db = await stack.enter_async_context(Database.connect(settings.database_path, key))
+        if db.recovered_at_open:
+            log.warning(
+                "%d game calls were interrupted by a restart; marked as unknown",
+                db.recovered_at_open,
+            )
+        http = await stack.enter_async_context(create_http_client(settings))
+        tracker = TrackerClient(http, settings.tracker_base_url)
+        bot = CtVoteBot(Services.build(db, tracker, clock), db, dev_guild_id=settings.dev_guild_id)
+        await stack.enter_async_context(bot)
+        yield bot
+
+
+async def serve(settings: Settings) -> None:
+    async with assemble(settings) as bot:
+        await bot.start(settings.discord_token.get_secret_value())
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run the ctvote Discord bot.")
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="start a local tracker sandbox in this process and play against it",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        sys.stderr.write(f"ctvote: {error}\n")
+        return 2
+    configure_logging(settings)
+    try:
+        asyncio.run(serve_with_sandbox(settings) if args.sandbox else serve(settings))
+    except (StorageError, discord.LoginFailure) as error:
+        sys.stderr.write(f"ctvote: {error}\n")
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def serve_with_sandbox(settings: Settings) -> None:
+    """Play against an in-process tracker so moderators can try every command safely."""
+    from tracker.sandbox import SandboxTracker
+
+    sandbox = SandboxTracker()
+    url = await sandbox.start()
+    try:
+        demo = sandbox.demo()
+        sys.stdout.write(
+            f"Tracker sandbox running at {url}; its demo accounts are not secrets:\n"
+            f"  owner API token: {demo.owner_token}\n"
+            f"  dom API token:   {demo.dom_token}\n"
+            f"  voter API token: {demo.voter_token}\n"
+            f"  session id:      {demo.session_id}\n  link token:      {demo.link_token}\n"
+        )
+        sys.stdout.flush()
+        await serve(settings.model_copy(update={"tracker_api_url": url}))
+    finally:
+        await sandbox.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,337 @@
+"""The bot's rules, called without Discord: real sandbox over loopback, real database file."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from services.actor import Actor
+from services.container import Services
+from services.errors import (
+    AlreadyInProgress,
+    BadInput,
+    LinkNotResolved,
+    NotAllowed,
+    NotConnected,
+    VoteLimited,
+)
+from services.links import ChannelChoice
+from storage.database import Database
+from storage.models import ChannelLink, LedgerStatus, VoteInterval
+from tracker import errors
+from tracker.models import Game, Operation, VoteType
+from tracker.sandbox import Fault, SandboxTracker
+
+GUILD, CHANNEL = 10, 20
+MODERATOR = Actor(user_id=1, guild_id=GUILD, channel_id=CHANNEL, manage_guild=True)
+
+
+def member(user_id: int, *roles: int) -> Actor:
+    return Actor(user_id=user_id, guild_id=GUILD, channel_id=CHANNEL, role_ids=frozenset(roles))
+
+
+@pytest.fixture
+def demo(sandbox: SandboxTracker):
+    return sandbox.demo()
+
+
+async def add_link(
+    services: Services,
+    token: str,
+    *,
+    interval: VoteInterval = VoteInterval.DAILY,
+    anonymous: bool = True,
+    name: str | None = None,
+) -> ChannelLink:
+    return await services.links.add(
+        MODERATOR,
+        link_token=token,
+        name=name,
+        channel=None,
+        interval=interval,
+        anonymous_allowed=anonymous,
+    )
+
+
+async def test_identified_vote_sends_the_members_token_and_is_played_in_the_ledger(
+    services: Services, sandbox: SandboxTracker, db: Database, demo
+) -> None:
+    link = await add_link(services, demo.link_token)
+    await services.accounts.connect(member(2), demo.voter_token, "")
+
+    outcome = await services.voting.vote(member(2), None, VoteType.ADD)
+
+    sent = sandbox.requests[-1]
+    assert sent.bearer == demo.voter_token
+    assert sent.body == {"game": "link", "dom": 0, "token": demo.link_token, "type": "add"}
+    assert outcome.anonymous is False
+    assert outcome.result.operation is Operation.ADD
+    (entry,) = await db.recent_calls(GUILD)
+    assert entry.status is LedgerStatus.PLAYED
+    assert (entry.user_id, entry.link_id, entry.anonymous) == (2, link.id, False)
+    assert entry.seconds == outcome.result.seconds
+    assert (await db.get_link(link.id)).session_id == demo.session_id
+
+
+async def test_daily_link_refuses_a_second_vote_locally_until_24_hours_passed(
+    services: Services, sandbox: SandboxTracker, demo
+) -> None:
+    await add_link(services, demo.link_token)
+    await services.accounts.connect(member(2), demo.voter_token, "")
+    await services.voting.vote(member(2), None, VoteType.ADD)
+
+    with pytest.raises(VoteLimited) as refused:
+        await services.voting.vote(member(2), None, VoteType.SUB)
+    assert len(sandbox.requests) == 1
+    assert refused.value.next_vote_at is not None
+    assert refused.value.next_vote_at - sandbox.now() > timedelta(hours=23, minutes=59)
+    assert "<t:" in refused.value.message
+
+    sandbox.advance(timedelta(hours=24, seconds=1))
+    await services.voting.vote(member(2), None, VoteType.SUB)
+    assert len(sandbox.requests) == 2
+
+
+async def test_once_link_refuses_a_second_vote_for_good(
+    services: Services, sandbox: SandboxTracker, demo
+) -> None:
+    await add_link(services, demo.link_token, interval=VoteInterval.ONCE)
+    await services.accounts.connect(member(2), demo.voter_token, "")
+    await services.voting.vote(member(2), None, VoteType.RAND)
+    sandbox.advance(timedelta(days=30))
+
+    with pytest.raises(VoteLimited, match="one vote per person") as refused:
+        await services.voting.vote(member(2), None, VoteType.ADD)
+    assert refused.value.next_vote_at is None
+    assert len(sandbox.requests) == 1
+
+
+async def test_members_without_account_share_one_anonymous_vote(
+    services: Services, sandbox: SandboxTracker, db: Database, demo
+) -> None:
+    await add_link(services, demo.link_token)
+    first = await services.voting.vote(member(3), None, VoteType.ADD)
+    assert first.anonymous is True
+    assert sandbox.requests[-1].bearer is None
+
+    with pytest.raises(VoteLimited, match=r"anonymous vote .* is used") as refused:
+        await services.voting.vote(member(4), None, VoteType.ADD)
+    assert "/account connect" in refused.value.message
+    assert len(sandbox.requests) == 1
+    (entry,) = await db.recent_calls(GUILD)
+    assert (entry.user_id, entry.anonymous) == (3, True)
+
+
+async def test_link_for_connected_accounts_only_refuses_anonymous_voters(
+    services: Services, sandbox: SandboxTracker, demo
+) -> None:
+    await add_link(services, demo.link_token, anonymous=False)
+    with pytest.raises(NotConnected, match="/account connect"):
+        await services.voting.vote(member(3), None, VoteType.ADD)
+    assert sandbox.requests == []
+
+
+async def test_double_click_sends_one_request(
+    services: Services, sandbox: SandboxTracker, demo
+) -> None:
+    await add_link(services, demo.link_token)
+    await services.accounts.connect(member(2), demo.voter_token, "")
+    sandbox.gate = asyncio.Event()
+    first = asyncio.create_task(services.voting.vote(member(2), None, VoteType.ADD))
+    await sandbox.wait_for_requests(1)
+
+    with pytest.raises(AlreadyInProgress):
+        await services.voting.vote(member(2), None, VoteType.ADD)
+    sandbox.gate.set()
+    await first
+    assert len(sandbox.requests) == 1
+
+
+async def test_owner_voting_on_own_link_is_a_penalty_in_result_and_ledger(
+    services: Services, db: Database, demo
+) -> None:
+    await add_link(services, demo.link_token)
+    await services.accounts.connect(member(5), demo.owner_token, str(demo.session_id))
+
+    outcome = await services.voting.vote(member(5), None, VoteType.SUB)
+
+    assert outcome.result.penalty is True
+    assert outcome.result.operation is Operation.ADD
+    (entry,) = await db.recent_calls(GUILD)
+    assert entry.penalty is True
+    assert entry.status is LedgerStatus.PLAYED
+
+
+async def test_lost_answer_is_unknown_in_the_ledger_and_still_counts_for_the_limit(
+    services: Services, sandbox: SandboxTracker, db: Database, demo
+) -> None:
+    await add_link(services, demo.link_token)
+    await services.accounts.connect(member(2), demo.voter_token, "")
+    sandbox.queue_fault(Fault.drop(apply_game=True))
+
+    with pytest.raises(errors.OutcomeUnknown):
+        await services.voting.vote(member(2), None, VoteType.ADD)
+    (entry,) = await db.recent_calls(GUILD)
+    assert entry.status is LedgerStatus.UNKNOWN
+    with pytest.raises(VoteLimited):
+        await services.voting.vote(member(2), None, VoteType.ADD)
+    assert len(sandbox.requests) == 1
+
+
+async def test_rejected_token_marks_the_account_and_stops_further_calls(
+    services: Services, sandbox: SandboxTracker, db: Database, demo
+) -> None:
+    await add_link(services, demo.link_token)
+    await services.accounts.connect(member(2), "not-a-real-token", "")
+
+    with pytest.raises(errors.Unauthorized):
+        await services.voting.vote(member(2), None, VoteType.ADD)
+    assert (await db.get_account(2)).token_rejected is True
+    (entry,) = await db.recent_calls(GUILD)
+    assert (entry.status, entry.reason) == (LedgerStatus.REFUSED, "unauthorized")
+    with pytest.raises(NotConnected, match="rejected"):
+        await services.voting.vote(member(2), None, VoteType.ADD)
+    assert len(sandbox.requests) == 1
+
+
+async def test_voter_role_is_required_when_set(
+    services: Services, sandbox: SandboxTracker, demo
+) -> None:
+    await add_link(services, demo.link_token)
+    await services.links.set_voter_role(MODERATOR, 77, GUILD)
+    with pytest.raises(NotAllowed, match="<@&77>"):
+        await services.voting.vote(member(3), None, VoteType.ADD)
+    assert sandbox.requests == []
+    await services.voting.vote(member(3, 77), None, VoteType.ADD)
+    assert len(sandbox.requests) == 1
+
+
+async def test_link_resolution_by_channel_and_name(services: Services, demo) -> None:
+    with pytest.raises(LinkNotResolved, match="no link"):
+        await services.voting.resolve_link(member(3), None)
+    await add_link(services, demo.link_token, name="Alpha")
+    await add_link(services, "another-link-token", name="beta")
+    with pytest.raises(LinkNotResolved, match="several links"):
+        await services.voting.resolve_link(member(3), None)
+    assert (await services.voting.resolve_link(member(3), "BETA")).name == "beta"
+    with pytest.raises(LinkNotResolved, match="`alpha`, `beta`"):
+        await services.voting.resolve_link(member(3), "gamma")
+    assert await services.voting.link_names(member(3), "a") == ["alpha"]
+
+
+async def test_voting_in_a_dm_is_refused(services: Services) -> None:
+    with pytest.raises(NotAllowed, match="server channel"):
+        await services.voting.vote(Actor(user_id=3), None, VoteType.ADD)
+
+
+async def test_moderation_needs_manage_server_and_a_channel_of_this_server(
+    services: Services, db: Database, demo
+) -> None:
+    with pytest.raises(NotAllowed, match="Manage Server"):
+        await services.links.add(
+            member(3),
+            link_token=demo.link_token,
+            name=None,
+            channel=None,
+            interval=VoteInterval.DAILY,
+            anonymous_allowed=True,
+        )
+    with pytest.raises(NotAllowed, match="not in this server"):
+        await services.links.add(
+            MODERATOR,
+            link_token=demo.link_token,
+            name=None,
+            channel=ChannelChoice(id=99, guild_id=None),
+            interval=VoteInterval.DAILY,
+            anonymous_allowed=True,
+        )
+    with pytest.raises(NotAllowed, match="not in this server"):
+        await services.links.set_voter_role(MODERATOR, 5, 999)
+    assert await db.links_in_guild(GUILD) == []
+    assert (await db.guild_settings(GUILD)).voter_role_id is None
+
+
+@pytest.mark.parametrize("token", ["", "   ", "two words", "x" * 600, "tökén", "a\x00b"])
+async def test_bad_link_tokens_are_refused_before_storing(
+    services: Services, db: Database, token: str
+) -> None:
+    with pytest.raises(BadInput):
+        await add_link(services, token)
+    assert await db.links_in_guild(GUILD) == []
+
+
+async def test_link_names_are_normalised_and_unique_per_channel(services: Services, demo) -> None:
+    first = await add_link(services, demo.link_token)
+    second = await add_link(services, demo.link_token)
+    assert (first.name, second.name) == ("link", "link-2")
+    with pytest.raises(BadInput, match="already has a link named `link`"):
+        await add_link(services, demo.link_token, name="LINK")
+    with pytest.raises(BadInput, match="1 to 32 characters"):
+        await add_link(services, demo.link_token, name="@everyone")
+
+
+async def test_dice_uses_the_saved_default_session_and_the_owners_token(
+    services: Services, sandbox: SandboxTracker, db: Database, demo
+) -> None:
+    await services.accounts.connect(member(5), demo.owner_token, f" {demo.session_id} ")
+    outcome = await services.games.play(member(5), Game.DICE, None, as_dom=False)
+
+    sent = sandbox.requests[-1]
+    assert sent.body == {"game": "dice", "dom": 0, "session": demo.session_id}
+    assert sent.bearer == demo.owner_token
+    assert outcome.session_id == demo.session_id
+    (entry,) = await db.recent_calls(GUILD)
+    assert (entry.game, entry.dom, entry.status) == ("dice", False, LedgerStatus.PLAYED)
+
+
+async def test_dom_games_send_dom_1_and_a_non_dom_is_refused_by_the_tracker(
+    services: Services, sandbox: SandboxTracker, db: Database, demo
+) -> None:
+    await services.accounts.connect(member(6), demo.dom_token, "")
+    await services.games.dom_link(member(6), demo.session_id, VoteType.SUB)
+    assert sandbox.requests[-1].body == {
+        "game": "link",
+        "dom": 1,
+        "session": demo.session_id,
+        "type": "sub",
+    }
+    await services.accounts.connect(member(2), demo.voter_token, "")
+    with pytest.raises(errors.Forbidden):
+        await services.games.play(member(2), Game.LUCK, demo.session_id, as_dom=True)
+    latest = (await db.recent_calls(GUILD))[0]
+    assert (latest.status, latest.reason) == (LedgerStatus.REFUSED, "forbidden")
+
+
+async def test_games_need_an_account_and_a_session(services: Services, sandbox) -> None:
+    with pytest.raises(NotConnected):
+        await services.games.play(member(2), Game.DICE, 5, as_dom=False)
+    await services.accounts.connect(member(2), "some-token", "")
+    with pytest.raises(BadInput, match="default session"):
+        await services.games.play(member(2), Game.DICE, None, as_dom=False)
+    assert sandbox.requests == []
+
+
+@pytest.mark.parametrize("session", ["0", "-4", "abc", "1e3", "٣", "9" * 30])
+async def test_bad_default_session_is_refused_and_nothing_stored(
+    services: Services, db: Database, session: str
+) -> None:
+    with pytest.raises(BadInput):
+        await services.accounts.connect(member(2), "some-token", session)
+    assert await db.get_account(2) is None
+
+
+async def test_status_lists_when_each_link_reopens(
+    services: Services, sandbox: SandboxTracker, demo
+) -> None:
+    link = await add_link(services, demo.link_token)
+    await services.accounts.connect(member(2), demo.voter_token, "")
+    await services.voting.vote(member(2), None, VoteType.ADD)
+
+    status = await services.accounts.status(member(2))
+    assert status.votes_cast == 1
+    (next_vote,) = status.next_votes
+    assert next_vote.link.id == link.id
+    assert next_vote.at is not None
+    assert next_vote.at > sandbox.now() + timedelta(hours=23)
