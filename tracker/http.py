@@ -5,22 +5,27 @@ from __future__ import annotations
 import httpx
 
 from settings import Settings
+from tracker.transport import TrackerTransport
 
 USER_AGENT = "ctvote/0.1.0 (Discord bot for ChastityTracker games)"
 
 
 def create_http_client(settings: Settings) -> httpx.AsyncClient:
-    """Keep-alive and HTTP/2 as the tracker serves it; timeouts bound how long a member waits."""
+    """Keep-alive connections on aiohttp's pool; timeouts bound how long a member waits.
+
+    HTTP/1.1 rather than HTTP/2: httpx's HTTP/2 pool managed about 210 calls/s at 200 concurrent
+    votes on this machine, the aiohttp transport about 1,700 (README, "Performance").
+    """
     timeout = httpx.Timeout(
         connect=settings.tracker_connect_timeout,
         read=settings.tracker_read_timeout,
         write=settings.tracker_read_timeout,
         pool=settings.tracker_connect_timeout,
     )
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     return httpx.AsyncClient(
-        http2=True,
+        transport=TrackerTransport(limits=limits),
         timeout=timeout,
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
     )
