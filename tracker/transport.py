@@ -1,10 +1,10 @@
-"""httpx on aiohttp's connection pool, with failures classified by whether the request may have left.
+"""httpx on aiohttp's connection pool, failures classified by whether the request may have left.
 
-httpx's own pool slows down sharply under concurrency (bench/README figures), so game calls ride on
-aiohttp through `httpx-aiohttp`. That package maps every `aiohttp.ClientConnectionError`, including a
-server that hung up after reading the request and a read timeout, to `httpx.ConnectTimeout`: a client
-that safely retries connect failures would then play a game twice. This transport maps them again from
-the original aiohttp error.
+httpx's own pool slows down sharply under concurrency (README, "Performance"), so game calls ride
+on aiohttp through `httpx-aiohttp`. That package maps every `aiohttp.ClientConnectionError`,
+including a server that hung up after reading the request and a read timeout, to
+`httpx.ConnectTimeout`: a client that safely retries connect failures would then play a game
+twice. This transport maps them again from the original aiohttp error.
 """
 
 from __future__ import annotations
