@@ -1,0 +1,1 @@
+"""The bot's memory: one SQLite database, opened through `storage.database.Database`."""

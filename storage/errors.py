@@ -1,0 +1,27 @@
+"""Errors the storage layer raises on purpose; each message is safe to show a moderator."""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Base for storage failures the bot can explain, as opposed to bugs."""
+
+
+class InvalidTokenKey(StorageError):
+    """The configured or stored TOKEN_KEY is not a Fernet key at all."""
+
+
+class WrongTokenKey(StorageError):
+    """The key cannot decrypt what the database holds, so it is not the one it was created with."""
+
+
+class LinkNameTaken(StorageError):
+    """A channel already has a link of that name."""
+
+
+class LinkRemoved(StorageError):
+    """The link a call was about to be recorded for has just been removed."""
+
+
+class EntryNotPending(StorageError):
+    """A ledger entry can be finished once only, and only if it exists."""

@@ -1,0 +1,214 @@
+"""The ledger of game calls: written before each call is sent, finished after it, never deleted."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+import aiosqlite
+
+from storage.errors import EntryNotPending, LinkRemoved
+from storage.models import LedgerEntry, LedgerStatus, NewCall, PlayedResult
+from storage.sql import Params, SqlStore
+from storage.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
+
+# A vote "counted" if the tracker may have recorded it: played, or sent without a known answer.
+# These WHERE terms repeat the partial indexes of migration 0002 word for word, so they are used.
+LAST_IDENTIFIED_VOTE_SQL = """
+    SELECT * FROM ledger
+    WHERE user_id = ? AND link_id = ?
+        AND game = 'link' AND dom = 0 AND anonymous = 0
+        AND status IN ('played', 'unknown', 'pending')
+    ORDER BY created_at DESC, id DESC
+    LIMIT 1
+"""
+LAST_ANONYMOUS_VOTE_SQL = """
+    SELECT * FROM ledger
+    WHERE link_id = ?
+        AND game = 'link' AND dom = 0 AND anonymous = 1
+        AND status IN ('played', 'unknown', 'pending')
+    ORDER BY created_at DESC, id DESC
+    LIMIT 1
+"""
+LATEST_VOTES_OF_USER_SQL = """
+    SELECT * FROM (
+        SELECT *, row_number() OVER (
+            PARTITION BY link_id ORDER BY created_at DESC, id DESC
+        ) AS newness
+        FROM ledger
+        WHERE user_id = ? AND link_id IS NOT NULL
+            AND game = 'link' AND dom = 0 AND anonymous = 0
+            AND status IN ('played', 'unknown', 'pending')
+    )
+    WHERE newness = 1
+    ORDER BY created_at DESC, id DESC
+"""
+VOTE_COUNT_SQL = """
+    SELECT count(*) FROM ledger
+    WHERE user_id = ? AND game = 'link' AND dom = 0 AND status = 'played'
+"""
+RECENT_IN_GUILD_SQL = """
+    SELECT * FROM ledger WHERE guild_id = ? ORDER BY created_at DESC, id DESC LIMIT ?
+"""
+RECENT_IN_CHANNEL_SQL = """
+    SELECT * FROM ledger WHERE guild_id = ? AND channel_id = ?
+    ORDER BY created_at DESC, id DESC LIMIT ?
+"""
+WITH_STATUS_SQL = "SELECT * FROM ledger WHERE status = ? ORDER BY created_at, id"
+
+
+class LedgerStore(SqlStore):
+    """Each method is one statement, so a crash between two calls leaves whole rows only."""
+
+    async def begin_call(self, call: NewCall, *, now: datetime) -> int:
+        """Commit a pending row before the call is sent: a crash cannot hide a call that ran."""
+        try:
+            ((entry_id,),) = await self._fetch_all(
+                """
+                INSERT INTO ledger (created_at, user_id, guild_id, channel_id, link_id, session_id,
+                                    game, dom, vote_type, anonymous)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                RETURNING id
+                """,
+                (
+                    to_db(now),
+                    call.user_id,
+                    call.guild_id,
+                    call.channel_id,
+                    call.link_id,
+                    call.session_id,
+                    call.game,
+                    call.dom,
+                    call.vote_type,
+                    call.anonymous,
+                ),
+            )
+        except sqlite3.IntegrityError as error:
+            if error.sqlite_errorname != "SQLITE_CONSTRAINT_FOREIGNKEY":
+                raise
+            raise LinkRemoved("That link has just been removed from this channel.") from None
+        return int(entry_id)
+
+    async def finish_played(self, entry_id: int, result: PlayedResult, *, now: datetime) -> None:
+        """Record the outcome; a result without a session id keeps the one the call was made for."""
+        await self._finish(
+            entry_id,
+            """
+            UPDATE ledger SET status = 'played', finished_at = ?, operation = ?, seconds = ?,
+                multiplier = ?, penalty = ?, scheduled_end = ?,
+                session_id = coalesce(?, session_id)
+            WHERE id = ? AND status = 'pending'
+            """,
+            (
+                to_db(now),
+                result.operation,
+                result.seconds,
+                result.multiplier,
+                result.penalty,
+                to_db_or_none(result.scheduled_end),
+                result.session_id,
+                entry_id,
+            ),
+        )
+
+    async def finish_refused(
+        self, entry_id: int, reason: str, message: str | None, *, now: datetime
+    ) -> None:
+        await self._finish(
+            entry_id,
+            """
+            UPDATE ledger SET status = 'refused', finished_at = ?, reason = ?, message = ?
+            WHERE id = ? AND status = 'pending'
+            """,
+            (to_db(now), reason, message, entry_id),
+        )
+
+    async def finish_unknown(self, entry_id: int, reason: str, *, now: datetime) -> None:
+        """Record a call that may or may not have reached the tracker; it still counts as a vote."""
+        await self._finish(
+            entry_id,
+            """
+            UPDATE ledger SET status = 'unknown', finished_at = ?, reason = ?
+            WHERE id = ? AND status = 'pending'
+            """,
+            (to_db(now), reason, entry_id),
+        )
+
+    async def get_entry(self, entry_id: int) -> LedgerEntry | None:
+        row = await self._fetch_one("SELECT * FROM ledger WHERE id = ?", (entry_id,))
+        return None if row is None else _entry(row)
+
+    async def last_counted_vote(self, link_id: int, *, user_id: int | None) -> LedgerEntry | None:
+        """The vote limiting the next: the member's own, or (user_id None) the shared anonymous."""
+        if user_id is None:
+            row = await self._fetch_one(LAST_ANONYMOUS_VOTE_SQL, (link_id,))
+        else:
+            row = await self._fetch_one(LAST_IDENTIFIED_VOTE_SQL, (user_id, link_id))
+        return None if row is None else _entry(row)
+
+    async def latest_votes_of_user(self, user_id: int) -> list[LedgerEntry]:
+        """Per link still present, the member's latest counted identified vote; newest first."""
+        return await self._entries(LATEST_VOTES_OF_USER_SQL, (user_id,))
+
+    async def vote_count(self, user_id: int) -> int:
+        """Played public votes the member made, connected or anonymous."""
+        ((count,),) = await self._fetch_all(VOTE_COUNT_SQL, (user_id,))
+        return int(count)
+
+    async def recent_calls(
+        self, guild_id: int, channel_id: int | None = None, limit: int = 20
+    ) -> list[LedgerEntry]:
+        """Newest first; channel_id None means the whole guild."""
+        if channel_id is None:
+            return await self._entries(RECENT_IN_GUILD_SQL, (guild_id, limit))
+        return await self._entries(RECENT_IN_CHANNEL_SQL, (guild_id, channel_id, limit))
+
+    async def calls_with_status(self, status: LedgerStatus) -> list[LedgerEntry]:
+        """Oldest first."""
+        return await self._entries(WITH_STATUS_SQL, (status.value,))
+
+    async def count_calls(self) -> int:
+        ((count,),) = await self._fetch_all("SELECT count(*) FROM ledger")
+        return int(count)
+
+    async def _recover_interrupted(self, now: datetime) -> int:
+        """Rows pending at open belong to a process that died mid-call: their outcome is unknown."""
+        return await self._write(
+            """
+            UPDATE ledger SET status = 'unknown', finished_at = ?, reason = 'interrupted'
+            WHERE status = 'pending'
+            """,
+            (to_db(now),),
+        )
+
+    async def _finish(self, entry_id: int, sql: str, params: Params) -> None:
+        if not await self._write(sql, params):
+            raise EntryNotPending(f"Ledger entry {entry_id} does not exist or is already finished.")
+
+    async def _entries(self, sql: str, params: Params) -> list[LedgerEntry]:
+        return [_entry(row) for row in await self._fetch_all(sql, params)]
+
+
+def _entry(row: aiosqlite.Row) -> LedgerEntry:
+    return LedgerEntry(
+        id=row["id"],
+        created_at=from_db(row["created_at"]),
+        finished_at=from_db_or_none(row["finished_at"]),
+        user_id=row["user_id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        link_id=row["link_id"],
+        session_id=row["session_id"],
+        game=row["game"],
+        dom=bool(row["dom"]),
+        vote_type=row["vote_type"],
+        anonymous=bool(row["anonymous"]),
+        status=LedgerStatus(row["status"]),
+        operation=row["operation"],
+        seconds=row["seconds"],
+        multiplier=row["multiplier"],
+        penalty=bool(row["penalty"]),
+        scheduled_end=from_db_or_none(row["scheduled_end"]),
+        reason=row["reason"],
+        message=row["message"],
+    )

@@ -1,0 +1,102 @@
+"""Vote links that guilds offer in their channels; the link token is a secret, kept encrypted."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+import aiosqlite
+
+from storage.errors import LinkNameTaken
+from storage.models import ChannelLink, VoteInterval
+from storage.sql import SqlStore
+from storage.timestamps import from_db, to_db
+
+
+class LinkStore(SqlStore):
+    """Channel links. Names are unique per channel, compared without ASCII case."""
+
+    async def add_link(
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        name: str,
+        link_token: str,
+        interval: VoteInterval = VoteInterval.DAILY,
+        anonymous_allowed: bool = True,
+        added_by: int,
+        now: datetime,
+    ) -> ChannelLink:
+        try:
+            (row,) = await self._fetch_all(
+                """
+                INSERT INTO channel_links (guild_id, channel_id, name, link_token, vote_interval,
+                                           anonymous_allowed, added_by, added_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                RETURNING *
+                """,
+                (
+                    guild_id,
+                    channel_id,
+                    name,
+                    self._cipher.encrypt(link_token),
+                    interval.value,
+                    anonymous_allowed,
+                    added_by,
+                    to_db(now),
+                ),
+            )
+        except sqlite3.IntegrityError as error:
+            if error.sqlite_errorname != "SQLITE_CONSTRAINT_UNIQUE":
+                raise
+            raise LinkNameTaken(f"This channel already has a link named “{name}”.") from None
+        return self._link(row)
+
+    async def remove_link(self, guild_id: int, channel_id: int, name: str) -> ChannelLink | None:
+        """Delete the link, erasing its token; its ledger rows stay, with link_id set to NULL."""
+        rows = await self._write_erasing(
+            """
+            DELETE FROM channel_links WHERE guild_id = ? AND channel_id = ? AND name = ?
+            RETURNING *
+            """,
+            (guild_id, channel_id, name),
+        )
+        return self._link(rows[0]) if rows else None
+
+    async def get_link(self, link_id: int) -> ChannelLink | None:
+        row = await self._fetch_one("SELECT * FROM channel_links WHERE id = ?", (link_id,))
+        return None if row is None else self._link(row)
+
+    async def links_in_channel(self, guild_id: int, channel_id: int) -> list[ChannelLink]:
+        rows = await self._fetch_all(
+            "SELECT * FROM channel_links WHERE guild_id = ? AND channel_id = ? ORDER BY name",
+            (guild_id, channel_id),
+        )
+        return [self._link(row) for row in rows]
+
+    async def links_in_guild(self, guild_id: int) -> list[ChannelLink]:
+        rows = await self._fetch_all(
+            "SELECT * FROM channel_links WHERE guild_id = ? ORDER BY channel_id, name", (guild_id,)
+        )
+        return [self._link(row) for row in rows]
+
+    async def set_link_session(self, link_id: int, session_id: int) -> None:
+        """Record the session the link resolved to, learnt from a played vote."""
+        await self._write(
+            "UPDATE channel_links SET session_id = ? WHERE id = ?", (session_id, link_id)
+        )
+
+    def _link(self, row: aiosqlite.Row) -> ChannelLink:
+        return ChannelLink(
+            id=row["id"],
+            guild_id=row["guild_id"],
+            channel_id=row["channel_id"],
+            name=row["name"],
+            link_token=self._cipher.decrypt(row["link_token"]),
+            interval=VoteInterval(row["vote_interval"]),
+            anonymous_allowed=bool(row["anonymous_allowed"]),
+            added_by=row["added_by"],
+            added_at=from_db(row["added_at"]),
+            session_id=row["session_id"],
+        )

@@ -1,0 +1,115 @@
+"""What the storage layer hands out: frozen values, never rows, with secrets hidden from reprs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import SecretStr
+
+
+class VoteInterval(StrEnum):
+    """How often one voter may vote on a link, as the session owner configured it."""
+
+    ONCE = "once"
+    DAILY = "daily"
+
+
+class LedgerStatus(StrEnum):
+    """Where a game call stands: sent or about to be, answered, refused, or lost in between."""
+
+    PENDING = "pending"
+    PLAYED = "played"
+    REFUSED = "refused"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Account:
+    """A member's connection to the tracker."""
+
+    user_id: int
+    api_token: SecretStr
+    default_session: int | None
+    connected_at: datetime
+    last_used_at: datetime | None
+    token_rejected: bool
+
+
+@dataclass(frozen=True)
+class ChannelLink:
+    """A session's public vote link that a guild offers in one channel."""
+
+    id: int
+    guild_id: int
+    channel_id: int
+    name: str
+    link_token: SecretStr
+    interval: VoteInterval
+    anonymous_allowed: bool
+    added_by: int
+    added_at: datetime
+    session_id: int | None
+
+
+@dataclass(frozen=True)
+class GuildSettings:
+    """Per-guild choices made by its managers."""
+
+    guild_id: int
+    voter_role_id: int | None
+    log_channel_id: int | None
+
+
+@dataclass(frozen=True)
+class NewCall:
+    """Who is about to make which game call, recorded before it is sent."""
+
+    user_id: int
+    guild_id: int | None
+    channel_id: int | None
+    link_id: int | None
+    session_id: int | None
+    game: str
+    dom: bool
+    vote_type: str | None
+    anonymous: bool
+
+
+@dataclass(frozen=True)
+class PlayedResult:
+    """What the tracker reported for a call it played."""
+
+    operation: str | None
+    seconds: int | None
+    multiplier: float | None
+    penalty: bool
+    scheduled_end: datetime | None
+    session_id: int | None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One game call as the ledger knows it."""
+
+    id: int
+    created_at: datetime
+    finished_at: datetime | None
+    user_id: int
+    guild_id: int | None
+    channel_id: int | None
+    link_id: int | None
+    session_id: int | None
+    game: str
+    dom: bool
+    vote_type: str | None
+    anonymous: bool
+    status: LedgerStatus
+    operation: str | None
+    seconds: int | None
+    multiplier: float | None
+    penalty: bool
+    scheduled_end: datetime | None
+    reason: str | None
+    message: str | None

@@ -1,0 +1,51 @@
+"""Files holding secrets are born readable by us alone; their mode is never fixed up afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+_PRIVATE_FILE = 0o600
+_PRIVATE_DIR = 0o700
+
+
+def create_private_file(path: Path) -> None:
+    """Create an empty mode-0600 file unless it exists; SQLite gives its -wal and -shm that mode."""
+    path.parent.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE_FILE))
+
+
+def publish_private_file(path: Path, data: bytes) -> bool:
+    """Write a new mode-0600 file all at once, or return False if it already exists.
+
+    The data goes to a temporary name first and is hard-linked into place, so a crash never
+    leaves an empty or half-written file under the real name, and another writer's file is never
+    replaced.
+    """
+    path.parent.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE_FILE)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            return False
+        _fsync_directory(path.parent)
+        return True
+    finally:
+        draft.unlink(missing_ok=True)
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

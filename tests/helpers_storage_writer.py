@@ -1,0 +1,34 @@
+"""Started by test_storage_crash.py: leaves calls pending, then writes ledger rows until killed."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from storage.database import Database
+from storage.models import NewCall, PlayedResult
+from storage.token_cipher import key_path_for, load_token_key
+
+LEFT_PENDING = 3
+
+
+async def main(path: Path) -> None:
+    db = await Database.open(path, load_token_key(None, key_path_for(path)))
+    call = NewCall(1, 2, 3, None, 4, "dice", False, None, False)
+    result = PlayedResult("ADD", 60, 1.5, False, datetime.now(UTC), 4)
+    for _ in range(LEFT_PENDING):
+        entry_id = await db.begin_call(call, now=datetime.now(UTC))
+        sys.stdout.write(f"pending {entry_id}\n")
+    for round_ in itertools.count():
+        entry_id = await db.begin_call(call, now=datetime.now(UTC))
+        await db.finish_played(entry_id, result, now=datetime.now(UTC))
+        if round_ == 0:
+            sys.stdout.write("writing\n")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1])))

@@ -1,0 +1,89 @@
+"""Accounts: a member's encrypted tracker token and its state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from storage.database import Database
+from storage.models import Account
+from tests.helpers_storage import KEY, NOW, USER, db_path
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    async with Database.connect(db_path(tmp_path), KEY) as database:
+        yield database
+
+
+async def test_save_and_get(db: Database) -> None:
+    saved = await db.save_account(USER, "api-token", 42, now=NOW)
+    assert saved.api_token.get_secret_value() == "api-token"
+    assert (saved.user_id, saved.default_session, saved.connected_at) == (USER, 42, NOW)
+    assert (saved.last_used_at, saved.token_rejected) == (None, False)
+    assert await db.get_account(USER) == saved
+    assert "api-token" not in repr(saved)
+
+
+async def test_unknown_user_has_no_account(db: Database) -> None:
+    assert await db.get_account(USER) is None
+
+
+async def test_reconnecting_replaces_and_starts_clean(db: Database) -> None:
+    await db.save_account(USER, "old-token", 42, now=NOW)
+    await db.touch_account(USER, now=NOW + timedelta(minutes=1))
+    await db.mark_token_rejected(USER)
+    later = NOW + timedelta(hours=1)
+    again = await db.save_account(USER, "new-token", None, now=later)
+    assert again == Account(
+        user_id=USER,
+        api_token=again.api_token,
+        default_session=None,
+        connected_at=later,
+        last_used_at=None,
+        token_rejected=False,
+    )
+    assert again.api_token.get_secret_value() == "new-token"
+    assert await db.get_account(USER) == again
+
+
+async def test_rejection_and_use_are_recorded(db: Database) -> None:
+    await db.save_account(USER, "api-token", None, now=NOW)
+    await db.mark_token_rejected(USER)
+    await db.touch_account(USER, now=NOW + timedelta(seconds=5))
+    account = await db.get_account(USER)
+    assert account is not None
+    assert account.token_rejected
+    assert account.last_used_at == NOW + timedelta(seconds=5)
+
+
+async def test_updates_of_a_missing_account_do_nothing(db: Database) -> None:
+    await db.mark_token_rejected(USER)
+    await db.touch_account(USER, now=NOW)
+    assert await db.get_account(USER) is None
+
+
+async def test_forget(db: Database) -> None:
+    await db.save_account(USER, "api-token", None, now=NOW)
+    await db.save_account(USER + 1, "other-token", None, now=NOW)
+    assert await db.forget_account(USER)
+    assert await db.get_account(USER) is None
+    assert not await db.forget_account(USER)
+    other = await db.get_account(USER + 1)
+    assert other is not None
+    assert other.api_token.get_secret_value() == "other-token"
+
+
+async def test_times_come_back_in_utc(db: Database) -> None:
+    plus_two = datetime.fromisoformat("2026-02-10T14:00:00+02:00")
+    account = await db.save_account(USER, "api-token", None, now=plus_two)
+    assert account.connected_at == NOW
+    assert account.connected_at.utcoffset() == timedelta(0)
+
+
+async def test_naive_times_are_refused(db: Database) -> None:
+    with pytest.raises(ValueError, match="aware"):
+        await db.save_account(USER, "api-token", None, now=NOW.replace(tzinfo=None))

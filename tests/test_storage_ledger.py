@@ -1,0 +1,297 @@
+"""The ledger: pending before the call, finished once after, and the questions asked of it."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from storage import ledger
+from storage.database import Database
+from storage.errors import EntryNotPending, LinkRemoved
+from storage.models import LedgerEntry, LedgerStatus, NewCall, PlayedResult
+from tests.helpers_storage import CHANNEL, GUILD, KEY, NOW, USER, db_path, raw_query, vote
+
+PLAYED = PlayedResult(
+    operation="ADD",
+    seconds=3600,
+    multiplier=1.37,
+    penalty=False,
+    scheduled_end=NOW + timedelta(days=3),
+    session_id=123,
+)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    async with Database.connect(db_path(tmp_path), KEY) as database:
+        yield database
+
+
+@pytest.fixture
+async def link_id(db: Database) -> int:
+    link = await db.add_link(
+        guild_id=GUILD, channel_id=CHANNEL, name="alice", link_token="t", added_by=USER, now=NOW
+    )
+    return link.id
+
+
+async def entry(db: Database, entry_id: int) -> LedgerEntry:
+    found = await db.get_entry(entry_id)
+    assert found is not None
+    return found
+
+
+async def played(db: Database, call: NewCall, *, minutes: int = 0) -> int:
+    entry_id = await db.begin_call(call, now=NOW + timedelta(minutes=minutes))
+    await db.finish_played(entry_id, PLAYED, now=NOW + timedelta(minutes=minutes))
+    return entry_id
+
+
+async def test_begin_records_a_pending_call(db: Database, link_id: int) -> None:
+    call = replace(vote(link_id, anonymous=True), session_id=55, vote_type="rand")
+    entry_id = await db.begin_call(call, now=NOW)
+    assert await entry(db, entry_id) == LedgerEntry(
+        id=entry_id,
+        created_at=NOW,
+        finished_at=None,
+        user_id=USER,
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        link_id=link_id,
+        session_id=55,
+        game="link",
+        dom=False,
+        vote_type="rand",
+        anonymous=True,
+        status=LedgerStatus.PENDING,
+        operation=None,
+        seconds=None,
+        multiplier=None,
+        penalty=False,
+        scheduled_end=None,
+        reason=None,
+        message=None,
+    )
+
+
+async def test_games_outside_a_guild(db: Database) -> None:
+    call = NewCall(USER, None, None, None, 77, "dice", True, None, False)
+    entry_id = await db.begin_call(call, now=NOW)
+    found = await entry(db, entry_id)
+    assert (found.guild_id, found.channel_id, found.link_id, found.session_id) == (
+        None,
+        None,
+        None,
+        77,
+    )
+    assert (found.game, found.dom, found.vote_type) == ("dice", True, None)
+
+
+async def test_a_call_to_a_removed_link_is_refused(db: Database, link_id: int) -> None:
+    await db.remove_link(GUILD, CHANNEL, "alice")
+    with pytest.raises(LinkRemoved):
+        await db.begin_call(vote(link_id), now=NOW)
+    assert await db.count_calls() == 0
+
+
+async def test_a_malformed_call_is_refused(db: Database) -> None:
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        await db.begin_call(vote(None, game="poker"), now=NOW)
+    assert await db.count_calls() == 0
+
+
+async def test_finish_played(db: Database, link_id: int) -> None:
+    entry_id = await db.begin_call(vote(link_id), now=NOW)
+    done = NOW + timedelta(seconds=2)
+    await db.finish_played(entry_id, replace(PLAYED, penalty=True), now=done)
+    found = await entry(db, entry_id)
+    assert found.status is LedgerStatus.PLAYED
+    assert found.finished_at == done
+    assert (found.operation, found.seconds, found.multiplier) == ("ADD", 3600, 1.37)
+    assert (found.penalty, found.scheduled_end, found.session_id) == (
+        True,
+        NOW + timedelta(days=3),
+        123,
+    )
+    assert (found.reason, found.message) == (None, None)
+
+
+async def test_played_without_session_keeps_the_called_one(db: Database) -> None:
+    call = NewCall(USER, GUILD, CHANNEL, None, 77, "luck", False, None, False)
+    entry_id = await db.begin_call(call, now=NOW)
+    await db.finish_played(entry_id, replace(PLAYED, session_id=None), now=NOW)
+    assert (await entry(db, entry_id)).session_id == 77
+
+
+async def test_finish_refused(db: Database, link_id: int) -> None:
+    entry_id = await db.begin_call(vote(link_id), now=NOW)
+    await db.finish_refused(entry_id, "cooldown", "Already voted today.", now=NOW)
+    found = await entry(db, entry_id)
+    assert (found.status, found.reason, found.message, found.finished_at) == (
+        LedgerStatus.REFUSED,
+        "cooldown",
+        "Already voted today.",
+        NOW,
+    )
+    assert found.operation is None
+
+
+async def test_finish_unknown(db: Database, link_id: int) -> None:
+    entry_id = await db.begin_call(vote(link_id), now=NOW)
+    await db.finish_unknown(entry_id, "timeout", now=NOW)
+    found = await entry(db, entry_id)
+    assert (found.status, found.reason, found.message) == (LedgerStatus.UNKNOWN, "timeout", None)
+
+
+async def test_an_entry_is_finished_once(db: Database, link_id: int) -> None:
+    entry_id = await db.begin_call(vote(link_id), now=NOW)
+    await db.finish_unknown(entry_id, "timeout", now=NOW)
+    with pytest.raises(EntryNotPending):
+        await db.finish_played(entry_id, PLAYED, now=NOW)
+    with pytest.raises(EntryNotPending):
+        await db.finish_refused(entry_id + 1, "x", None, now=NOW)
+    assert (await entry(db, entry_id)).status is LedgerStatus.UNKNOWN
+
+
+async def test_last_counted_vote_of_a_member(db: Database, link_id: int) -> None:
+    assert await db.last_counted_vote(link_id, user_id=USER) is None
+    first = await played(db, vote(link_id), minutes=0)
+    refused = await db.begin_call(vote(link_id), now=NOW + timedelta(minutes=5))
+    await db.finish_refused(refused, "cooldown", None, now=NOW)
+    await played(db, vote(link_id, anonymous=True), minutes=6)
+    await played(db, vote(link_id, user_id=USER + 1), minutes=7)
+    await played(db, vote(link_id, dom=True), minutes=8)
+    await played(db, vote(None, game="dice"), minutes=9)
+    last = await db.last_counted_vote(link_id, user_id=USER)
+    assert last is not None
+    assert last.id == first
+
+    unknown = await db.begin_call(vote(link_id), now=NOW + timedelta(minutes=10))
+    await db.finish_unknown(unknown, "timeout", now=NOW)
+    last = await db.last_counted_vote(link_id, user_id=USER)
+    assert last is not None
+    assert last.id == unknown
+
+    pending = await db.begin_call(vote(link_id), now=NOW + timedelta(minutes=11))
+    last = await db.last_counted_vote(link_id, user_id=USER)
+    assert last is not None
+    assert last.id == pending
+
+
+async def test_last_counted_vote_goes_by_time_not_insertion(db: Database, link_id: int) -> None:
+    later = await played(db, vote(link_id), minutes=30)
+    await played(db, vote(link_id), minutes=10)
+    last = await db.last_counted_vote(link_id, user_id=USER)
+    assert last is not None
+    assert last.id == later
+
+
+async def test_last_anonymous_vote_is_anyone_s(db: Database, link_id: int) -> None:
+    await played(db, vote(link_id), minutes=20)
+    assert await db.last_counted_vote(link_id, user_id=None) is None
+    await played(db, vote(link_id, anonymous=True), minutes=0)
+    other = await played(db, vote(link_id, anonymous=True, user_id=USER + 1), minutes=10)
+    last = await db.last_counted_vote(link_id, user_id=None)
+    assert last is not None
+    assert (last.id, last.user_id, last.anonymous) == (other, USER + 1, True)
+    assert await db.last_counted_vote(link_id + 1, user_id=None) is None
+
+
+async def test_latest_votes_of_user_one_per_link(db: Database, link_id: int) -> None:
+    other_link = (
+        await db.add_link(
+            guild_id=GUILD, channel_id=CHANNEL, name="bob", link_token="t", added_by=1, now=NOW
+        )
+    ).id
+    await played(db, vote(link_id), minutes=0)
+    newest_on_first = await played(db, vote(link_id), minutes=5)
+    on_other = await played(db, vote(other_link), minutes=7)
+    refused = await db.begin_call(vote(other_link), now=NOW + timedelta(minutes=9))
+    await db.finish_refused(refused, "cooldown", None, now=NOW)
+    await played(db, vote(link_id, anonymous=True), minutes=10)
+    await played(db, vote(link_id, user_id=USER + 1), minutes=10)
+    latest = await db.latest_votes_of_user(USER)
+    assert [found.id for found in latest] == [on_other, newest_on_first]
+    assert await db.latest_votes_of_user(USER + 2) == []
+
+
+async def test_vote_count(db: Database, link_id: int) -> None:
+    await played(db, vote(link_id))
+    await played(db, vote(link_id, anonymous=True))
+    await played(db, vote(link_id, dom=True))
+    await played(db, vote(None, game="dice"))
+    await played(db, vote(link_id, user_id=USER + 1))
+    await db.begin_call(vote(link_id), now=NOW)
+    refused = await db.begin_call(vote(link_id), now=NOW)
+    await db.finish_refused(refused, "cooldown", None, now=NOW)
+    assert await db.vote_count(USER) == 2
+    assert await db.vote_count(USER + 2) == 0
+
+
+async def test_recent_calls_newest_first(db: Database, link_id: int) -> None:
+    ids = [await played(db, vote(link_id, channel_id=CHANNEL + n % 2), minutes=n) for n in range(6)]
+    guild_wide = await db.recent_calls(GUILD, limit=4)
+    assert [found.id for found in guild_wide] == ids[:1:-1]
+    in_channel = await db.recent_calls(GUILD, CHANNEL + 1)
+    assert [found.id for found in in_channel] == [ids[5], ids[3], ids[1]]
+    assert await db.recent_calls(GUILD + 1) == []
+
+
+async def test_calls_with_status_and_count(db: Database, link_id: int) -> None:
+    first = await db.begin_call(vote(link_id), now=NOW)
+    done = await played(db, vote(link_id), minutes=1)
+    second = await db.begin_call(vote(link_id), now=NOW + timedelta(minutes=2))
+    pending = await db.calls_with_status(LedgerStatus.PENDING)
+    assert [found.id for found in pending] == [first, second]
+    assert [found.id for found in await db.calls_with_status(LedgerStatus.PLAYED)] == [done]
+    assert await db.calls_with_status(LedgerStatus.REFUSED) == []
+    assert await db.count_calls() == 3
+
+
+async def test_pending_calls_become_unknown_at_open(tmp_path: Path) -> None:
+    path = db_path(tmp_path)
+    async with Database.connect(path, KEY) as db:
+        left = await db.begin_call(vote(None, game="dice"), now=NOW)
+        done = await played(db, vote(None, game="luck"))
+        assert db.recovered_at_open == 0
+    reopened_at = NOW + timedelta(hours=1)
+    async with Database.connect(path, KEY, now=reopened_at) as db:
+        assert db.recovered_at_open == 1
+        recovered = await entry(db, left)
+        assert (recovered.status, recovered.reason, recovered.finished_at) == (
+            LedgerStatus.UNKNOWN,
+            "interrupted",
+            reopened_at,
+        )
+        assert (await entry(db, done)).status is LedgerStatus.PLAYED
+    async with Database.connect(path, KEY) as db:
+        assert db.recovered_at_open == 0
+
+
+@pytest.mark.parametrize(
+    ("sql", "params", "index"),
+    [
+        (ledger.LAST_IDENTIFIED_VOTE_SQL, (1, 1), "ledger_counted_identified"),
+        (ledger.LAST_ANONYMOUS_VOTE_SQL, (1,), "ledger_counted_anonymous"),
+        (ledger.LATEST_VOTES_OF_USER_SQL, (1,), "ledger_counted_identified"),
+        (ledger.VOTE_COUNT_SQL, (1,), "ledger_played_votes"),
+        (ledger.RECENT_IN_GUILD_SQL, (1, 20), "ledger_by_guild"),
+        (ledger.RECENT_IN_CHANNEL_SQL, (1, 2, 20), "ledger_by_channel"),
+        (ledger.WITH_STATUS_SQL, ("pending",), "ledger_by_status"),
+    ],
+)
+async def test_queries_search_an_index(
+    tmp_path: Path, sql: str, params: tuple[object, ...], index: str
+) -> None:
+    """Row counts grow without bound; each question must seek, never scan the ledger."""
+    path = db_path(tmp_path)
+    async with Database.connect(path, KEY):
+        pass
+    plan = [row[3] for row in raw_query(path, "EXPLAIN QUERY PLAN " + sql, params)]
+    assert any(step.startswith(f"SEARCH ledger USING INDEX {index} (") for step in plan), plan
+    assert not any(step.startswith("SCAN ledger") for step in plan), plan

@@ -1,0 +1,140 @@
+"""Channel links and guild settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from storage.database import Database
+from storage.errors import LinkNameTaken
+from storage.models import ChannelLink, GuildSettings, LedgerStatus, PlayedResult, VoteInterval
+from tests.helpers_storage import CHANNEL, GUILD, KEY, NOW, USER, db_path, vote
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    async with Database.connect(db_path(tmp_path), KEY) as database:
+        yield database
+
+
+async def add(
+    db: Database, name: str, *, channel_id: int = CHANNEL, guild_id: int = GUILD
+) -> ChannelLink:
+    return await db.add_link(
+        guild_id=guild_id,
+        channel_id=channel_id,
+        name=name,
+        link_token=f"token-of-{name}",
+        interval=VoteInterval.DAILY,
+        anonymous_allowed=True,
+        added_by=USER,
+        now=NOW,
+    )
+
+
+async def test_add_and_get(db: Database) -> None:
+    link = await db.add_link(
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        name="alice",
+        link_token="secret-link-token",
+        interval=VoteInterval.ONCE,
+        anonymous_allowed=False,
+        added_by=USER,
+        now=NOW,
+    )
+    assert link == ChannelLink(
+        id=link.id,
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        name="alice",
+        link_token=link.link_token,
+        interval=VoteInterval.ONCE,
+        anonymous_allowed=False,
+        added_by=USER,
+        added_at=NOW,
+        session_id=None,
+    )
+    assert link.link_token.get_secret_value() == "secret-link-token"
+    assert "secret-link-token" not in repr(link)
+    assert await db.get_link(link.id) == link
+    assert await db.get_link(link.id + 1) is None
+
+
+async def test_defaults_are_daily_and_anonymous_allowed(db: Database) -> None:
+    link = await db.add_link(
+        guild_id=GUILD, channel_id=CHANNEL, name="a", link_token="t", added_by=USER, now=NOW
+    )
+    assert (link.interval, link.anonymous_allowed) == (VoteInterval.DAILY, True)
+
+
+async def test_names_are_unique_per_channel(db: Database) -> None:
+    await add(db, "alice")
+    with pytest.raises(LinkNameTaken, match="alice"):
+        await add(db, "alice")
+    with pytest.raises(LinkNameTaken):
+        await add(db, "ALICE")
+    await add(db, "alice", channel_id=CHANNEL + 1)
+    await add(db, "alice", guild_id=GUILD + 1)
+    assert [link.name for link in await db.links_in_channel(GUILD, CHANNEL)] == ["alice"]
+
+
+async def test_listing_order(db: Database) -> None:
+    await add(db, "carol", channel_id=2)
+    await add(db, "bob", channel_id=1)
+    await add(db, "alice", channel_id=2)
+    await add(db, "dave", channel_id=1, guild_id=GUILD + 1)
+    assert [link.name for link in await db.links_in_channel(GUILD, 2)] == ["alice", "carol"]
+    in_guild = [(link.channel_id, link.name) for link in await db.links_in_guild(GUILD)]
+    assert in_guild == [(1, "bob"), (2, "alice"), (2, "carol")]
+    assert await db.links_in_channel(GUILD, 3) == []
+
+
+async def test_remove(db: Database) -> None:
+    link = await add(db, "alice")
+    keep = await add(db, "bob")
+    assert await db.remove_link(GUILD, CHANNEL + 1, "alice") is None
+    assert await db.remove_link(GUILD, CHANNEL, "alice") == link
+    assert await db.remove_link(GUILD, CHANNEL, "alice") is None
+    assert await db.get_link(link.id) is None
+    assert await db.links_in_channel(GUILD, CHANNEL) == [keep]
+
+
+async def test_removed_link_ids_are_never_reused(db: Database) -> None:
+    first = await add(db, "alice")
+    await db.remove_link(GUILD, CHANNEL, "alice")
+    again = await add(db, "alice")
+    assert again.id > first.id
+
+
+async def test_removing_a_link_keeps_its_ledger_rows(db: Database) -> None:
+    link = await add(db, "alice")
+    entry_id = await db.begin_call(vote(link.id), now=NOW)
+    await db.finish_played(entry_id, PlayedResult("ADD", 60, 1.0, False, NOW, 9), now=NOW)
+    await db.remove_link(GUILD, CHANNEL, "alice")
+    entry = await db.get_entry(entry_id)
+    assert entry is not None
+    assert (entry.link_id, entry.status, entry.session_id) == (None, LedgerStatus.PLAYED, 9)
+
+
+async def test_session_is_learnt_later(db: Database) -> None:
+    link = await add(db, "alice")
+    await db.set_link_session(link.id, 1234)
+    stored = await db.get_link(link.id)
+    assert stored is not None
+    assert stored.session_id == 1234
+
+
+async def test_guild_settings_default_then_set_and_cleared(db: Database) -> None:
+    assert await db.guild_settings(GUILD) == GuildSettings(GUILD, None, None)
+    await db.set_voter_role(GUILD, 11)
+    await db.set_log_channel(GUILD, 22)
+    await db.set_voter_role(GUILD + 1, 33)
+    assert await db.guild_settings(GUILD) == GuildSettings(GUILD, 11, 22)
+    await db.set_voter_role(GUILD, None)
+    assert await db.guild_settings(GUILD) == GuildSettings(GUILD, None, 22)
+    await db.set_log_channel(GUILD, None)
+    assert await db.guild_settings(GUILD) == GuildSettings(GUILD, None, None)
+    assert await db.guild_settings(GUILD + 1) == GuildSettings(GUILD + 1, 33, None)
