@@ -1,0 +1,51 @@
+"""A fake Discord (REST + gateway on 127.0.0.1) that a real discord.py client logs into.
+
+async with FakeDiscord() as fake:
+    fake.add_guild(GUILD_ID, "Guild", channels=[general])
+    async with running_bot(fake, bot):  # bot.setup_hook syncs its commands first
+        exchange = await fake.interact(slash("vote", "link", options={...}, member=alice,
+                                             channel=general))
+        answer = await exchange.final()
+        assert not answer.ephemeral
+"""
+
+from tests.fake_discord.client import point_discord_py_at, running_bot
+from tests.fake_discord.payloads import (
+    ADMINISTRATOR,
+    MANAGE_GUILD,
+    MEMBER_PERMISSIONS,
+    Channel,
+    Member,
+    OptionValue,
+    Role,
+    User,
+    autocomplete,
+    button_click,
+    modal_submit,
+    slash,
+)
+from tests.fake_discord.records import ApiError, Callback, Exchange, ModalSpec, SentMessage
+from tests.fake_discord.server import FakeDiscord
+
+__all__ = [
+    "ADMINISTRATOR",
+    "MANAGE_GUILD",
+    "MEMBER_PERMISSIONS",
+    "ApiError",
+    "Callback",
+    "Channel",
+    "Exchange",
+    "FakeDiscord",
+    "Member",
+    "ModalSpec",
+    "OptionValue",
+    "Role",
+    "SentMessage",
+    "User",
+    "autocomplete",
+    "button_click",
+    "modal_submit",
+    "point_discord_py_at",
+    "running_bot",
+    "slash",
+]
