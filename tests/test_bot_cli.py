@@ -1,0 +1,65 @@
+"""`python bot.py` as a person starts it: configuration problems end in one line and status 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+BOT = ROOT / "bot.py"
+SETTING_VARIABLES = {name.upper() for name in Settings.model_fields}
+DISCORD_SECRET = "MTIzNDU2Nzg5.cli-SECRET.token-value-abc"
+
+
+def run_bot(cwd: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k.upper() not in SETTING_VARIABLES}
+    env.pop("PYTHONSTARTUP", None)
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra_env)
+    return subprocess.run(  # noqa: S603 - our own interpreter running the repository's bot.py
+        [sys.executable, str(BOT)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def empty_dir(tmp_path: Path) -> Path:
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    assert not (workdir / ".env").exists()
+    return workdir
+
+
+def test_without_a_token_it_says_how_to_set_one_and_exits_2(empty_dir: Path) -> None:
+    done = run_bot(empty_dir)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    assert done.stderr.endswith("\n")
+    lines = done.stderr.splitlines()
+    assert lines == [
+        "ctvote: DISCORD_TOKEN is not set: set it in the environment or in .env (see .env.example)."
+    ]
+    assert list(empty_dir.iterdir()) == []  # no database, key or log file was created
+
+
+def test_a_bad_setting_is_one_line_without_the_token(empty_dir: Path) -> None:
+    done = run_bot(empty_dir, DISCORD_TOKEN=DISCORD_SECRET, TRACKER_READ_TIMEOUT="-1")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("ctvote: TRACKER_READ_TIMEOUT is invalid: ")
+    assert DISCORD_SECRET not in done.stderr
+    assert DISCORD_SECRET not in done.stdout
+    assert list(empty_dir.iterdir()) == []
