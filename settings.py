@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from cryptography.fernet import Fernet
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import AnyHttpUrl, AnyUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_TRACKER_API_URL = "https://www.chastitytracker.org"
@@ -18,7 +18,9 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 class Settings(BaseSettings):
     """Every knob the bot has; each one is documented in `.env.example`."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     discord_token: SecretStr
     tracker_api_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_TRACKER_API_URL)
@@ -29,6 +31,7 @@ class Settings(BaseSettings):
     tracker_read_timeout: float = Field(default=10.0, gt=0, le=120)
     log_level: LogLevel = "INFO"
     discord_api_url: AnyHttpUrl | None = None
+    discord_gateway_url: AnyUrl | None = None
 
     @field_validator("token_key")
     @classmethod

@@ -20,6 +20,7 @@ GAMES_PATH = "/api/v2/games.php"
 MAX_TOKEN_LENGTH = 512
 MAX_SESSION_ID = 2**63 - 1
 MAX_SERVER_MESSAGE = 300
+MAX_RETRY_AFTER = 86_400.0
 
 ResultT = TypeVar("ResultT", bound=GameResult)
 
@@ -52,6 +53,13 @@ def check_token(value: SecretStr, what: str) -> str:
     return token
 
 
+def check_vote_type(vote_type: VoteType | str) -> str:
+    try:
+        return VoteType(vote_type).value
+    except ValueError:
+        raise errors.InvalidGameRequest("The vote type must be add, sub or rand.") from None
+
+
 def check_session(session_id: int) -> int:
     if isinstance(session_id, bool) or not isinstance(session_id, int):
         raise errors.InvalidGameRequest("The session id must be a whole number.")
@@ -78,7 +86,7 @@ class TrackerClient:
             "game": Game.LINK.value,
             "dom": 0,
             "token": check_token(link_token, "link token"),
-            "type": VoteType(vote_type).value,
+            "type": check_vote_type(vote_type),
         }
         return await self._play(body, bearer, LinkResult)
 
@@ -89,7 +97,7 @@ class TrackerClient:
             "game": Game.LINK.value,
             "dom": 1,
             "session": check_session(session_id),
-            "type": VoteType(vote_type).value,
+            "type": check_vote_type(vote_type),
         }
         return await self._play(body, bearer, LinkResult)
 
@@ -187,18 +195,16 @@ def _server_message(envelope: Envelope | None, status: int) -> tuple[str, str | 
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    """Retry-After is either seconds or an HTTP date."""
+    """Retry-After is either whole seconds or an HTTP date; anything else is ignored."""
     value = response.headers.get("Retry-After", "").strip()
     if not value:
         return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return min(max(0.0, (when - datetime.now(UTC)).total_seconds()), MAX_RETRY_AFTER)

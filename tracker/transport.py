@@ -9,28 +9,42 @@ twice. This transport maps them again from the original aiohttp error.
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
 
-def _classify(error: BaseException | None, message: str) -> httpx.TransportError:
-    if isinstance(error, aiohttp.ClientConnectorError):
-        return httpx.ConnectError(message)
-    if isinstance(error, aiohttp.ConnectionTimeoutError):
-        return httpx.ConnectTimeout(message)  # pool wait or TCP connect: nothing was sent
-    if isinstance(error, TimeoutError):
-        return httpx.ReadTimeout(message)
-    return httpx.ReadError(message)
+def _classify(error: Exception) -> httpx.TransportError:
+    """Judge by the aiohttp error itself, which httpx-aiohttp keeps as the cause of its mapping."""
+    original = error.__cause__ if isinstance(error, httpx.TransportError) else error
+    name = type(original or error).__name__
+    if isinstance(original, aiohttp.ClientConnectorError):
+        return httpx.ConnectError(name)
+    if isinstance(original, aiohttp.ConnectionTimeoutError):
+        return httpx.ConnectTimeout(name)  # a pool wait or the TCP connect: nothing was sent
+    if isinstance(original, TimeoutError):
+        return httpx.ReadTimeout(name)
+    if isinstance(original, aiohttp.ClientResponseError):
+        return httpx.RemoteProtocolError(name)  # an answer that is not HTTP: it may have played
+    return httpx.ReadError(name)
 
 
 class TrackerTransport(AiohttpTransport):
     """Reads the whole (small) answer inside the transport, so every failure passes one mapping."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # aiohttp restarts its read timeout at every chunk; a trickling answer meets this deadline.
+        deadline = sum(value for value in request.extensions.get("timeout", {}).values() if value)
         try:
-            response = await super().handle_async_request(request)
-            await response.aread()
-        except httpx.TransportError as error:
-            raise _classify(error.__cause__, str(error)) from error.__cause__
-        return response
+            async with asyncio.timeout(deadline or None):
+                response = await super().handle_async_request(request)
+                await response.aread()
+        except (httpx.TransportError, aiohttp.ClientError, TimeoutError) as error:
+            failure = _classify(error)
+        else:
+            return response
+        # Raised outside the handler so the original is neither cause nor context: some aiohttp
+        # errors carry the request, its Authorization header included.
+        raise failure
