@@ -12,8 +12,10 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import discord
+import discord.gateway
 import discord.http
 import discord.webhook.async_
+import yarl
 from discord.ext import commands
 
 from cogs.tree import ErrorHandlingTree
@@ -91,18 +93,22 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("httpx").setLevel(max(settings.log_level_number, logging.WARNING))
 
 
-def point_discord_at(api_url: str) -> None:
-    """Send discord.py's REST and webhook calls to another API base (tests and local benchmarks)."""
-    base = api_url.rstrip("/")
-    discord.http.Route.BASE = base
-    discord.webhook.async_.Route.BASE = base
+def point_discord_at(api_url: str, gateway_url: str) -> None:
+    """Send discord.py to another Discord (tests and local benchmarks).
+
+    REST and webhooks share `Route.BASE`; a client that is not sharded opens `DEFAULT_GATEWAY`
+    without asking the API for it.
+    """
+    discord.http.Route.BASE = api_url.rstrip("/")
+    discord.webhook.async_.Route.BASE = api_url.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
 @asynccontextmanager
 async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[CtVoteBot]:
     """Open the database and the tracker client, hand them to a new bot, close all in reverse."""
-    if settings.discord_api_url is not None:
-        point_discord_at(str(settings.discord_api_url))
+    if settings.discord_api_url is not None and settings.discord_gateway_url is not None:
+        point_discord_at(str(settings.discord_api_url), str(settings.discord_gateway_url))
     key = load_token_key(settings.token_key, key_path_for(settings.database_path))
     async with AsyncExitStack() as stack:
         db = await stack.enter_async_context(Database.connect(settings.database_path, key))

@@ -20,12 +20,14 @@ if TYPE_CHECKING:
 class ConnectModal(ui.Modal, title="Connect your tracker account"):
     api_token: ui.TextInput[ConnectModal] = ui.TextInput(
         label="API token",
+        custom_id="api_token",
         placeholder="Your personal API token from the tracker",
         min_length=1,
         max_length=512,
     )
     default_session: ui.TextInput[ConnectModal] = ui.TextInput(
         label="Default session id (optional)",
+        custom_id="default_session",
         placeholder="Used by /dice and /luck when no session is given",
         required=False,
         max_length=20,

@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet
 
 from services.container import Services
 from storage.database import Database
+from tests.bot_world import BotWorld, bot_world
 from tracker.client import TrackerClient
 from tracker.sandbox import SandboxTracker
 
@@ -51,3 +52,10 @@ async def tracker_client(sandbox: SandboxTracker) -> AsyncIterator[TrackerClient
 def services(db: Database, tracker_client: TrackerClient, sandbox: SandboxTracker) -> Services:
     """The services on the sandbox's clock, so that moving its time moves the vote limits too."""
     return Services.build(db, tracker_client, sandbox.now)
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
+    """The real bot, logged into the fake Discord, playing against the sandbox."""
+    async with bot_world(tmp_path / "data") as running:
+        yield running

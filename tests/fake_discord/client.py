@@ -9,9 +9,8 @@ from contextlib import asynccontextmanager
 
 import discord
 import yarl
-from discord import gateway, http
-from discord.webhook import async_ as webhook_async
 
+from bot import point_discord_at
 from tests.fake_discord.records import DEFAULT_TIMEOUT
 from tests.fake_discord.server import FakeDiscord
 
@@ -22,10 +21,8 @@ def point_discord_py_at(api_base: str) -> None:
     A non-sharded Client never asks `/gateway/bot`: it opens `DEFAULT_GATEWAY` directly, so
     that moves too, to `/gateway` on the same host (where the fake serves it).
     """
-    http.Route.BASE = api_base
-    webhook_async.Route.BASE = api_base
     websocket = yarl.URL(api_base).with_scheme("ws").with_path("/gateway")
-    gateway.DiscordWebSocket.DEFAULT_GATEWAY = websocket
+    point_discord_at(api_base, str(websocket))
 
 
 @asynccontextmanager
