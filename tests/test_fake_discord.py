@@ -283,6 +283,10 @@ async def test_ephemeral_deferral_keeps_its_answer_private(
     final = await exchange.final()
     assert (final.content, final.ephemeral) == ("noted: hi", True)
     assert [m.id for m in exchange.messages] == [final.id]
+    # The placeholder appeared with the deferral; the answer only when it was filled.
+    assert exchange.kept_at[final.id] >= exchange.dispatched_at + acknowledged.delay
+    assert exchange.answered_at is not None
+    assert exchange.answered_at > exchange.kept_at[final.id]
 
 
 async def test_follow_up_after_public_defer_stays_public(

@@ -175,6 +175,10 @@ class Exchange:
         self.callback: Callback | None = None
         self.errors: list[ApiError] = []
         self.original_id: int | None = None
+        self.answered_at: float | None = None
+        """Loop time at which the member first saw an answer (the original response, filled)."""
+        self.kept_at: dict[int, float] = {}
+        """Loop time at which each of this interaction's messages first appeared."""
         self._message_ids: list[int] = []
         self._store = store
         self._watch = Watch()
@@ -270,8 +274,12 @@ class Exchange:
 
     def keep(self, message: SentMessage) -> None:
         """Record a message this interaction produced or changed."""
+        now = asyncio.get_running_loop().time()
         if message.id not in self._message_ids:
             self._message_ids.append(message.id)
+            self.kept_at[message.id] = now
+        if self.answered_at is None and message.id == self.original_id and not message.loading:
+            self.answered_at = now
         self._store.put(message, self._watch)
 
     def owns(self, message_id: int) -> bool:

@@ -1,0 +1,621 @@
+"""Benchmark: what the bot adds to a vote, and how many votes it holds.
+
+    python bench/run.py --votes 2000 --concurrency 200 [--mixed] [--profile bot.html]
+
+One run, all on 127.0.0.1: this process hosts the fake Discord from the tests and the tracker
+sandbox; the real bot runs as a child process (`python bot.py`) with its own database file in a
+temporary directory, so its RSS and CPU time are its own (read from /proc, so Linux only).
+
+Phases: N (+ warm-up) members connect through the real `/account connect` modal; a moderator binds
+the sandbox's link with `/links add`; one warm-up vote per worker; the bare tracker call, alone,
+one at a time; then the timed phase: C workers, each sending one interaction and waiting for its
+answers before the next (a closed loop), until N were sent. Times are the fake Discord's, from
+INTERACTION_CREATE to the accepted acknowledgement and to the member's answer. The last line is
+one line of key=value pairs; the exit status is 1 when a vote was lost, the ledger disagrees with
+the tracker, or an answer was not the expected one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import math
+import os
+import signal
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/ first, not the project
+    sys.path.insert(0, str(ROOT))
+
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+
+from settings import Settings
+from tests.fake_discord import (
+    MANAGE_GUILD,
+    Channel,
+    Exchange,
+    FakeDiscord,
+    Member,
+    modal_submit,
+    slash,
+)
+from tracker.client import TrackerClient
+from tracker.http import create_http_client
+from tracker.models import VoteType
+from tracker.sandbox import SandboxTracker, SandboxUser
+
+GUILD_ID = 910_000_000_000_000_001
+VOTING = Channel(910_000_000_000_000_010, "voting", GUILD_ID)
+MODERATOR = Member(920_000_000_000_000_001, "moderator", permissions=MANAGE_GUILD)
+FIRST_MEMBER_ID = 930_000_000_000_000_000
+ANSWER_WITHIN = 30.0  # seconds one interaction may take before it counts as lost
+START_WITHIN = 60.0
+TYPING_TIME = 0.1  # seconds a member takes to fill the /account connect modal
+SUBMIT_ATTEMPTS = 3
+SETUP_CONCURRENCY = 200
+STOP_WITHIN = 30.0
+COUNTED = "Your vote was counted."
+PLAYED = "Played."
+# --mixed: ten actions per cycle. Refusals: a second vote within 24 hours (refused by the bot,
+# nothing sent) and DICE as dom of a session one is not the dom of (refused by the tracker).
+T = TypeVar("T")
+MIX = ("add", "sub", "rand", "add", "sub", "rand", "dice", "luck", "again", "not_dom")
+
+
+# -- the bot process ------------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def memory_mb(pid: int) -> tuple[float, float]:
+    """(current RSS, peak RSS) in MB, from /proc/<pid>/status."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0]) / 1024
+    return values["VmRSS"], values["VmHWM"]
+
+
+class BotProcess:
+    """`python bot.py` in a child process, configured only through its environment."""
+
+    def __init__(self, process: asyncio.subprocess.Process, log: Path) -> None:
+        self.process = process
+        self.log = log
+
+    @classmethod
+    async def start(
+        cls, fake: FakeDiscord, sandbox: SandboxTracker, data: Path, profile: Path | None
+    ) -> BotProcess:
+        env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
+        env |= {
+            "DISCORD_TOKEN": fake.token,
+            "DISCORD_API_URL": fake.api_base,
+            "DISCORD_GATEWAY_URL": fake.gateway_url,
+            "DEV_GUILD_ID": str(GUILD_ID),
+            "TRACKER_API_URL": sandbox.base_url,
+            "DATABASE_PATH": str(data / "bot.sqlite3"),
+            "TOKEN_KEY": Fernet.generate_key().decode(),
+            "LOG_LEVEL": "WARNING",
+        }
+        command = [sys.executable]
+        if profile is not None:
+            renderer = "html" if profile.suffix == ".html" else "text"
+            command += ["-m", "pyinstrument", "-r", renderer, "-o", str(profile)]
+        command.append(str(ROOT / "bot.py"))
+        log = data / "bot.log"
+        with log.open("wb") as output:
+            process = await asyncio.create_subprocess_exec(
+                *command, cwd=data, env=env, stdout=output, stderr=asyncio.subprocess.STDOUT
+            )
+        bot = cls(process, log)
+        ready = asyncio.ensure_future(fake.ready.wait())
+        exited = asyncio.ensure_future(process.wait())
+        done, _ = await asyncio.wait(
+            {ready, exited}, timeout=START_WITHIN, return_when=asyncio.FIRST_COMPLETED
+        )
+        ready.cancel()
+        exited.cancel()
+        if ready not in done:
+            await bot.stop()
+            raise RuntimeError(f"the bot did not connect to the fake Discord:\n{bot.log_tail()}")
+        return bot
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.pid)
+
+    def memory_mb(self) -> tuple[float, float]:
+        return memory_mb(self.pid)
+
+    async def stop(self) -> int:
+        """SIGINT, as Ctrl-C: the bot closes its database and connections (and writes a profile)."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                async with asyncio.timeout(STOP_WITHIN):
+                    await self.process.wait()
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        return self.process.returncode or 0
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+# -- members and what they send -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    """A Discord member with a tracker account of their own."""
+
+    member: Member
+    tracker: SandboxUser
+    default_session: int | None = None
+
+
+@dataclass(frozen=True)
+class Action:
+    """One interaction of the timed phase, and what the member should get.
+
+    Without a person, the worker's own member acts (its session owner for DICE and LUCK, its
+    warm-up voter for a second vote): one worker never overlaps with itself, so the bot's guard
+    against a double click never turns these into a different refusal.
+    """
+
+    kind: str
+    person: Person | None
+    succeeds: bool
+
+    def payload(self, member: Member, session_id: int) -> dict[str, object]:
+        if self.kind in ("add", "sub", "rand", "again"):
+            name = "add" if self.kind == "again" else self.kind
+            return slash("vote", name, member=member, channel=VOTING)
+        if self.kind in ("dice", "luck"):
+            return slash(self.kind, member=member, channel=VOTING)
+        return slash("dom", "dice", options={"session": session_id}, member=member, channel=VOTING)
+
+
+@dataclass
+class Sample:
+    kind: str
+    ack: float | None = None
+    reply: float | None = None
+    public: float | None = None
+    answered: bool = False
+    late_ack: bool = False
+    unexpected: str | None = None
+
+
+@dataclass
+class Cast:
+    """Everyone taking part, created in the sandbox before the bot starts."""
+
+    workers: list[tuple[Person, Person]]  # per worker: its warm-up voter, its session owner
+    actions: list[Action]
+    bare_voters: list[SandboxUser]
+    session_id: int
+    link_token: str
+
+    @property
+    def people(self) -> list[Person]:
+        seen = {p.member.id: p for pair in self.workers for p in pair}
+        seen |= {a.person.member.id: a.person for a in self.actions if a.person is not None}
+        return list(seen.values())
+
+
+def cast(sandbox: SandboxTracker, votes: int, concurrency: int, mixed: bool, bare: int) -> Cast:
+    ids = itertools.count(FIRST_MEMBER_ID)
+
+    def person(name: str, default_session: int | None = None) -> Person:
+        member_id = next(ids)
+        return Person(Member(member_id, f"{name}{member_id}"), sandbox.add_user(), default_session)
+
+    demo = sandbox.demo()
+    workers = []
+    for _ in range(concurrency):
+        owner_user = sandbox.add_user()
+        session = sandbox.add_session(owner_user, link_enabled=False)
+        owner = Person(Member(next(ids), "owner"), owner_user, session.id)
+        workers.append((person("warmup"), owner))
+    actions = []
+    for index in range(votes):
+        kind = MIX[index % len(MIX)] if mixed else ("add", "sub", "rand")[index % 3]
+        if kind in ("dice", "luck"):
+            actions.append(Action(kind, None, succeeds=True))
+        elif kind == "again":
+            actions.append(Action(kind, None, succeeds=False))
+        else:
+            actions.append(Action(kind, person("voter"), succeeds=kind != "not_dom"))
+    bare_voters = [sandbox.add_user() for _ in range(bare)]
+    return Cast(workers, actions, bare_voters, demo.session_id, demo.link_token)
+
+
+# -- one interaction, as the member sees it -------------------------------------------------------
+
+
+async def answer(fake: FakeDiscord, exchange: Exchange) -> tuple[str | None, Sample]:
+    """Wait for the member's answer (and the public result, if any); None when none came."""
+    sample = Sample(kind="")
+    try:
+        final = await exchange.final(within=ANSWER_WITHIN)
+    except AssertionError:
+        final = None
+    sample.late_ack = any(e.code == 10062 and "callback" in e.route for e in exchange.errors)
+    sample.ack = exchange.ack_delay
+    if final is None or exchange.answered_at is None:
+        return None, sample
+    sample.answered = True
+    sample.reply = exchange.answered_at - exchange.dispatched_at
+    if final.content in (COUNTED, PLAYED) or "penalty" in final.content:
+        try:
+            public = await exchange.wait_for_message(lambda m: not m.ephemeral, ANSWER_WITHIN)
+        except AssertionError:
+            return final.content + " (no public result)", sample
+        sample.public = exchange.kept_at[public.id] - exchange.dispatched_at
+    return final.content, sample
+
+
+async def run_action(
+    fake: FakeDiscord, action: Action, session_id: int, worker: tuple[Person, Person]
+) -> Sample:
+    warmup, owner = worker
+    person = action.person or (owner if action.kind in ("dice", "luck") else warmup)
+    exchange = await fake.interact(action.payload(person.member, session_id))
+    content, sample = await answer(fake, exchange)
+    sample.kind = action.kind
+    if content is not None and (content in (COUNTED, PLAYED)) != action.succeeds:
+        sample.unexpected = f"{action.kind}: {content[:120]}"
+    return sample
+
+
+async def expect_answer(fake: FakeDiscord, payload: dict[str, object], wanted: str) -> None:
+    exchange = await fake.interact(payload)
+    final = await exchange.final(within=ANSWER_WITHIN)
+    if wanted not in final.content:
+        raise RuntimeError(f"setup failed: expected {wanted!r}, got {final.content!r}")
+
+
+async def connect(fake: FakeDiscord, person: Person, resubmitted: Counter[str]) -> None:
+    """The real `/account connect`: the command opens the modal, the member fills and submits it.
+
+    discord.py stores the modal only once it has read Discord's answer to its callback, so a
+    submission sent the instant the modal appears can overtake that answer and be dropped; no
+    person types a token that fast, so the member takes TYPING_TIME, and submits again (as
+    Discord's "interaction failed" would make them) if the first was not acknowledged in time.
+    """
+    exchange = await fake.interact(
+        slash("account", "connect", member=person.member, channel=VOTING)
+    )
+    modal = await exchange.modal(within=ANSWER_WITHIN)
+    session = "" if person.default_session is None else str(person.default_session)
+    fields = {"api_token": person.tracker.api_token, "default_session": session}
+    for _ in range(SUBMIT_ATTEMPTS):
+        await asyncio.sleep(TYPING_TIME)
+        submitted = await fake.interact(
+            modal_submit(modal, fields, member=person.member, channel=VOTING)
+        )
+        try:
+            await submitted.acknowledged(within=fake.ack_deadline + 1)
+        except AssertionError:
+            resubmitted["modal"] += 1
+            continue
+        final = await submitted.final(within=ANSWER_WITHIN)
+        if "Connected" not in final.content:
+            raise RuntimeError(f"connect failed: {final.content!r}")
+        return
+    raise RuntimeError(f"{person.member.name}: no modal submission was acknowledged")
+
+
+async def in_parallel(
+    items: list[T], concurrency: int, work: Callable[[T], Awaitable[None]]
+) -> None:
+    """Run `work` over `items`, at most `concurrency` at a time; the first failure stops all."""
+    queue = iter(items)
+
+    async def worker() -> None:
+        for item in queue:
+            await work(item)
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(min(concurrency, len(items))):
+            group.create_task(worker())
+
+
+# -- figures ---------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile; nan for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}"
+
+
+def spread(values: list[float]) -> str:
+    return "/".join(ms(percentile(values, p)) for p in (50, 95, 99))
+
+
+@dataclass
+class Ledger:
+    rows: Counter[str]
+    tracker: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def agrees(self) -> bool:
+        """Every call recorded, every recorded call sent, each with the tracker's outcome."""
+        return (
+            self.rows["pending"] == 0
+            and self.rows["unknown"] == 0
+            and self.rows["played"] == self.tracker["200"]
+            and self.rows["refused"] == sum(n for s, n in self.tracker.items() if s.startswith("4"))
+            and self.rows.total() == self.tracker.total()
+        )
+
+
+def read_ledger(database: Path) -> Counter[str]:
+    """The bot's ledger by status, read-only, after the bot stopped."""
+    uri = f"file:{database}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+        return Counter(dict(conn.execute("SELECT status, count(*) FROM ledger GROUP BY status")))
+
+
+# -- the run ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    lines: list[str]
+    last: str
+    ok: bool
+
+
+async def bare_calls(
+    sandbox: SandboxTracker, link_token: str, voters: list[SandboxUser]
+) -> list[float]:
+    """The vote's tracker call alone, one at a time, on the bot's own HTTP client and client."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        discord_token=SecretStr("unused"),
+        tracker_api_url=sandbox.base_url,  # type: ignore[arg-type]
+    )
+    times = []
+    async with create_http_client(settings) as http:
+        tracker = TrackerClient(http, settings.tracker_base_url)
+        token = SecretStr(link_token)
+        for voter in voters:
+            started = time.perf_counter()
+            await tracker.vote(token, VoteType.ADD, bearer=SecretStr(voter.api_token))
+            times.append(time.perf_counter() - started)
+    return times
+
+
+async def timed_phase(
+    fake: FakeDiscord, bot: BotProcess, plan: Cast, concurrency: int, rss_every: int
+) -> tuple[list[Sample], float, list[tuple[int, float]]]:
+    samples: list[Sample] = []
+    series: list[tuple[int, float]] = [(0, bot.memory_mb()[0])]
+    queue: Iterator[Action] = iter(plan.actions)
+
+    async def worker(own: tuple[Person, Person]) -> None:
+        for action in queue:
+            samples.append(await run_action(fake, action, plan.session_id, own))
+            if rss_every and len(samples) % rss_every == 0:
+                series.append((len(samples), bot.memory_mb()[0]))
+
+    started = time.perf_counter()
+    async with asyncio.TaskGroup() as group:
+        for own in plan.workers:
+            group.create_task(worker(own))
+    elapsed = time.perf_counter() - started
+    if series[-1][0] != len(samples):
+        series.append((len(samples), bot.memory_mb()[0]))
+    return samples, elapsed, series
+
+
+async def run(args: argparse.Namespace) -> Report:
+    lines: list[str] = []
+    say = lines.append
+    votes, concurrency = args.votes, args.concurrency
+    bare = args.bare if args.bare is not None else min(200, max(20, votes))
+    sandbox = SandboxTracker(seed=args.seed)
+    plan = cast(sandbox, votes, concurrency, args.mixed, bare)
+    with tempfile.TemporaryDirectory(prefix="ctvote-bench-") as tmp:
+        data = Path(tmp)
+        async with FakeDiscord() as fake:
+            fake.ack_deadline = 3.0
+            await sandbox.start()
+            try:
+                fake.add_guild(GUILD_ID, "Bench server", channels=[VOTING])
+                bot = await BotProcess.start(fake, sandbox, data, args.profile)
+                try:
+                    clock = time.perf_counter()
+                    await expect_answer(
+                        fake,
+                        slash(
+                            "links",
+                            "add",
+                            options={"token": plan.link_token},
+                            member=MODERATOR,
+                            channel=VOTING,
+                        ),
+                        "Link added",
+                    )
+                    people = plan.people
+                    resubmitted: Counter[str] = Counter()
+                    setup_concurrency = max(concurrency, SETUP_CONCURRENCY)
+                    await in_parallel(
+                        people, setup_concurrency, lambda p: connect(fake, p, resubmitted)
+                    )
+                    say(
+                        f"setup: {len(people)} members connected through /account connect "
+                        f"({setup_concurrency} at a time, {TYPING_TIME:g} s typing each, "
+                        f"{resubmitted['modal']} resubmitted) in "
+                        f"{time.perf_counter() - clock:.1f} s"
+                    )
+                    warm: list[Sample] = []
+                    await in_parallel(
+                        plan.workers,
+                        concurrency,
+                        lambda w: _append(
+                            warm, run_action(fake, Action("add", w[0], True), plan.session_id, w)
+                        ),
+                    )
+                    if any(not s.answered or s.unexpected for s in warm):
+                        raise RuntimeError(f"warm-up votes failed: {warm}")
+                    bare_times = await bare_calls(sandbox, plan.link_token, plan.bare_voters)
+                    bare_tokens = {v.api_token for v in plan.bare_voters}
+
+                    cpu_before, bench_before = bot.cpu_seconds(), time.process_time()
+                    samples, elapsed, series = await timed_phase(
+                        fake, bot, plan, concurrency, args.rss_every
+                    )
+                    cpu = bot.cpu_seconds() - cpu_before
+                    bench_cpu = time.process_time() - bench_before
+                    rss_now, rss_peak = bot.memory_mb()
+                except Exception as error:
+                    await bot.stop()
+                    raise RuntimeError(f"{error}\nthe bot's log:\n{bot.log_tail()}") from error
+                finally:
+                    code = await bot.stop()
+            finally:
+                await sandbox.stop()
+        if code != 0:
+            say(f"the bot exited with status {code}:\n{bot.log_tail()}")
+        ledger = Ledger(read_ledger(data / "bot.sqlite3"))
+        ledger.tracker = Counter(
+            str(r.status) for r in sandbox.requests if r.bearer not in bare_tokens
+        )
+
+    answered = [s for s in samples if s.answered]
+    acks = [s.ack for s in samples if s.ack is not None]
+    replies = [s.reply for s in answered if s.reply is not None]
+    publics = [s.public for s in answered if s.public is not None]
+    lost = votes - len(answered)
+    late = sum(s.late_ack for s in samples)
+    unexpected = [s.unexpected for s in samples if s.unexpected]
+    bare_p50 = percentile(bare_times, 50)
+    reply_p50 = percentile(replies, 50)
+    rate = len(answered) / elapsed if elapsed else math.nan
+    mode = "mixed: votes, DICE, LUCK, refusals" if args.mixed else "votes"
+    say(f"timed: {votes} interactions ({mode}), {concurrency} at a time, in {elapsed:.2f} s")
+    kinds = Counter(s.kind for s in samples)
+    say("  by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+    say(f"  ack p50/p95/p99 ms:    {spread(acks)}  (late acks, refused after 3 s: {late})")
+    say(f"  reply p50/p95/p99 ms:  {spread(replies)}")
+    say(f"  public result p50/p95/p99 ms: {spread(publics)}")
+    say(
+        f"  bare tracker call (the bot's httpx client, one at a time, {len(bare_times)} calls): "
+        f"p50 {ms(bare_p50)} ms, p99 {ms(percentile(bare_times, 99))} ms"
+    )
+    say(f"  throughput: {rate:.1f} per s; lost: {lost}; unexpected answers: {len(unexpected)}")
+    for text in unexpected[:5]:
+        say(f"    unexpected: {text}")
+    say(
+        f"bot process: {cpu:.2f} CPU s in the timed phase = {cpu / votes * 1000:.2f} CPU s per "
+        f"1,000 ({cpu / elapsed * 100:.0f}% of a core); "
+        f"RSS {rss_now:.1f} MB, peak {rss_peak:.1f} MB"
+    )
+    say(
+        f"bench process (fake Discord + sandbox + members): {bench_cpu:.2f} CPU s "
+        f"({bench_cpu / elapsed * 100:.0f}% of a core)"
+    )
+    if len(series) > 2:
+        say(
+            "bot RSS by interactions answered: "
+            + ", ".join(f"{n}: {mb:.1f} MB" for n, mb in series)
+        )
+        warmed = series[1][1]
+        say(f"  growth after the first {series[1][0]}: {series[-1][1] - warmed:+.1f} MB")
+    statuses = ", ".join(f"{k} {n}" for k, n in sorted(ledger.rows.items()))
+    answers = ", ".join(f"HTTP {k} {n}" for k, n in sorted(ledger.tracker.items()))
+    verdict = "agree" if ledger.agrees else "DISAGREE"
+    say(f"ledger rows: {statuses}; tracker requests from the bot: {answers}: {verdict}")
+    last = (
+        f"bench: votes={votes} concurrency={concurrency} lost={lost} "
+        f"ack_p50_ms={ms(percentile(acks, 50))} ack_p99_ms={ms(percentile(acks, 99))} "
+        f"reply_p50_ms={ms(reply_p50)} reply_p99_ms={ms(percentile(replies, 99))} "
+        f"bare_p50_ms={ms(bare_p50)} overhead_p50_ms={ms(reply_p50 - bare_p50)} "
+        f"votes_per_s={rate:.1f} rss_mb={rss_peak:.1f}"
+    )
+    ok = lost == 0 and ledger.agrees and not unexpected and late == 0 and code == 0
+    return Report(lines, last, ok)
+
+
+async def _append(into: list[Sample], sample: Awaitable[Sample]) -> None:
+    into.append(await sample)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--votes", type=int, required=True, help="interactions in the timed phase")
+    parser.add_argument("--concurrency", type=int, required=True, help="members at a time")
+    parser.add_argument("--mixed", action="store_true", help="votes, DICE, LUCK and refusals")
+    parser.add_argument(
+        "--rss-every", type=int, default=2000, help="sample the bot's RSS every N answers"
+    )
+    parser.add_argument(
+        "--bare", type=int, default=None, help="bare tracker calls (default 20-200)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="the sandbox's seed")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="run the bot under pyinstrument; .html or .txt"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=None, help="seconds for the whole run (default scales)"
+    )
+    args = parser.parse_args(argv)
+    if args.votes < 1 or args.concurrency < 1:
+        parser.error("--votes and --concurrency must be at least 1")
+    if args.profile is not None:
+        args.profile = args.profile.absolute()  # the bot runs in its own temporary directory
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    budget = args.timeout or 120 + args.votes * 0.1
+
+    async def bounded() -> Report:
+        async with asyncio.timeout(budget):
+            return await run(args)
+
+    try:
+        report = asyncio.run(bounded())
+    except TimeoutError:
+        print(f"bench: stopped after {budget:g} s without finishing", file=sys.stderr)
+        return 2
+    print("\n".join(report.lines))
+    print(report.last, flush=True)
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

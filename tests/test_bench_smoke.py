@@ -1,0 +1,50 @@
+"""A tiny run of the benchmark, exactly as the README starts it, so that it cannot rot."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NUMBER = r"\d+(?:\.\d+)?"
+LAST_LINE = re.compile(
+    rf"bench: votes=(?P<votes>\d+) concurrency=(?P<concurrency>\d+) lost=(?P<lost>\d+) "
+    rf"ack_p50_ms={NUMBER} ack_p99_ms={NUMBER} reply_p50_ms={NUMBER} reply_p99_ms={NUMBER} "
+    rf"bare_p50_ms={NUMBER} overhead_p50_ms=-?{NUMBER} votes_per_s={NUMBER} rss_mb={NUMBER}"
+)
+
+
+def run_bench(*args: str) -> list[str]:
+    done = subprocess.run(  # noqa: S603 - our own script, with fixed arguments
+        [sys.executable, "bench/run.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.splitlines()
+
+
+def test_votes_all_answered_and_in_the_ledger() -> None:
+    lines = run_bench("--votes", "20", "--concurrency", "5")
+    match = LAST_LINE.fullmatch(lines[-1])
+    assert match is not None, lines[-1]
+    assert (match["votes"], match["concurrency"], match["lost"]) == ("20", "5", "0")
+    # 20 timed votes and 5 warm-up votes, each one ledger row and one tracker request.
+    assert "ledger rows: played 25; tracker requests from the bot: HTTP 200 25: agree" in lines
+
+
+def test_mixed_games_and_refusals_are_answered() -> None:
+    lines = run_bench("--votes", "20", "--concurrency", "5", "--mixed")
+    match = LAST_LINE.fullmatch(lines[-1])
+    assert match is not None, lines[-1]
+    assert match["lost"] == "0"
+    # Per 10: 6 votes, DICE, LUCK (played), a second vote (refused by the bot, never sent) and
+    # DICE as a dom one is not (refused by the tracker); plus 5 warm-up votes.
+    assert "  by kind: add 4, again 2, dice 2, luck 2, not_dom 2, rand 4, sub 4" in lines
+    ledger = "ledger rows: played 21, refused 2; tracker requests from the bot: "
+    assert ledger + "HTTP 200 21, HTTP 403 2: agree" in lines
