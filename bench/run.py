@@ -83,6 +83,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU time all processes of the machine spent busy (not idle or waiting), from /proc/stat."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+        int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def memory_mb(pid: int) -> tuple[float, float]:
     """(current RSS, peak RSS) in MB, from /proc/<pid>/status."""
     values = {}
@@ -116,7 +124,9 @@ class BotProcess:
             "LOG_LEVEL": "WARNING",
         }
         command = [sys.executable]
-        if profile is not None:
+        if profile is not None and profile.suffix == ".prof":
+            command += ["-m", "cProfile", "-o", str(profile)]
+        elif profile is not None:
             renderer = "html" if profile.suffix == ".html" else "text"
             command += ["-m", "pyinstrument", "-r", renderer, "-o", str(profile)]
         command.append(str(ROOT / "bot.py"))
@@ -494,11 +504,13 @@ async def run(args: argparse.Namespace) -> Report:
                     bare_tokens = {v.api_token for v in plan.bare_voters}
 
                     cpu_before, bench_before = bot.cpu_seconds(), time.process_time()
+                    machine_before = machine_busy_seconds()
                     samples, elapsed, series = await timed_phase(
                         fake, bot, plan, concurrency, args.rss_every
                     )
                     cpu = bot.cpu_seconds() - cpu_before
                     bench_cpu = time.process_time() - bench_before
+                    others = machine_busy_seconds() - machine_before - cpu - bench_cpu
                     rss_now, rss_peak = bot.memory_mb()
                 except Exception as error:
                     await bot.stop()
@@ -545,7 +557,8 @@ async def run(args: argparse.Namespace) -> Report:
     )
     say(
         f"bench process (fake Discord + sandbox + members): {bench_cpu:.2f} CPU s "
-        f"({bench_cpu / elapsed * 100:.0f}% of a core)"
+        f"({bench_cpu / elapsed * 100:.0f}% of a core); other processes on this machine "
+        f"{max(others, 0) / elapsed * 100:.0f}% of a core ({os.cpu_count()} cores)"
     )
     if len(series) > 2:
         say(
@@ -586,7 +599,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=1, help="the sandbox's seed")
     parser.add_argument(
-        "--profile", type=Path, default=None, help="run the bot under pyinstrument; .html or .txt"
+        "--profile",
+        type=Path,
+        default=None,
+        help="profile the bot: pyinstrument (.html, .txt) or cProfile (.prof)",
     )
     parser.add_argument(
         "--timeout", type=float, default=None, help="seconds for the whole run (default scales)"
