@@ -98,6 +98,7 @@ class LedgerStore(SqlStore):
                 multiplier = ?, penalty = ?, scheduled_end = ?,
                 session_id = coalesce(?, session_id)
             WHERE id = ? AND status = 'pending'
+            RETURNING id
             """,
             (
                 to_db(now),
@@ -119,6 +120,7 @@ class LedgerStore(SqlStore):
             """
             UPDATE ledger SET status = 'refused', finished_at = ?, reason = ?, message = ?
             WHERE id = ? AND status = 'pending'
+            RETURNING id
             """,
             (to_db(now), reason, message, entry_id),
         )
@@ -130,6 +132,7 @@ class LedgerStore(SqlStore):
             """
             UPDATE ledger SET status = 'unknown', finished_at = ?, reason = ?
             WHERE id = ? AND status = 'pending'
+            RETURNING id
             """,
             (to_db(now), reason, entry_id),
         )
@@ -173,16 +176,19 @@ class LedgerStore(SqlStore):
 
     async def _recover_interrupted(self, now: datetime) -> int:
         """Rows pending at open belong to a process that died mid-call: their outcome is unknown."""
-        return await self._write(
+        rows = await self._fetch_all(
             """
             UPDATE ledger SET status = 'unknown', finished_at = ?, reason = 'interrupted'
             WHERE status = 'pending'
+            RETURNING id
             """,
             (to_db(now),),
         )
+        return len(rows)
 
     async def _finish(self, entry_id: int, sql: str, params: Params) -> None:
-        if not await self._write(sql, params):
+        """Run an UPDATE … RETURNING id that finishes the pending entry."""
+        if not await self._fetch_all(sql, params):
             raise EntryNotPending(f"Ledger entry {entry_id} does not exist or is already finished.")
 
     async def _entries(self, sql: str, params: Params) -> list[LedgerEntry]:

@@ -36,10 +36,13 @@ class SqlStore:
         async with self._lock:
             return list(await self._conn.execute_fetchall(sql, params))
 
-    async def _write(self, sql: str, params: Params = ()) -> int:
-        """Run one autocommitted statement and return how many rows it changed."""
-        async with self._lock, self._conn.execute(sql, params) as cursor:
-            return cursor.rowcount
+    async def _write(self, sql: str, params: Params = ()) -> None:
+        """Run one autocommitted statement; to count the rows it changed, add RETURNING and fetch.
+
+        One trip to the database thread: a cursor (for its rowcount) would take a second one to
+        close it, and every trip waits for a turn of the event loop while holding the lock.
+        """
+        await self._fetch_all(sql, params)
 
     async def _write_erasing(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
         """Run a statement that drops secrets (with RETURNING), then push old bytes out of the WAL.
