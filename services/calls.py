@@ -62,9 +62,8 @@ class GameCaller:
         except asyncio.CancelledError:
             await asyncio.shield(self._db.finish_unknown(entry_id, "cancelled", now=self._clock()))
             raise
+        # Also marks a connected member's account as used (a trigger of migration 0003).
         await self._db.finish_played(entry_id, _played(result, call), now=self._clock())
-        if not call.anonymous and call.user_id is not None:
-            await self._db.touch_account(call.user_id, now=self._clock())
         return result
 
 

@@ -49,11 +49,6 @@ class AccountStore(SqlStore):
         """Remember that the tracker answered 401, so the member can be asked to reconnect."""
         await self._write("UPDATE accounts SET token_rejected = 1 WHERE user_id = ?", (user_id,))
 
-    async def touch_account(self, user_id: int, *, now: datetime) -> None:
-        await self._write(
-            "UPDATE accounts SET last_used_at = ? WHERE user_id = ?", (to_db(now), user_id)
-        )
-
     def _account(self, row: aiosqlite.Row) -> Account:
         return Account(
             user_id=row["user_id"],

@@ -90,7 +90,10 @@ class LedgerStore(SqlStore):
         return int(entry_id)
 
     async def finish_played(self, entry_id: int, result: PlayedResult, *, now: datetime) -> None:
-        """Record the outcome; a result without a session id keeps the one the call was made for."""
+        """Record the outcome; a result without a session id keeps the one the call was made for.
+
+        A connected member's account is marked as used at `now` by the same statement (a trigger).
+        """
         await self._finish(
             entry_id,
             """

@@ -9,14 +9,20 @@ from pathlib import Path
 import pytest
 
 from storage.database import Database
-from storage.models import Account
-from tests.helpers_storage import KEY, NOW, USER, db_path
+from storage.models import Account, PlayedResult
+from tests.helpers_storage import KEY, NOW, USER, db_path, vote
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     async with Database.connect(db_path(tmp_path), KEY) as database:
         yield database
+
+
+async def play(db: Database, user_id: int, *, now: datetime) -> None:
+    """A DICE game the member played with their token, recorded in the ledger."""
+    entry_id = await db.begin_call(vote(None, user_id=user_id, game="dice"), now=now)
+    await db.finish_played(entry_id, PlayedResult("ADD", 60, 1.0, False, None, 1), now=now)
 
 
 async def test_save_and_get(db: Database) -> None:
@@ -34,7 +40,7 @@ async def test_unknown_user_has_no_account(db: Database) -> None:
 
 async def test_reconnecting_replaces_and_starts_clean(db: Database) -> None:
     await db.save_account(USER, "old-token", 42, now=NOW)
-    await db.touch_account(USER, now=NOW + timedelta(minutes=1))
+    await play(db, USER, now=NOW + timedelta(minutes=1))
     await db.mark_token_rejected(USER)
     later = NOW + timedelta(hours=1)
     again = await db.save_account(USER, "new-token", None, now=later)
@@ -53,7 +59,7 @@ async def test_reconnecting_replaces_and_starts_clean(db: Database) -> None:
 async def test_rejection_and_use_are_recorded(db: Database) -> None:
     await db.save_account(USER, "api-token", None, now=NOW)
     await db.mark_token_rejected(USER)
-    await db.touch_account(USER, now=NOW + timedelta(seconds=5))
+    await play(db, USER, now=NOW + timedelta(seconds=5))
     account = await db.get_account(USER)
     assert account is not None
     assert account.token_rejected
@@ -62,7 +68,7 @@ async def test_rejection_and_use_are_recorded(db: Database) -> None:
 
 async def test_updates_of_a_missing_account_do_nothing(db: Database) -> None:
     await db.mark_token_rejected(USER)
-    await db.touch_account(USER, now=NOW)
+    await play(db, USER, now=NOW)
     assert await db.get_account(USER) is None
 
 

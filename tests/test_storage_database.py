@@ -101,7 +101,7 @@ async def test_hundreds_of_concurrent_tasks(db: Database) -> None:
 
     async def churn_account(n: int) -> None:
         await db.save_account(n, f"token-{n}", None, now=NOW)
-        await db.touch_account(n, now=NOW)
+        await db.mark_token_rejected(n)
         assert await db.forget_account(n)
 
     await asyncio.gather(

@@ -148,6 +148,24 @@ async def test_finish_unknown(db: Database, link_id: int) -> None:
     assert (found.status, found.reason, found.message) == (LedgerStatus.UNKNOWN, "timeout", None)
 
 
+async def test_a_played_call_marks_the_member_s_account_used(db: Database, link_id: int) -> None:
+    other = USER + 1
+    for user_id in (USER, other):
+        await db.save_account(user_id, f"token-{user_id}", None, now=NOW)
+    done = NOW + timedelta(minutes=5)
+    await db.finish_played(await db.begin_call(vote(link_id), now=NOW), PLAYED, now=done)
+    anonymous = vote(link_id, user_id=other, anonymous=True)
+    await db.finish_played(await db.begin_call(anonymous, now=NOW), PLAYED, now=done)
+    refused = vote(link_id, user_id=other)
+    await db.finish_refused(await db.begin_call(refused, now=NOW), "cooldown", None, now=done)
+    unknown = vote(link_id, user_id=other)
+    await db.finish_unknown(await db.begin_call(unknown, now=NOW), "timeout", now=done)
+
+    assert (await db.get_account(USER)).last_used_at == done  # type: ignore[union-attr]
+    # Anonymous, refused and unknown calls were not this account's use of its token.
+    assert (await db.get_account(other)).last_used_at is None  # type: ignore[union-attr]
+
+
 async def test_an_entry_is_finished_once(db: Database, link_id: int) -> None:
     entry_id = await db.begin_call(vote(link_id), now=NOW)
     await db.finish_unknown(entry_id, "timeout", now=NOW)
