@@ -9,12 +9,21 @@ import aiosqlite
 
 from storage.errors import LinkNameTaken
 from storage.models import ChannelLink, VoteInterval
-from storage.sql import SqlStore
+from storage.sql import ReadCache, SqlStore
 from storage.timestamps import from_db, to_db
+from storage.token_cipher import TokenCipher
 
 
 class LinkStore(SqlStore):
-    """Channel links. Names are unique per channel, compared without ASCII case."""
+    """Channel links. Names are unique per channel, compared without ASCII case.
+
+    Every vote asks for its channel's links; they change only through the writes below, so the
+    answers are cached until the next one.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, cipher: TokenCipher) -> None:
+        super().__init__(conn, cipher)
+        self._channel_links: ReadCache[tuple[int, int], tuple[ChannelLink, ...]] = ReadCache()
 
     async def add_link(
         self,
@@ -28,25 +37,26 @@ class LinkStore(SqlStore):
         added_by: int,
         now: datetime,
     ) -> ChannelLink:
+        insert = self._fetch_all(
+            """
+            INSERT INTO channel_links (guild_id, channel_id, name, link_token, vote_interval,
+                                       anonymous_allowed, added_by, added_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            RETURNING *
+            """,
+            (
+                guild_id,
+                channel_id,
+                name,
+                self._cipher.encrypt(link_token),
+                interval.value,
+                anonymous_allowed,
+                added_by,
+                to_db(now),
+            ),
+        )
         try:
-            (row,) = await self._fetch_all(
-                """
-                INSERT INTO channel_links (guild_id, channel_id, name, link_token, vote_interval,
-                                           anonymous_allowed, added_by, added_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                RETURNING *
-                """,
-                (
-                    guild_id,
-                    channel_id,
-                    name,
-                    self._cipher.encrypt(link_token),
-                    interval.value,
-                    anonymous_allowed,
-                    added_by,
-                    to_db(now),
-                ),
-            )
+            (row,) = await self._channel_links.changed_by(insert)
         except sqlite3.IntegrityError as error:
             if error.sqlite_errorname != "SQLITE_CONSTRAINT_UNIQUE":
                 raise
@@ -55,13 +65,14 @@ class LinkStore(SqlStore):
 
     async def remove_link(self, guild_id: int, channel_id: int, name: str) -> ChannelLink | None:
         """Delete the link, erasing its token; its ledger rows stay, with link_id set to NULL."""
-        rows = await self._write_erasing(
+        delete = self._write_erasing(
             """
             DELETE FROM channel_links WHERE guild_id = ? AND channel_id = ? AND name = ?
             RETURNING *
             """,
             (guild_id, channel_id, name),
         )
+        rows = await self._channel_links.changed_by(delete)
         return self._link(rows[0]) if rows else None
 
     async def get_link(self, link_id: int) -> ChannelLink | None:
@@ -69,11 +80,17 @@ class LinkStore(SqlStore):
         return None if row is None else self._link(row)
 
     async def links_in_channel(self, guild_id: int, channel_id: int) -> list[ChannelLink]:
-        rows = await self._fetch_all(
-            "SELECT * FROM channel_links WHERE guild_id = ? AND channel_id = ? ORDER BY name",
-            (guild_id, channel_id),
-        )
-        return [self._link(row) for row in rows]
+        key = (guild_id, channel_id)
+        links = self._channel_links.get(key)
+        if links is None:
+            generation = self._channel_links.generation
+            rows = await self._fetch_all(
+                "SELECT * FROM channel_links WHERE guild_id = ? AND channel_id = ? ORDER BY name",
+                key,
+            )
+            links = tuple(self._link(row) for row in rows)
+            self._channel_links.put(key, links, generation)
+        return list(links)
 
     async def links_in_guild(self, guild_id: int) -> list[ChannelLink]:
         rows = await self._fetch_all(
@@ -83,8 +100,10 @@ class LinkStore(SqlStore):
 
     async def set_link_session(self, link_id: int, session_id: int) -> None:
         """Record the session the link resolved to, learnt from a played vote."""
-        await self._write(
-            "UPDATE channel_links SET session_id = ? WHERE id = ?", (session_id, link_id)
+        await self._channel_links.changed_by(
+            self._write(
+                "UPDATE channel_links SET session_id = ? WHERE id = ?", (session_id, link_id)
+            )
         )
 
     def _link(self, row: aiosqlite.Row) -> ChannelLink:

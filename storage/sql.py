@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Hashable, Sequence
+from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
@@ -14,6 +14,9 @@ from storage.token_cipher import TokenCipher
 log = logging.getLogger(__name__)
 
 Params = Sequence[Any]
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+T = TypeVar("T")
 
 
 class SqlStore:
@@ -61,3 +64,51 @@ class SqlStore:
         (row,) = await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
         if row[0]:
             log.warning("WAL checkpoint blocked; erased data stays in the -wal file until the next")
+
+
+class ReadCache(Generic[K, V]):
+    """Answers of small, hot reads (a channel's links, a guild's settings), kept between writes.
+
+    Only this process writes the database, and every write that changes what a cache holds clears
+    it. A read that started before a write may finish after it with the old answer: `put` refuses
+    an answer read under an older generation, so it cannot outlive the clear. Bounded: the oldest
+    entry goes when full.
+    """
+
+    def __init__(self, limit: int = 1024) -> None:
+        self._limit = limit
+        self._values: dict[K, V] = {}
+        self.generation = 0
+
+    def get(self, key: K) -> V | None:
+        return self._values.get(key)
+
+    def put(self, key: K, value: V, generation: int) -> None:
+        """Keep `value`, read when `self.generation` was `generation`, unless a write came since."""
+        if generation != self.generation:
+            return
+        if key not in self._values and len(self._values) >= self._limit:
+            del self._values[next(iter(self._values))]
+        self._values[key] = value
+
+    def clear(self) -> None:
+        self._values.clear()
+        self.generation += 1
+
+    async def changed_by(self, write: Awaitable[T]) -> T:
+        """Await a write that changes what this cache holds; clear the cache once it has run.
+
+        Shielded: a caller cancelled while the statement waits in aiosqlite's queue does not stop
+        the statement, so the clear waits for the statement, not for the caller.
+        """
+        task = asyncio.ensure_future(write)
+        task.add_done_callback(self._written)
+        return await asyncio.shield(task)
+
+    def _written(self, task: asyncio.Future[Any]) -> None:
+        self.clear()
+        if not task.cancelled():
+            task.exception()  # retrieved: the caller sees it, or was cancelled and cannot
+
+    def __len__(self) -> int:
+        return len(self._values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from storage.database import Database
 from storage.errors import LinkNameTaken
 from storage.models import ChannelLink, GuildSettings, LedgerStatus, PlayedResult, VoteInterval
+from storage.sql import ReadCache
 from tests.helpers_storage import CHANNEL, GUILD, KEY, NOW, USER, db_path, vote
 
 
@@ -138,3 +140,45 @@ async def test_guild_settings_default_then_set_and_cleared(db: Database) -> None
     await db.set_log_channel(GUILD, None)
     assert await db.guild_settings(GUILD) == GuildSettings(GUILD, None, None)
     assert await db.guild_settings(GUILD + 1) == GuildSettings(GUILD + 1, 33, None)
+
+
+async def test_a_channel_s_links_follow_each_change(db: Database) -> None:
+    """Every vote reads its channel's links from a cache; each change must reach the next vote."""
+    assert await db.links_in_channel(GUILD, CHANNEL) == []
+    link = await add(db, "alice")
+    assert await db.links_in_channel(GUILD, CHANNEL) == [link]
+    await db.set_link_session(link.id, 1234)
+    [learnt] = await db.links_in_channel(GUILD, CHANNEL)
+    assert learnt.session_id == 1234
+    await db.remove_link(GUILD, CHANNEL, "alice")
+    assert await db.links_in_channel(GUILD, CHANNEL) == []
+
+
+async def test_a_read_overlapping_a_change_is_not_kept(db: Database) -> None:
+    assert await db.links_in_channel(GUILD, CHANNEL) == []
+    await db.remove_link(GUILD, CHANNEL, "nothing")  # empties the cache: the next read asks SQLite
+    before, link = await asyncio.gather(db.links_in_channel(GUILD, CHANNEL), add(db, "alice"))
+    assert before == []  # read before the insert ran …
+    assert await db.links_in_channel(GUILD, CHANNEL) == [link]  # … and not kept after it
+
+
+async def test_a_change_whose_caller_was_cancelled_still_reaches_readers(db: Database) -> None:
+    assert await db.guild_settings(GUILD) == GuildSettings(GUILD, None, None)
+    change = asyncio.create_task(db.set_voter_role(GUILD, 11))
+    await asyncio.sleep(0)  # the statement is on its way to the database thread
+    change.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await change
+    await db.set_meta("after", "the change")  # queued behind it: the change has run
+    assert await db.guild_settings(GUILD) == GuildSettings(GUILD, 11, None)
+
+
+def test_read_cache_is_bounded_and_refuses_answers_older_than_a_change() -> None:
+    cache: ReadCache[int, str] = ReadCache(limit=2)
+    for key in (1, 2, 3):
+        cache.put(key, f"v{key}", cache.generation)
+    assert (len(cache), cache.get(1), cache.get(3)) == (2, None, "v3")
+    read_at = cache.generation
+    cache.clear()
+    cache.put(4, "read before the change", read_at)
+    assert (len(cache), cache.get(4)) == (0, None)
