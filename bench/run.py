@@ -77,10 +77,19 @@ MIX = ("add", "sub", "rand", "add", "sub", "rand", "dice", "luck", "again", "not
 # -- the bot process ------------------------------------------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, from /proc/<pid>/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """utime + stime of a process (or of one of its threads), from /proc."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def threads_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds of each thread of a process, by thread id (the main thread's is the pid)."""
+    return {
+        int(task.name): cpu_seconds(pid, int(task.name))
+        for task in Path(f"/proc/{pid}/task").iterdir()
+    }
 
 
 def machine_busy_seconds() -> float:
@@ -127,7 +136,8 @@ class BotProcess:
         if profile is not None and profile.suffix == ".prof":
             command += ["-m", "cProfile", "-o", str(profile)]
         elif profile is not None:
-            renderer = "html" if profile.suffix == ".html" else "text"
+            renderers = {".html": "html", ".pstats": "pstats", ".json": "speedscope"}
+            renderer = renderers.get(profile.suffix, "text")
             command += ["-m", "pyinstrument", "-r", renderer, "-o", str(profile)]
         command.append(str(ROOT / "bot.py"))
         log = data / "bot.log"
@@ -504,11 +514,14 @@ async def run(args: argparse.Namespace) -> Report:
                     bare_tokens = {v.api_token for v in plan.bare_voters}
 
                     cpu_before, bench_before = bot.cpu_seconds(), time.process_time()
+                    threads_before = threads_cpu_seconds(bot.pid)
                     machine_before = machine_busy_seconds()
                     samples, elapsed, series = await timed_phase(
                         fake, bot, plan, concurrency, args.rss_every
                     )
                     cpu = bot.cpu_seconds() - cpu_before
+                    threads = threads_cpu_seconds(bot.pid)
+                    main_cpu = threads[bot.pid] - threads_before.get(bot.pid, 0)
                     bench_cpu = time.process_time() - bench_before
                     others = machine_busy_seconds() - machine_before - cpu - bench_cpu
                     rss_now, rss_peak = bot.memory_mb()
@@ -554,6 +567,10 @@ async def run(args: argparse.Namespace) -> Report:
         f"bot process: {cpu:.2f} CPU s in the timed phase = {cpu / votes * 1000:.2f} CPU s per "
         f"1,000 ({cpu / elapsed * 100:.0f}% of a core); "
         f"RSS {rss_now:.1f} MB, peak {rss_peak:.1f} MB"
+    )
+    say(
+        f"  of which the event loop's thread {main_cpu:.2f} s, other threads (aiosqlite's) "
+        f"{cpu - main_cpu:.2f} s"
     )
     say(
         f"bench process (fake Discord + sandbox + members): {bench_cpu:.2f} CPU s "
@@ -602,7 +619,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--profile",
         type=Path,
         default=None,
-        help="profile the bot: pyinstrument (.html, .txt) or cProfile (.prof)",
+        help="profile the bot: pyinstrument (.html, .txt, .pstats, .json speedscope) or cProfile (.prof)",
     )
     parser.add_argument(
         "--timeout", type=float, default=None, help="seconds for the whole run (default scales)"

@@ -74,6 +74,7 @@ class TrackerClient:
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
         self._http = http
         self._url = base_url.rstrip("/") + GAMES_PATH
+        self._target = httpx.URL(self._url)  # parsed once: httpx would parse a str on every call
 
     def __repr__(self) -> str:
         return f"<TrackerClient url={self._url!r}>"
@@ -133,7 +134,7 @@ class TrackerClient:
         """POST once; a second attempt only when the first certainly never left this machine."""
         for attempt in (1, 2):
             try:
-                return await self._http.post(self._url, content=content, headers=headers)
+                return await self._http.post(self._target, content=content, headers=headers)
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 if attempt == 2:
                     raise errors.TrackerUnreachable("The tracker could not be reached.") from error
