@@ -1,4 +1,4 @@
-"""The plumbing every store shares: one connection, one lock around it, one cipher."""
+"""The plumbing every store shares: one connection, one cipher, and a cache for hot reads."""
 
 from __future__ import annotations
 
@@ -20,30 +20,33 @@ T = TypeVar("T")
 
 
 class SqlStore:
-    """Runs statements one operation at a time on the connection that all asyncio tasks share.
+    """Runs statements on the one connection that all asyncio tasks share.
 
-    Every operation holds the lock, not only multi-statement ones: a lock that single statements
-    skipped could not keep them out of another task's open transaction.
+    Every statement commits by itself (the connection is in autocommit mode) and no transaction
+    spans two statements, so statements need no lock around them: aiosqlite's single thread runs
+    them one at a time, in the order they were sent, and several can wait in its queue. (A lock
+    taken around each statement made every statement wait for the previous one's answer to come
+    back through the event loop: under load the database thread idled between statements while
+    the loop thread waited on the GIL it kept taking.) Work that needs several statements in one
+    transaction must be sent as one job, such as a script, never as several awaits.
     """
 
     def __init__(self, conn: aiosqlite.Connection, cipher: TokenCipher) -> None:
         self._conn = conn
         self._cipher = cipher
-        self._lock = asyncio.Lock()
 
     async def _fetch_one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
         rows = await self._fetch_all(sql, params)
         return rows[0] if rows else None
 
     async def _fetch_all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        async with self._lock:
-            return list(await self._conn.execute_fetchall(sql, params))
+        return list(await self._conn.execute_fetchall(sql, params))
 
     async def _write(self, sql: str, params: Params = ()) -> None:
         """Run one autocommitted statement; to count the rows it changed, add RETURNING and fetch.
 
         One trip to the database thread: a cursor (for its rowcount) would take a second one to
-        close it, and every trip waits for a turn of the event loop while holding the lock.
+        close it.
         """
         await self._fetch_all(sql, params)
 
@@ -52,15 +55,14 @@ class SqlStore:
 
         secure_delete zeroes the freed space in the pages; the checkpoint copies those pages into
         the database file and truncates the -wal file that still held the earlier page images.
+        Statements of other tasks that run in between are committed too, and checkpointed with it.
         """
-        async with self._lock:
-            rows = list(await self._conn.execute_fetchall(sql, params))
-            if rows:
-                await self._checkpoint()
-            return rows
+        rows = list(await self._conn.execute_fetchall(sql, params))
+        if rows:
+            await self._checkpoint()
+        return rows
 
     async def _checkpoint(self) -> None:
-        """Call with the lock held (or before anyone else can use the connection)."""
         (row,) = await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
         if row[0]:
             log.warning("WAL checkpoint blocked; erased data stays in the -wal file until the next")
