@@ -619,7 +619,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--profile",
         type=Path,
         default=None,
-        help="profile the bot: pyinstrument (.html, .txt, .pstats, .json speedscope) or cProfile (.prof)",
+        help="profile the bot: pyinstrument (.html .txt .pstats .json) or cProfile (.prof)",
     )
     parser.add_argument(
         "--timeout", type=float, default=None, help="seconds for the whole run (default scales)"

@@ -13,6 +13,7 @@ from services.errors import AlreadyInProgress
 from storage.database import Database
 from storage.models import NewCall, PlayedResult
 from tracker import errors
+from tracker.http import MAX_CONNECTIONS
 from tracker.models import GameResult, LinkResult
 
 log = logging.getLogger(__name__)
@@ -21,12 +22,20 @@ ResultT = TypeVar("ResultT", bound=GameResult)
 
 
 class GameCaller:
-    """Records each call as pending before it is sent, and as played, refused or unknown after."""
+    """Records each call as pending before it is sent, and as played, refused or unknown after.
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    At most `max_calls` calls are under way at once (the HTTP pool's size); the next waits for a
+    free slot before its pending row is written. So a pending row always means a call on its way,
+    never one queued for a connection (where it could time out as "tracker busy" after waiting,
+    or be cut off by a restart and then count as a vote of unknown outcome), and a burst of votes
+    cannot crowd out the event loop's work of acknowledging new interactions within 3 seconds.
+    """
+
+    def __init__(self, db: Database, clock: Clock, *, max_calls: int = MAX_CONNECTIONS) -> None:
         self._db = db
         self._clock = clock
         self._in_flight: set[Hashable] = set()
+        self._slots = asyncio.Semaphore(max_calls)
 
     @contextmanager
     def exclusive(self, key: Hashable, busy_message: str) -> Iterator[None]:
@@ -43,6 +52,10 @@ class GameCaller:
             self._in_flight.discard(key)
 
     async def call(self, call: NewCall, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
+        async with self._slots:
+            return await self._record(call, play)
+
+    async def _record(self, call: NewCall, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
         entry_id = await self._db.begin_call(call, now=self._clock())
         try:
             result = await play()

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from services.actor import Actor
+from services.calls import GameCaller
 from services.container import Services
 from services.errors import (
     AlreadyInProgress,
@@ -19,9 +20,9 @@ from services.errors import (
 )
 from services.links import ChannelChoice
 from storage.database import Database
-from storage.models import ChannelLink, LedgerStatus, VoteInterval
+from storage.models import ChannelLink, LedgerStatus, NewCall, VoteInterval
 from tracker import errors
-from tracker.models import Game, Operation, VoteType
+from tracker.models import Game, LuckResult, Operation, VoteType
 from tracker.sandbox import Fault, SandboxTracker
 
 GUILD, CHANNEL = 10, 20
@@ -147,6 +148,30 @@ async def test_double_click_sends_one_request(
     sandbox.gate.set()
     await first
     assert len(sandbox.requests) == 1
+
+
+async def test_a_call_beyond_the_limit_waits_for_a_slot_before_its_ledger_row(
+    db: Database, sandbox: SandboxTracker
+) -> None:
+    caller = GameCaller(db, sandbox.now, max_calls=1)
+    release = asyncio.Event()
+
+    async def gated() -> LuckResult:
+        await release.wait()
+        return LuckResult.model_validate({"operation": "ADD", "seconds": 60})
+
+    def luck(user_id: int) -> NewCall:
+        return NewCall(user_id, GUILD, CHANNEL, None, 7, "luck", False, None, False)
+
+    first = asyncio.create_task(caller.call(luck(1), gated))
+    second = asyncio.create_task(caller.call(luck(2), gated))
+    await asyncio.sleep(0)  # one step each: the first is sent, the second meets the limit
+    assert await db.count_calls() == 1  # queued behind any row the second could have written
+    release.set()
+    await asyncio.gather(first, second)
+    older, newer = await db.calls_with_status(LedgerStatus.PLAYED)
+    assert older.finished_at is not None
+    assert newer.created_at >= older.finished_at
 
 
 async def test_owner_voting_on_own_link_is_a_penalty_in_result_and_ledger(

@@ -8,6 +8,8 @@ from settings import Settings
 from tracker.transport import TrackerTransport
 
 USER_AGENT = "ctvote/0.1.0 (Discord bot for ChastityTracker games)"
+MAX_CONNECTIONS = 100
+"""Connections to the tracker at once; services.calls.GameCaller sends no more calls at once."""
 
 
 def create_http_client(settings: Settings) -> httpx.AsyncClient:
@@ -22,7 +24,9 @@ def create_http_client(settings: Settings) -> httpx.AsyncClient:
         write=settings.tracker_read_timeout,
         pool=settings.tracker_connect_timeout,
     )
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    limits = httpx.Limits(
+        max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
+    )
     return httpx.AsyncClient(
         transport=TrackerTransport(limits=limits),
         timeout=timeout,
