@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -438,26 +438,41 @@ async def bare_calls(
 
 
 async def timed_phase(
-    fake: FakeDiscord, bot: BotProcess, plan: Cast, concurrency: int, rss_every: int
-) -> tuple[list[Sample], float, list[tuple[int, float]]]:
+    fake: FakeDiscord, bot: BotProcess, plan: Cast, rss_every: int, rate: float | None
+) -> tuple[list[Sample], float, int, list[tuple[int, float]]]:
+    """Send every action with the workers; return samples, seconds, late starts, RSS series.
+
+    Without `rate`, a closed loop: each worker sends its next interaction as soon as the last one
+    is answered, so the bot is always saturated. With `rate`, interactions are due at that many
+    per second and each takes an idle worker; one that finds none starts late (counted).
+    """
     samples: list[Sample] = []
     series: list[tuple[int, float]] = [(0, bot.memory_mb()[0])]
-    queue: Iterator[Action] = iter(plan.actions)
+    idle: asyncio.Queue[tuple[Person, Person]] = asyncio.Queue()
+    for own in plan.workers:
+        idle.put_nowait(own)
+    late = 0
 
-    async def worker(own: tuple[Person, Person]) -> None:
-        for action in queue:
+    async def one(action: Action, own: tuple[Person, Person]) -> None:
+        try:
             samples.append(await run_action(fake, action, plan.session_id, own))
-            if rss_every and len(samples) % rss_every == 0:
-                series.append((len(samples), bot.memory_mb()[0]))
+        finally:
+            idle.put_nowait(own)
+        if rss_every and len(samples) % rss_every == 0:
+            series.append((len(samples), bot.memory_mb()[0]))
 
-    started = time.perf_counter()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     async with asyncio.TaskGroup() as group:
-        for own in plan.workers:
-            group.create_task(worker(own))
-    elapsed = time.perf_counter() - started
+        for index, action in enumerate(plan.actions):
+            if rate is not None:
+                await asyncio.sleep(max(0.0, started + index / rate - loop.time()))
+                late += idle.empty()
+            group.create_task(one(action, await idle.get()))
+    elapsed = loop.time() - started
     if series[-1][0] != len(samples):
         series.append((len(samples), bot.memory_mb()[0]))
-    return samples, elapsed, series
+    return samples, elapsed, late, series
 
 
 async def run(args: argparse.Namespace) -> Report:
@@ -516,8 +531,8 @@ async def run(args: argparse.Namespace) -> Report:
                     cpu_before, bench_before = bot.cpu_seconds(), time.process_time()
                     threads_before = threads_cpu_seconds(bot.pid)
                     machine_before = machine_busy_seconds()
-                    samples, elapsed, series = await timed_phase(
-                        fake, bot, plan, concurrency, args.rss_every
+                    samples, elapsed, late_starts, series = await timed_phase(
+                        fake, bot, plan, args.rss_every, args.rate
                     )
                     cpu = bot.cpu_seconds() - cpu_before
                     threads = threads_cpu_seconds(bot.pid)
@@ -550,7 +565,13 @@ async def run(args: argparse.Namespace) -> Report:
     reply_p50 = percentile(replies, 50)
     rate = len(answered) / elapsed if elapsed else math.nan
     mode = "mixed: votes, DICE, LUCK, refusals" if args.mixed else "votes"
-    say(f"timed: {votes} interactions ({mode}), {concurrency} at a time, in {elapsed:.2f} s")
+    pace = (
+        f"at most {concurrency} at a time"
+        if args.rate is None
+        else f"due at {args.rate:g} per s, at most {concurrency} at a time, "
+        f"{late_starts} started late for want of an idle member"
+    )
+    say(f"timed: {votes} interactions ({mode}), {pace}, in {elapsed:.2f} s")
     kinds = Counter(s.kind for s in samples)
     say("  by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
     say(f"  ack p50/p95/p99 ms:    {spread(acks)}  (late acks, refused after 3 s: {late})")
@@ -614,6 +635,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--bare", type=int, default=None, help="bare tracker calls (default 20-200)"
     )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="send interactions at this many per second (default: each member as soon as answered)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="the sandbox's seed")
     parser.add_argument(
         "--profile",
@@ -627,6 +654,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.votes < 1 or args.concurrency < 1:
         parser.error("--votes and --concurrency must be at least 1")
+    if args.rate is not None and args.rate <= 0:
+        parser.error("--rate must be positive")
     if args.profile is not None:
         args.profile = args.profile.absolute()  # the bot runs in its own temporary directory
     return args
