@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 from aiohttp import web
@@ -35,6 +36,7 @@ from tracker.sandbox import (
     SandboxTracker,
     SandboxUser,
 )
+from tracker.transport import TrackerTransport
 
 START = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
 END = datetime(2026, 2, 8, 12, 0, tzinfo=UTC)
@@ -418,6 +420,33 @@ async def test_requests_are_json_with_the_bots_user_agent() -> None:
     assert json.loads(dice.body) == {"game": "dice", "dom": 0, "session": 1001}
     assert "authorization" not in vote.headers
     assert json.loads(vote.body) == {"game": "link", "dom": 0, "token": LINK_TOKEN, "type": "add"}
+
+
+async def test_a_cookie_set_by_the_tracker_is_never_sent_back() -> None:
+    """One member's tracker session cookie must not ride along with another member's call."""
+    cookie = "PHPSESSID=owner-session; Path=/"
+    async with (
+        small_server(answering(200, json.dumps(ENVELOPE_OK_DICE), **{"Set-Cookie": cookie})) as (
+            url,
+            seen,
+        ),
+        bot_client(url) as client,
+    ):
+        await client.dice(secret(OWNER_TOKEN), 1001, as_dom=False)
+        await client.vote(secret(LINK_TOKEN), VoteType.ADD)
+
+    assert [request.headers.get("cookie") for request in seen] == [None, None]
+
+
+async def test_the_connection_pool_keeps_no_cookies_either() -> None:
+    """aiohttp keeps no cookies of an IP address, so the test above cannot catch its jar."""
+    session = TrackerTransport(limits=httpx.Limits(max_connections=3)).get_client()
+    try:
+        assert isinstance(session.cookie_jar, aiohttp.DummyCookieJar)
+        assert session.connector is not None
+        assert session.connector.limit == 3
+    finally:
+        await session.close()
 
 
 # -- refusals: the tracker answered and did not play -----------------------------------------

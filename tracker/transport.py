@@ -32,7 +32,19 @@ def _classify(error: Exception) -> httpx.TransportError:
 
 
 class TrackerTransport(AiohttpTransport):
-    """Reads the whole (small) answer inside the transport, so every failure passes one mapping."""
+    """Reads the whole (small) answer inside the transport, so every failure passes one mapping.
+
+    Keeps no cookies (see tracker.http.TrackerHttpClient for why).
+    """
+
+    def get_client(self) -> aiohttp.ClientSession:
+        """httpx-aiohttp's own session, but with a cookie jar that stores nothing."""
+        connector = aiohttp.TCPConnector(
+            limit=self.limits.max_connections or 0,
+            keepalive_timeout=self.limits.keepalive_expiry,
+            ssl=self.ssl_context,
+        )
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         # aiohttp restarts its read timeout at every chunk; a trickling answer meets this deadline.
