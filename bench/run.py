@@ -1,6 +1,6 @@
 """Benchmark: what the bot adds to a vote, and how many votes it holds.
 
-    python bench/run.py --votes 2000 --concurrency 200 [--mixed] [--profile bot.html]
+    python bench/run.py --votes 2000 --concurrency 200 [--mixed] [--rate R] [--profile bot.html]
 
 One run, all on 127.0.0.1: this process hosts the fake Discord from the tests and the tracker
 sandbox; the real bot runs as a child process (`python bot.py`) with its own database file in a
@@ -9,7 +9,8 @@ temporary directory, so its RSS and CPU time are its own (read from /proc, so Li
 Phases: N (+ warm-up) members connect through the real `/account connect` modal; a moderator binds
 the sandbox's link with `/links add`; one warm-up vote per worker; the bare tracker call, alone,
 one at a time; then the timed phase: C workers, each sending one interaction and waiting for its
-answers before the next (a closed loop), until N were sent. Times are the fake Discord's, from
+answers before the next (a closed loop), until N were sent; with --rate, interactions are due at R
+per second instead, each taken by an idle worker (an open loop). Times are the fake Discord's, from
 INTERACTION_CREATE to the accepted acknowledgement and to the member's answer. The last line is
 one line of key=value pairs; the exit status is 1 when a vote was lost, the ledger disagrees with
 the tracker, or an answer was not the expected one.
@@ -66,11 +67,15 @@ TYPING_TIME = 0.1  # seconds a member takes to fill the /account connect modal
 SUBMIT_ATTEMPTS = 3
 SETUP_CONCURRENCY = 200
 STOP_WITHIN = 30.0
-COUNTED = "Your vote was counted."
-PLAYED = "Played."
+# The member's private answer when the game was played (a vote, a penalty vote, DICE or LUCK).
+PLAYED_ANSWERS = (
+    "Your vote was counted.",
+    "The tracker applied a penalty: this is your own link.",
+    "Played.",
+)
+T = TypeVar("T")
 # --mixed: ten actions per cycle. Refusals: a second vote within 24 hours (refused by the bot,
 # nothing sent) and DICE as dom of a session one is not the dom of (refused by the tracker).
-T = TypeVar("T")
 MIX = ("add", "sub", "rand", "add", "sub", "rand", "dice", "luck", "again", "not_dom")
 
 
@@ -258,7 +263,8 @@ def cast(sandbox: SandboxTracker, votes: int, concurrency: int, mixed: bool, bar
     for _ in range(concurrency):
         owner_user = sandbox.add_user()
         session = sandbox.add_session(owner_user, link_enabled=False)
-        owner = Person(Member(next(ids), "owner"), owner_user, session.id)
+        owner_id = next(ids)
+        owner = Person(Member(owner_id, f"owner{owner_id}"), owner_user, session.id)
         workers.append((person("warmup"), owner))
     actions = []
     for index in range(votes):
@@ -276,7 +282,7 @@ def cast(sandbox: SandboxTracker, votes: int, concurrency: int, mixed: bool, bar
 # -- one interaction, as the member sees it -------------------------------------------------------
 
 
-async def answer(fake: FakeDiscord, exchange: Exchange) -> tuple[str | None, Sample]:
+async def answer(exchange: Exchange) -> tuple[str | None, Sample]:
     """Wait for the member's answer (and the public result, if any); None when none came."""
     sample = Sample(kind="")
     try:
@@ -289,7 +295,7 @@ async def answer(fake: FakeDiscord, exchange: Exchange) -> tuple[str | None, Sam
         return None, sample
     sample.answered = True
     sample.reply = exchange.answered_at - exchange.dispatched_at
-    if final.content in (COUNTED, PLAYED) or "penalty" in final.content:
+    if final.content in PLAYED_ANSWERS:
         try:
             public = await exchange.wait_for_message(lambda m: not m.ephemeral, ANSWER_WITHIN)
         except AssertionError:
@@ -304,9 +310,9 @@ async def run_action(
     warmup, owner = worker
     person = action.person or (owner if action.kind in ("dice", "luck") else warmup)
     exchange = await fake.interact(action.payload(person.member, session_id))
-    content, sample = await answer(fake, exchange)
+    content, sample = await answer(exchange)
     sample.kind = action.kind
-    if content is not None and (content in (COUNTED, PLAYED)) != action.succeeds:
+    if content is not None and (content in PLAYED_ANSWERS) != action.succeeds:
         sample.unexpected = f"{action.kind}: {content[:120]}"
     return sample
 
@@ -420,7 +426,7 @@ class Report:
 async def bare_calls(
     sandbox: SandboxTracker, link_token: str, voters: list[SandboxUser]
 ) -> list[float]:
-    """The vote's tracker call alone, one at a time, on the bot's own HTTP client and client."""
+    """The vote's tracker call alone, one at a time, through the bot's own clients."""
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         discord_token=SecretStr("unused"),
