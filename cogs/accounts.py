@@ -12,6 +12,7 @@ from cogs.replies import actor_from, reply_privately
 from cogs.tree import report_error
 from services.accounts import AccountService, AccountStatus
 from services.markup import timestamp
+from services.voting import UNCLEAR
 
 if TYPE_CHECKING:
     from bot import CtVoteBot
@@ -71,8 +72,10 @@ def describe_status(status: AccountStatus) -> str:
     lines.append(f"Votes cast through this bot: {status.votes_cast}.")
     for entry in status.next_votes:
         when = f"from {timestamp(entry.at, 'R')}" if entry.at else "never (one vote per person)"
+        unclear = f"your last vote {UNCLEAR}; " if entry.uncertain else ""
         lines.append(
-            f"• `{entry.link.name}` in <#{entry.link.channel_id}>: you can vote again {when}."
+            f"• `{entry.link.name}` in <#{entry.link.channel_id}>: {unclear}"
+            f"you can vote again {when}."
         )
     return "\n".join(lines)
 

@@ -13,13 +13,14 @@ from services.clock import Clock
 from services.errors import LinkNotResolved, NotConnected, VoteLimited
 from services.markup import plain, timestamp
 from storage.database import Database
-from storage.models import Account, ChannelLink, LedgerEntry, NewCall, VoteInterval
+from storage.models import Account, ChannelLink, LedgerEntry, LedgerStatus, NewCall, VoteInterval
 from tracker import errors
 from tracker.client import TrackerClient
 from tracker.models import Game, LinkResult, VoteType
 
 DAILY_WINDOW = timedelta(hours=24)
 CONNECT_HINT = "Connect your own account with `/account connect` to get a vote of your own."
+UNCLEAR = "got no clear answer from the tracker, so it may or may not have counted"
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,11 @@ class VoteOutcome:
     link: ChannelLink
     result: LinkResult
     anonymous: bool
+
+
+def is_uncertain(vote: LedgerEntry) -> bool:
+    """A vote the tracker may have counted without saying so: it limits like a played one."""
+    return vote.status is not LedgerStatus.PLAYED
 
 
 def next_vote_at(interval: VoteInterval, last: LedgerEntry | None) -> datetime | None:
@@ -138,14 +144,25 @@ class VotingService:
         if reopens is not None and reopens <= self._clock():
             return
         when = f"You can vote again {timestamp(reopens, 'R')}." if reopens else ""
+        name = f"`{link.name}`"
         if anonymous:
             rule = "once" if link.interval is VoteInterval.ONCE else "once per 24 hours"
+            used = (
+                f"This channel's last anonymous vote on {name} {UNCLEAR}; to be safe it is used"
+                if is_uncertain(last)
+                else f"This channel's anonymous vote on {name} is used"
+            )
             message = (
-                f"This channel's anonymous vote on `{link.name}` is used: members without a "
-                f"connected account share one vote, {rule}. {when} {CONNECT_HINT}"
+                f"{used}: members without a connected account share one vote, {rule}. "
+                f"{when} {CONNECT_HINT}"
+            )
+        elif is_uncertain(last):
+            counts = "your one vote" if link.interval is VoteInterval.ONCE else "your vote"
+            message = (
+                f"Your last vote on {name} {UNCLEAR}; to be safe it counts as {counts}. {when}"
             )
         elif link.interval is VoteInterval.ONCE:
-            message = f"You have already voted on `{link.name}`; it allows one vote per person."
+            message = f"You have already voted on {name}; it allows one vote per person."
         else:
-            message = f"You have already voted on `{link.name}` in the last 24 hours. {when}"
+            message = f"You have already voted on {name} in the last 24 hours. {when}"
         raise VoteLimited(" ".join(message.split()), next_vote_at=reopens)
