@@ -119,7 +119,10 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
             )
         http = await stack.enter_async_context(create_http_client(settings))
         tracker = TrackerClient(http, settings.tracker_base_url)
-        bot = CtVoteBot(Services.build(db, tracker, clock), db, dev_guild_id=settings.dev_guild_id)
+        services = Services.build(db, tracker, clock)
+        # Runs after the bot closed and before the tracker client and the database close.
+        stack.push_async_callback(services.calls.cancel_in_flight)
+        bot = CtVoteBot(services, db, dev_guild_id=settings.dev_guild_id)
         await stack.enter_async_context(bot)
         yield bot
 

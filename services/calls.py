@@ -27,6 +27,7 @@ class GameCaller:
         self._db = db
         self._clock = clock
         self._in_flight: set[Hashable] = set()
+        self._calling: set[asyncio.Task[object]] = set()
 
     @contextmanager
     def exclusive(self, key: Hashable, busy_message: str) -> Iterator[None]:
@@ -42,7 +43,30 @@ class GameCaller:
         finally:
             self._in_flight.discard(key)
 
+    async def cancel_in_flight(self) -> int:
+        """At shutdown, before the tracker client and the database close: stop waiting for the
+        tracker and record each call still waiting as unknown, rather than leave it half done.
+        """
+        tasks = list(self._calling)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            log.warning(
+                "stopped %d game calls waiting for the tracker; outcome unknown", len(tasks)
+            )
+        return len(tasks)
+
     async def call(self, call: NewCall, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
+        task = asyncio.current_task()
+        mine: set[asyncio.Task[object]] = {task} if task is not None else set()
+        self._calling |= mine
+        try:
+            return await self._call(call, play)
+        finally:
+            self._calling -= mine
+
+    async def _call(self, call: NewCall, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
         entry_id = await self._db.begin_call(call, now=self._clock())
         try:
             result = await play()

@@ -20,6 +20,7 @@ class Services:
     games: GamesService
     accounts: AccountService
     links: LinkAdmin
+    calls: GameCaller
 
     @classmethod
     def build(cls, db: Database, tracker: TrackerClient, clock: Clock) -> Services:
@@ -29,4 +30,5 @@ class Services:
             games=GamesService(db, tracker, caller),
             accounts=AccountService(db, clock),
             links=LinkAdmin(db, clock),
+            calls=caller,
         )
