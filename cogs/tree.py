@@ -12,6 +12,7 @@ from discord import app_commands
 from cogs.replies import reply_privately
 from services.errors import UserError
 from services.markup import plain
+from storage.errors import StorageUnavailable
 from tracker import errors
 
 log = logging.getLogger(__name__)
@@ -62,10 +63,18 @@ TRACKER_TEXTS: list[tuple[type[errors.TrackerError], Callable[[errors.TrackerErr
 ]
 
 
+STORAGE_UNAVAILABLE = (
+    "The bot cannot use its database right now, so nothing was done and nothing was sent to "
+    "the tracker. Try again later; a moderator can check the bot's log."
+)
+
+
 def explain(error: BaseException) -> str | None:
     """The member-facing sentence for an error we expect, or None for a surprise."""
     if isinstance(error, UserError):
         return error.message
+    if isinstance(error, StorageUnavailable):
+        return STORAGE_UNAVAILABLE
     if isinstance(error, errors.TrackerError):
         for kind, text in TRACKER_TEXTS:
             if isinstance(error, kind):
@@ -84,12 +93,13 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
     if isinstance(error, app_commands.CommandInvokeError):
         error = error.original
     text = explain(error)
+    if isinstance(error, StorageUnavailable):
+        log.error("storage unavailable in /%s: %s", _command_name(interaction), error)
     if text is None:
         reference = secrets.token_hex(4)
-        command = interaction.command.qualified_name if interaction.command else "?"
         log.error(
             "unexpected error in /%s (reference %s)",
-            command,
+            _command_name(interaction),
             reference,
             exc_info=(type(error), error, error.__traceback__),
         )
@@ -105,6 +115,10 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
             interaction.id,
             failure.status,
         )
+
+
+def _command_name(interaction: discord.Interaction) -> str:
+    return interaction.command.qualified_name if interaction.command else "?"
 
 
 class ErrorHandlingTree(app_commands.CommandTree):

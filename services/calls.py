@@ -11,6 +11,7 @@ from typing import TypeVar
 from services.clock import Clock
 from services.errors import AlreadyInProgress
 from storage.database import Database
+from storage.errors import StorageUnavailable
 from storage.models import NewCall, PlayedResult
 from tracker import errors
 from tracker.models import GameResult, LinkResult
@@ -71,25 +72,48 @@ class GameCaller:
         try:
             result = await play()
         except errors.TrackerRefused as error:
-            await self._db.finish_refused(entry_id, error.reason, error.message, now=self._clock())
+            await self._record(
+                entry_id,
+                self._db.finish_refused(entry_id, error.reason, error.message, now=self._clock()),
+            )
             if isinstance(error, errors.Unauthorized) and not call.anonymous:
-                await self._db.mark_token_rejected(call.user_id)
+                await self._record(entry_id, self._db.mark_token_rejected(call.user_id))
             log.info("ledger %d refused: %s (HTTP %s)", entry_id, error.reason, error.status)
             raise
         except errors.InvalidGameRequest as error:
-            await self._db.finish_refused(entry_id, error.reason, error.message, now=self._clock())
+            await self._record(
+                entry_id,
+                self._db.finish_refused(entry_id, error.reason, error.message, now=self._clock()),
+            )
             raise
         except errors.OutcomeUnknown as error:
-            await self._db.finish_unknown(entry_id, error.reason, now=self._clock())
+            await self._record(
+                entry_id, self._db.finish_unknown(entry_id, error.reason, now=self._clock())
+            )
             log.warning("ledger %d outcome unknown: %s", entry_id, error.reason)
             raise
         except asyncio.CancelledError:
-            await asyncio.shield(self._db.finish_unknown(entry_id, "cancelled", now=self._clock()))
+            unknown = self._db.finish_unknown(entry_id, "cancelled", now=self._clock())
+            await asyncio.shield(self._record(entry_id, unknown))
             raise
-        await self._db.finish_played(entry_id, _played(result, call), now=self._clock())
+        await self._record(
+            entry_id, self._db.finish_played(entry_id, _played(result, call), now=self._clock())
+        )
         if not call.anonymous and call.user_id is not None:
-            await self._db.touch_account(call.user_id, now=self._clock())
+            await self._record(entry_id, self._db.touch_account(call.user_id, now=self._clock()))
         return result
+
+    @staticmethod
+    async def _record(entry_id: int, write: Awaitable[None]) -> None:
+        """Write down what the tracker said; a database that refuses must not hide it.
+
+        The member still learns the outcome. The row stays pending, which limits votes like a
+        played one and becomes unknown at the next start.
+        """
+        try:
+            await write
+        except StorageUnavailable as error:
+            log.error("ledger %d: outcome not recorded, the row stays pending: %s", entry_id, error)
 
 
 def _played(result: GameResult, call: NewCall) -> PlayedResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,10 +14,13 @@ from services.clock import Clock
 from services.errors import LinkNotResolved, NotConnected, VoteLimited
 from services.markup import plain, timestamp
 from storage.database import Database
+from storage.errors import StorageUnavailable
 from storage.models import Account, ChannelLink, LedgerEntry, LedgerStatus, NewCall, VoteInterval
 from tracker import errors
 from tracker.client import TrackerClient
 from tracker.models import Game, LinkResult, VoteType
+
+log = logging.getLogger(__name__)
 
 DAILY_WINDOW = timedelta(hours=24)
 CONNECT_HINT = "Connect your own account with `/account connect` to get a vote of your own."
@@ -118,7 +122,10 @@ class VotingService:
                     ) from error
                 raise
         if result.session is not None and result.session != link.session_id:
-            await self._db.set_link_session(link.id, result.session)
+            try:
+                await self._db.set_link_session(link.id, result.session)
+            except StorageUnavailable as error:  # a detail; the vote itself is settled
+                log.warning("link %d: session id not recorded: %s", link.id, error)
         return VoteOutcome(link=link, result=result, anonymous=anonymous)
 
     async def _usable_account(self, actor: Actor, link: ChannelLink) -> Account | None:

@@ -4,16 +4,45 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import aiosqlite
 
+from storage.errors import StorageUnavailable
 from storage.token_cipher import TokenCipher
 
 log = logging.getLogger(__name__)
 
 Params = Sequence[Any]
+# SQLite result codes that say the file cannot be used now (a full disk, an I/O error, a lock held
+# elsewhere, damage), as opposed to a mistake in our SQL. Extended codes share these prefixes.
+_UNAVAILABLE = (
+    "SQLITE_FULL",
+    "SQLITE_IOERR",
+    "SQLITE_READONLY",
+    "SQLITE_CANTOPEN",
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_CORRUPT",
+    "SQLITE_NOTADB",
+)
+
+DATABASE_UNAVAILABLE = "the database cannot be used"
+
+
+@contextmanager
+def unavailable_as_storage_error(what: str) -> Iterator[None]:
+    """Turn SQLite's "cannot use the file" errors into StorageUnavailable; let bugs through."""
+    try:
+        yield
+    except sqlite3.DatabaseError as error:
+        name = getattr(error, "sqlite_errorname", "")
+        if isinstance(error, sqlite3.IntegrityError) or not name.startswith(_UNAVAILABLE):
+            raise
+        raise StorageUnavailable(f"{what}: {error} ({name})") from error
 
 
 class SqlStore:
@@ -34,12 +63,14 @@ class SqlStore:
 
     async def _fetch_all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
         async with self._lock:
-            return list(await self._conn.execute_fetchall(sql, params))
+            with unavailable_as_storage_error(DATABASE_UNAVAILABLE):
+                return list(await self._conn.execute_fetchall(sql, params))
 
     async def _write(self, sql: str, params: Params = ()) -> int:
         """Run one autocommitted statement and return how many rows it changed."""
-        async with self._lock, self._conn.execute(sql, params) as cursor:
-            return cursor.rowcount
+        with unavailable_as_storage_error(DATABASE_UNAVAILABLE):
+            async with self._lock, self._conn.execute(sql, params) as cursor:
+                return cursor.rowcount
 
     async def _write_erasing(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
         """Run a statement that drops secrets (with RETURNING), then push old bytes out of the WAL.
@@ -48,13 +79,20 @@ class SqlStore:
         the database file and truncates the -wal file that still held the earlier page images.
         """
         async with self._lock:
-            rows = list(await self._conn.execute_fetchall(sql, params))
+            with unavailable_as_storage_error(DATABASE_UNAVAILABLE):
+                rows = list(await self._conn.execute_fetchall(sql, params))
             if rows:
-                await self._checkpoint()
+                try:
+                    await self._checkpoint()
+                except StorageUnavailable as error:  # the statement itself is committed
+                    log.warning(
+                        "WAL checkpoint failed (%s); erased data stays in the -wal file", error
+                    )
             return rows
 
     async def _checkpoint(self) -> None:
         """Call with the lock held (or before anyone else can use the connection)."""
-        (row,) = await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+        with unavailable_as_storage_error(DATABASE_UNAVAILABLE):
+            (row,) = await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
         if row[0]:
             log.warning("WAL checkpoint blocked; erased data stays in the -wal file until the next")
