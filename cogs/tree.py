@@ -68,6 +68,11 @@ STORAGE_UNAVAILABLE = (
     "the tracker. Try again later; a moderator can check the bot's log."
 )
 
+OUTDATED_COMMAND = (
+    "This command arrived without options it needs; Discord may still show an older version of "
+    "it. Reload Discord and try again."
+)
+
 
 def explain(error: BaseException) -> str | None:
     """The member-facing sentence for an error we expect, or None for a surprise."""
@@ -81,6 +86,8 @@ def explain(error: BaseException) -> str | None:
                 return text(error)
     if isinstance(error, app_commands.TransformerError):
         return "One of the options has a value this command cannot use."
+    if isinstance(error, app_commands.CommandSignatureMismatch):
+        return OUTDATED_COMMAND
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command works only in a server channel."
     if isinstance(error, app_commands.CheckFailure):
@@ -95,6 +102,8 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
     text = explain(error)
     if isinstance(error, StorageUnavailable):
         log.error("storage unavailable in /%s: %s", _command_name(interaction), error)
+    elif isinstance(error, app_commands.CommandSignatureMismatch):
+        log.warning("/%s arrived with options the bot does not know", _command_name(interaction))
     if text is None:
         reference = secrets.token_hex(4)
         log.error(
