@@ -18,6 +18,8 @@ import discord.webhook.async_
 import yarl
 from discord.ext import commands
 
+from cogs.cards import CardBoard, CardVoteButton
+from cogs.modlog import ModLog
 from cogs.tree import ErrorHandlingTree
 from services.clock import Clock, utc_now
 from services.container import Services
@@ -30,13 +32,14 @@ from tracker.http import create_http_client
 
 log = logging.getLogger("ctvote")
 
-EXTENSIONS = ("cogs.voting", "cogs.games", "cogs.accounts", "cogs.links")
+EXTENSIONS = ("cogs.voting", "cogs.games", "cogs.accounts", "cogs.links", "cogs.reminders")
 # Loggers that print secrets below INFO: interaction payloads, HTTP/2 headers, SQL parameters.
 CHATTY_LIBRARIES = ("discord", "httpcore", "hpack", "h2", "aiosqlite", "asyncio")
 
 
 class CtVoteBot(commands.Bot):
-    def __init__(self, services: Services, db: Database, *, dev_guild_id: int | None) -> None:
+    def __init__(self, services: Services, db: Database, settings: Settings) -> None:
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -48,13 +51,21 @@ class CtVoteBot(commands.Bot):
         )
         self.services = services
         self.db = db
-        self.dev_guild_id = dev_guild_id
+        self.dev_guild_id = settings.dev_guild_id
+        self.reminder_check_seconds = settings.reminder_check_seconds
+        self.cards = CardBoard(self, services.cards, settings.card_refresh_seconds)
+        self.modlog = ModLog(self, services.links)
         self.commands_synced = asyncio.Event()
 
     async def setup_hook(self) -> None:
+        self.add_dynamic_items(CardVoteButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands_if_changed()
+
+    async def close(self) -> None:
+        await self.cards.close()
+        await super().close()
 
     async def sync_commands_if_changed(self) -> bool:
         """Sync only when the command set changed since the last sync: Discord rate-limits syncs."""
@@ -119,7 +130,7 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
             )
         http = await stack.enter_async_context(create_http_client(settings))
         tracker = TrackerClient(http, settings.tracker_base_url)
-        bot = CtVoteBot(Services.build(db, tracker, clock), db, dev_guild_id=settings.dev_guild_id)
+        bot = CtVoteBot(Services.build(db, tracker, clock), db, settings)
         await stack.enter_async_context(bot)
         yield bot
 

@@ -69,6 +69,11 @@ def describe_status(status: AccountStatus) -> str:
         if account.token_rejected:
             lines.append("⚠️ The tracker rejected this token last time: connect again.")
     lines.append(f"Votes cast through this bot: {status.votes_cast}.")
+    lines.append(
+        "Reminders when a link reopens: on (`/remind off` stops them)."
+        if status.reminders_on
+        else "Reminders when a link reopens: off (`/remind on`)."
+    )
     for entry in status.next_votes:
         when = f"from {timestamp(entry.at, 'R')}" if entry.at else "never (one vote per person)"
         lines.append(

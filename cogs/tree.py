@@ -105,6 +105,21 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
             interaction.id,
             failure.status,
         )
+    if isinstance(error, errors.TrackerError) and not isinstance(error, errors.InvalidGameRequest):
+        await _log_tracker_error(interaction, error)
+
+
+async def _log_tracker_error(interaction: discord.Interaction, error: errors.TrackerError) -> None:
+    modlog = getattr(interaction.client, "modlog", None)
+    if modlog is None:
+        return
+    what = f"/{interaction.command.qualified_name}" if interaction.command else "a vote button"
+    status = f"HTTP {error.status}, " if error.status else ""
+    await modlog.post(
+        interaction.guild_id,
+        f"Tracker error on {what} by <@{interaction.user.id}> in <#{interaction.channel_id}>: "
+        f"{status}{error.reason}: {plain(error.message)}",
+    )
 
 
 class ErrorHandlingTree(app_commands.CommandTree):

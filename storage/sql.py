@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiosqlite
@@ -13,7 +13,7 @@ from storage.token_cipher import TokenCipher
 
 log = logging.getLogger(__name__)
 
-Params = Sequence[Any]
+Params = Sequence[Any] | Mapping[str, Any]
 
 
 class SqlStore:

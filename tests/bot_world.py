@@ -58,6 +58,8 @@ class BotWorld:
             tracker_read_timeout=5,
             discord_api_url=fake.api_base,
             discord_gateway_url=fake.gateway_url,
+            card_refresh_seconds=0.05,
+            reminder_check_seconds=0.05,
         )
         self._bot: CtVoteBot | None = None
         self._stack: AsyncExitStack | None = None
