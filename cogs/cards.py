@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from cogs.render import signed_duration
+from cogs.tree import report_error
 from cogs.vote_flow import by_id, cast_vote
 from services.cards import CardService, CardSummary
 from services.links import RemovedLink
@@ -58,7 +59,11 @@ class CardVoteButton(
         return cls(int(match["link_id"]), VoteType(match["kind"]))
 
     async def callback(self, interaction: discord.Interaction[CtVoteBot]) -> None:
-        await cast_vote(interaction, self.vote_type, by_id(self.link_id))
+        # discord.py only logs what a dynamic item raises: route it to the one error handler.
+        try:
+            await cast_vote(interaction, self.vote_type, by_id(self.link_id))
+        except Exception as error:
+            await report_error(interaction, error)
 
 
 def card_view(link_id: int, *, disabled: bool = False) -> discord.ui.View:
