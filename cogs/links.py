@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.replies import actor_from, reply_privately
+from cogs.replies import actor_from, pages, reply_privately
 from services.links import ChannelChoice
 from services.markup import mask
 from storage.models import ChannelLink, VoteInterval
@@ -160,7 +160,8 @@ class Links(
                 interaction, "This server has no links yet: add one with `/links add`."
             )
             return
-        await reply_privately(interaction, "\n".join(describe_link(link) for link in links)[:1900])
+        for page in pages([describe_link(link) for link in links]):
+            await reply_privately(interaction, page)
 
 
 @app_commands.guild_only()
