@@ -106,7 +106,12 @@ class VotingService:
         anonymous = account is None
         bearer: SecretStr | None = None if account is None else account.api_token
         key = (link.id, None if anonymous else actor.user_id)
-        busy = "Your vote on this link is already on its way; wait for its answer."
+        busy = (
+            f"This channel's anonymous vote on `{link.name}` is already on its way to the "
+            f"tracker. {CONNECT_HINT}"
+            if anonymous
+            else "Your vote on this link is already on its way; wait for its answer."
+        )
         with self._caller.exclusive(key, busy):
             await self._check_limit(actor, link, anonymous=anonymous)
             call = NewCall(
