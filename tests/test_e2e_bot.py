@@ -38,10 +38,12 @@ COMMAND_TREE: JSON = {
     "account": {"connect": [], "disconnect": [], "status": []},
     "links": {
         "add": ["token", "name", "channel", "interval", "anonymous"],
+        "card": ["name", "channel"],
         "remove": ["name", "channel"],
         "list": [],
     },
-    "config": {"voter-role": ["role"]},
+    "config": {"voter-role": ["role"], "log-channel": ["channel"]},
+    "remind": {"on": [], "off": []},
 }
 SUBCOMMAND = 1
 STARTUP_TIMEOUT = 30.0
@@ -65,7 +67,7 @@ def leaf(commands: list[JSON], *path: str) -> JSON:
 # Command sync
 
 
-async def test_commands_are_synced_once_to_the_dev_guild_with_issue_4s_tree(
+async def test_commands_are_synced_once_to_the_dev_guild_with_the_whole_tree(
     world: BotWorld,
 ) -> None:
     synced = world.fake.synced_commands(GUILD_ID)
