@@ -20,7 +20,7 @@ from discord.ext import commands
 
 from cogs.cards import CardBoard, CardVoteButton
 from cogs.modlog import ModLog
-from cogs.tree import ErrorHandlingTree
+from cogs.tree import BotTree
 from services.clock import Clock, utc_now
 from services.container import Services
 from settings import Settings, SettingsError, load_settings
@@ -45,7 +45,7 @@ class CtVoteBot(commands.Bot):
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
-            tree_cls=ErrorHandlingTree,
+            tree_cls=BotTree,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
         )

@@ -98,7 +98,6 @@ class Links(
         anonymous: bool = True,
     ) -> None:
         """Bind a session's public vote link to a channel and post its vote card there."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
         link = await self.admin.add(
             actor_from(interaction),
             link_token=token,
@@ -123,7 +122,6 @@ class Links(
         channel: app_commands.AppCommandChannel | None = None,
     ) -> None:
         """Post a link's vote card again, e.g. after the old one scrolled away."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
         link = await self.admin.find(
             actor_from(interaction), name, _channel_choice(interaction, channel)
         )
@@ -139,7 +137,6 @@ class Links(
         channel: app_commands.AppCommandChannel | None = None,
     ) -> None:
         """Remove a link from a channel; its cards stop taking votes."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
         removed = await self.admin.remove(
             actor_from(interaction), name, _channel_choice(interaction, channel)
         )

@@ -9,7 +9,7 @@ import discord
 
 from cogs.render import vote_message
 from cogs.replies import actor_from, publish
-from cogs.tree import report_error
+from cogs.tree import acknowledge_privately, report_error
 from services.actor import Actor
 from services.errors import OwnLinkVote
 from services.voting import VotingService
@@ -30,8 +30,8 @@ async def cast_vote(
     confirmed: bool = False,
 ) -> None:
     """Defer privately, vote, then announce publicly; refusals surface through the error handler."""
-    if not interaction.response.is_done():
-        await interaction.response.defer(ephemeral=True, thinking=True)
+    if not interaction.response.is_done():  # a card's button: commands are acknowledged already
+        await acknowledge_privately(interaction)
     bot = interaction.client
     voting = bot.services.voting
     actor = actor_from(interaction)

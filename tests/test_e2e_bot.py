@@ -46,6 +46,8 @@ COMMAND_TREE: JSON = {
     "remind": {"on": [], "off": []},
 }
 SUBCOMMAND = 1
+DEFERRED_MESSAGE = 5
+EPHEMERAL = 64
 STARTUP_TIMEOUT = 30.0
 
 
@@ -209,3 +211,26 @@ async def test_bot_py_sandbox_plays_against_its_own_tracker(tmp_path: Path) -> N
                 stderr = (await log).decode()
         assert returncode == 0, stderr
         assert "Traceback" not in stderr, stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("vote", "add"),
+        ("dice",),
+        ("account", "status"),
+        ("account", "disconnect"),
+        ("links", "list"),
+        ("config", "voter-role"),
+        ("remind", "on"),
+    ],
+)
+async def test_every_command_is_acknowledged_privately_before_it_runs(
+    world: BotWorld, command: tuple[str, ...]
+) -> None:
+    """A private deferral comes first, so a slow database or tracker never misses Discord's 3 s."""
+    exchange = await world.command(*command, member=MODERATOR)
+    callback = await exchange.acknowledged()
+    assert callback.type == DEFERRED_MESSAGE
+    assert callback.data["flags"] & EPHEMERAL
+    assert (await exchange.final()).ephemeral
