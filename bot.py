@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import json
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -19,6 +17,7 @@ import yarl
 from discord.ext import commands
 
 from cogs.cards import CardBoard, CardVoteButton
+from cogs.command_sync import sync_commands
 from cogs.modlog import ModLog
 from cogs.tree import BotTree
 from services.clock import Clock, utc_now
@@ -68,26 +67,9 @@ class CtVoteBot(commands.Bot):
         await super().close()
 
     async def sync_commands_if_changed(self) -> bool:
-        """Sync only when the command set changed since the last sync: Discord rate-limits syncs."""
-        guild = discord.Object(id=self.dev_guild_id) if self.dev_guild_id else None
-        if guild is not None:
-            self.tree.copy_global_to(guild=guild)
-        commands_now = [
-            command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)
-        ]
-        digest = hashlib.sha256(json.dumps(commands_now, sort_keys=True).encode()).hexdigest()
-        scope = f"synced_commands:{self.application_id}:{guild.id if guild else 'global'}"
-        changed = await self.db.get_meta(scope) != digest
-        if changed:
-            synced = await self.tree.sync(guild=guild)
-            await self.db.set_meta(scope, digest)
-            log.info(
-                "synced %d commands to %s",
-                len(synced),
-                f"guild {guild.id}" if guild else "all servers",
-            )
-        else:
-            log.info("commands unchanged since the last sync; not syncing")
+        if self.application_id is None:  # login sets it before setup_hook
+            raise discord.app_commands.MissingApplicationID
+        changed = await sync_commands(self.tree, self.db, self.application_id, self.dev_guild_id)
         self.commands_synced.set()
         return changed
 

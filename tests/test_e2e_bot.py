@@ -108,14 +108,23 @@ async def test_a_restart_with_the_same_commands_does_not_sync_again(world: BotWo
     assert "No tracker account is connected" in answer.content
 
 
-async def test_without_dev_guild_commands_are_synced_globally(world: BotWorld) -> None:
+async def test_moving_between_dev_guild_and_global_sync_leaves_commands_in_one_place(
+    world: BotWorld,
+) -> None:
+    """Commands left in the old place would show every command twice to the members."""
     await world.stop()
     await world.start(dev_guild_id=None)
 
     synced = world.fake.synced_commands()
     assert {command["name"] for command in synced} == set(COMMAND_TREE)
-    assert world.fake.sync_count() == 1
-    assert world.fake.sync_count(GUILD_ID) == 1  # only the earlier dev-guild start
+    assert world.fake.synced_commands(GUILD_ID) == []
+
+    await world.stop()
+    await world.start(dev_guild_id=GUILD_ID)
+
+    assert world.fake.synced_commands() == []
+    names = {command["name"] for command in world.fake.synced_commands(GUILD_ID)}
+    assert names == set(COMMAND_TREE)
 
 
 # The one error handler
