@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from cogs.render import game_message, vote_message
 from services.games import GameOutcome
-from services.markup import duration, mask, plain, timestamp
+from services.markup import arithmetic, duration, mask, plain, timestamp
 from services.voting import VoteOutcome
 from storage.models import ChannelLink, VoteInterval
 from tracker.models import DiceResult, Game, LinkResult, LuckResult
@@ -275,3 +275,16 @@ def test_plain_flattens_control_characters_and_bounds_the_length() -> None:
 def test_mask_keeps_only_the_last_four_characters() -> None:
     assert mask("abcdefghijklmnop") == "…mnop"
     assert mask("short") == "…"
+
+
+def test_a_calculation_keeps_only_arithmetic_and_an_empty_one_is_left_out() -> None:
+    assert arithmetic("+6-1+2 `@everyone` <#5>") == "+6-1+2"
+    text = dice(SEED_DICE | {"calc": "@everyone"})
+    assert "``" not in text
+    assert "(`" not in text
+
+
+def test_plain_never_ends_in_a_lone_escape() -> None:
+    text = plain("a" * 199 + "*", limit=200)
+    assert not text.endswith("\\")
+    assert text.endswith("\\*")
