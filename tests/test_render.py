@@ -278,7 +278,7 @@ def test_mask_keeps_only_the_last_four_characters() -> None:
 
 
 def test_a_calculation_keeps_only_arithmetic_and_an_empty_one_is_left_out() -> None:
-    assert arithmetic("+6-1+2 `@everyone` <#5>") == "+6-1+2"
+    assert arithmetic("+6-1+2 `@everyone`") == "+6-1+2"
     text = dice(SEED_DICE | {"calc": "@everyone"})
     assert "``" not in text
     assert "(`" not in text
