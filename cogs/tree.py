@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -124,13 +125,49 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
             interaction.id,
             failure.status,
         )
+    if isinstance(error, errors.TrackerError) and not isinstance(error, errors.InvalidGameRequest):
+        await _log_tracker_error(interaction, error)
 
 
 def _command_name(interaction: discord.Interaction) -> str:
     return interaction.command.qualified_name if interaction.command else "?"
 
 
-class ErrorHandlingTree(app_commands.CommandTree):
+async def _log_tracker_error(interaction: discord.Interaction, error: errors.TrackerError) -> None:
+    modlog = getattr(interaction.client, "modlog", None)
+    if modlog is None:
+        return
+    what = f"/{interaction.command.qualified_name}" if interaction.command else "a vote button"
+    status = f"HTTP {error.status}, " if error.status else ""
+    await modlog.post(
+        interaction.guild_id,
+        f"Tracker error on {what} by <@{interaction.user.id}> in <#{interaction.channel_id}>: "
+        f"{status}{error.reason}: {plain(error.message)}",
+    )
+
+
+OPENS_MODAL = "opens_modal"  # a command's extras key: its first answer must be the modal
+
+
+def acknowledge_privately(interaction: discord.Interaction) -> Coroutine[Any, Any, Any]:
+    """Defer with a private "thinking…": the 3 s deadline is met whatever the command does next.
+
+    The deferral fixes the answer's visibility, so refusals stay private; public results are posted
+    as a separate follow-up (`replies.publish`).
+    """
+    return interaction.response.defer(ephemeral=True, thinking=True)
+
+
+class BotTree(app_commands.CommandTree):
+    """Acknowledges every command before it runs, and ends every failure in one handler."""
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        command = interaction.command
+        is_command = interaction.type is discord.InteractionType.application_command
+        if is_command and not (command is not None and command.extras.get(OPENS_MODAL)):
+            await acknowledge_privately(interaction)
+        return True
+
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
     ) -> None:

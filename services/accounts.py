@@ -29,6 +29,7 @@ class AccountStatus:
     account: Account | None
     votes_cast: int
     next_votes: list[NextVote]
+    reminders_on: bool
 
 
 def parse_default_session(text: str) -> int | None:
@@ -73,4 +74,9 @@ class AccountService:
             at = next_vote_at(link.interval, entry)
             if at is None or at > now:
                 next_votes.append(NextVote(link=link, at=at, uncertain=is_uncertain(entry)))
-        return AccountStatus(account=account, votes_cast=votes_cast, next_votes=next_votes)
+        return AccountStatus(
+            account=account,
+            votes_cast=votes_cast,
+            next_votes=next_votes,
+            reminders_on=await self._db.is_subscribed(actor.user_id),
+        )

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from services.actor import Actor
 from services.calls import GameCaller
 from services.clock import Clock
-from services.errors import LinkNotResolved, NotConnected, VoteLimited
+from services.errors import LinkNotResolved, NotAllowed, NotConnected, OwnLinkVote, VoteLimited
 from services.markup import plain, timestamp
 from storage.database import Database
 from storage.errors import StorageUnavailable
@@ -88,14 +88,40 @@ class VotingService:
             )
         return links[0]
 
-    async def vote(self, actor: Actor, link_name: str | None, vote_type: VoteType) -> VoteOutcome:
+    async def card_link(self, actor: Actor, link_id: int) -> ChannelLink:
+        """The link behind a card's button: it must still exist and belong to this server."""
+        actor.require_channel("Voting")
+        link = await self._db.get_link(link_id)
+        if link is None:
+            raise LinkNotResolved("This link was removed; its card no longer takes votes.")
+        if link.guild_id != actor.guild_id:
+            raise NotAllowed("That link belongs to another server.")
+        return link
+
+    async def vote(
+        self, actor: Actor, link_name: str | None, vote_type: VoteType, *, confirmed: bool = False
+    ) -> VoteOutcome:
+        """`/vote`: the channel's link (by name when it has several)."""
         link = await self.resolve_link(actor, link_name)
+        return await self.vote_on(actor, link, vote_type, confirmed=confirmed)
+
+    async def vote_on(
+        self, actor: Actor, link: ChannelLink, vote_type: VoteType, *, confirmed: bool = False
+    ) -> VoteOutcome:
+        """Every vote, from a command or a card: the same checks, the same ledger, one call."""
         actor.require_voter_role(await self._db.guild_settings(link.guild_id))
         account = await self._usable_account(actor, link)
+        if account is not None and not confirmed:
+            await self._guard_own_link(actor, account, link, vote_type)
         anonymous = account is None
         bearer: SecretStr | None = None if account is None else account.api_token
         key = (link.id, None if anonymous else actor.user_id)
-        busy = "Your vote on this link is already on its way; wait for its answer."
+        busy = (
+            f"This channel's anonymous vote on `{link.name}` is already on its way to the "
+            f"tracker. {CONNECT_HINT}"
+            if anonymous
+            else "Your vote on this link is already on its way; wait for its answer."
+        )
         with self._caller.exclusive(key, busy):
             await self._check_limit(actor, link, anonymous=anonymous)
             call = NewCall(
@@ -127,6 +153,22 @@ class VotingService:
             except StorageUnavailable as error:  # a detail; the vote itself is settled
                 log.warning("link %d: session id not recorded: %s", link.id, error)
         return VoteOutcome(link=link, result=result, anonymous=anonymous)
+
+    async def _guard_own_link(
+        self, actor: Actor, account: Account, link: ChannelLink, vote_type: VoteType
+    ) -> None:
+        """Ask before a vote the tracker will turn into a penalty, when we know whose link it is."""
+        owns = (
+            link.session_id is not None and account.default_session == link.session_id
+        ) or await self._db.had_penalty_on_link(actor.user_id, link.id)
+        if owns:
+            raise OwnLinkVote(
+                f"`{link.name}` is your own session's link: a vote on it with your account makes "
+                "the tracker apply a penalty (time added at the maximum multiplier). "
+                "Send it anyway?",
+                link_id=link.id,
+                vote_type=vote_type,
+            )
 
     async def _usable_account(self, actor: Actor, link: ChannelLink) -> Account | None:
         account = await self._db.get_account(actor.user_id)

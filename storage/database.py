@@ -13,12 +13,14 @@ from typing import Self
 import aiosqlite
 
 from storage.accounts import AccountStore
+from storage.cards import CardStore
 from storage.errors import StorageError
 from storage.guilds import GuildStore
 from storage.ledger import LedgerStore
 from storage.links import LinkStore
 from storage.migrate import load_migrations, migrate
 from storage.private_files import create_private_file
+from storage.reminders import ReminderStore
 from storage.sql import unavailable_as_storage_error
 from storage.token_cipher import TokenCipher
 
@@ -38,7 +40,7 @@ _KEY_CANARY_META = "token_key_canary"
 _KEY_CANARY = "ctvote token key check"
 
 
-class Database(AccountStore, LinkStore, GuildStore, LedgerStore):
+class Database(AccountStore, LinkStore, GuildStore, LedgerStore, CardStore, ReminderStore):
     """Owns the single aiosqlite connection; every query the bot makes is a method here."""
 
     recovered_at_open: int

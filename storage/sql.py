@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,7 +16,7 @@ from storage.token_cipher import TokenCipher
 
 log = logging.getLogger(__name__)
 
-Params = Sequence[Any]
+Params = Sequence[Any] | Mapping[str, Any]
 # SQLite result codes that say the file cannot be used now (a full disk, an I/O error, a lock held
 # elsewhere, damage), as opposed to a mistake in our SQL. Extended codes share these prefixes.
 _UNAVAILABLE = (

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import os
 import resource
 import signal
 import sys
@@ -18,15 +17,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from settings import Settings
-from tests.bot_world import GENERAL, BotWorld
-from tests.fake_discord import Channel, Exchange, Member, SentMessage
+from tests.bot_world import BOT_SCRIPT, BotWorld, bot_environment, public_messages
+from tests.fake_discord import Exchange, Member, SentMessage
 from tracker.client import MAX_SESSION_ID, MAX_TOKEN_LENGTH
 from tracker.sandbox import RecordedRequest
 
-ROOT = Path(__file__).resolve().parents[1]
-BOT = ROOT / "bot.py"
-SETTING_VARIABLES = {name.upper() for name in Settings.model_fields}
 UNKNOWN_TEXT = "may or may not have counted"
 SURPRISE_TEXT = "something went wrong on our side"
 _member_ids = itertools.count(830_000_000_000_000_001)
@@ -46,23 +41,12 @@ async def connected_member(world: BotWorld, name: str = "member") -> tuple[Membe
     return member, token
 
 
-async def vote(
-    world: BotWorld, member: Member, kind: str = "add", channel: Channel = GENERAL, **options: Any
-) -> Exchange:
-    return await world.command("vote", kind, member=member, channel=channel, **options)
-
-
-async def public_result(exchange: Exchange) -> SentMessage:
-    """The result the channel sees: the public follow-up after the private note."""
-    return await exchange.wait_for_message(lambda message: not message.ephemeral)
-
-
-async def private_refusal(exchange: Exchange) -> SentMessage:
+async def private_answer(exchange: Exchange) -> SentMessage:
     """The member's answer when nothing is announced: private, and the only message."""
     answer = await exchange.final()
     assert answer.ephemeral, answer
     assert SURPRISE_TEXT not in answer.content, answer.content
-    assert [m for m in exchange.messages if not m.ephemeral] == [], exchange.messages
+    assert public_messages(exchange) == [], exchange.messages
     return answer
 
 
@@ -114,14 +98,6 @@ def _is_token(value: object) -> bool:
     )
 
 
-def bot_environment(**settings: str) -> dict[str, str]:
-    """The environment for `python bot.py`: these settings, none inherited from ours."""
-    env = {k: v for k, v in os.environ.items() if k.upper() not in SETTING_VARIABLES}
-    env.pop("PYTHONSTARTUP", None)
-    env["PYTHONPATH"] = str(ROOT)
-    return env | settings
-
-
 def world_environment(world: BotWorld, **overrides: str) -> dict[str, str]:
     """The world's settings as the environment a deployed bot reads them from."""
     settings = world.settings
@@ -153,7 +129,7 @@ async def bot_process(
     with (cwd / "stdout.txt").open("wb") as stdout, (cwd / "stderr.txt").open("wb") as stderr:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            str(BOT),
+            str(BOT_SCRIPT),
             cwd=cwd,
             env=world_environment(world, **overrides),
             stdout=stdout,

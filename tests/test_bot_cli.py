@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers_faults import BOT, bot_environment
+from tests.bot_world import BOT_SCRIPT, bot_environment
 
 DISCORD_SECRET = "MTIzNDU2Nzg5.cli-SECRET.token-value-abc"
 
 
 def run_bot(cwd: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own interpreter running the repository's bot.py
-        [sys.executable, str(BOT)],
+        [sys.executable, str(BOT_SCRIPT)],
         cwd=cwd,
         env=bot_environment(**extra_env),
         capture_output=True,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -22,25 +23,24 @@ from storage.models import LedgerStatus
 from tests.bot_world import (
     ALICE,
     BOB,
+    BOT_SCRIPT,
     GENERAL,
     GUILD_ID,
     MODERATOR,
     OWNER,
     VOTER_ROLE,
     BotWorld,
+    bot_environment,
+    public_result,
 )
 from tests.fake_discord import Member
 from tests.helpers_faults import (
-    BOT,
     UNKNOWN_TEXT,
-    bot_environment,
     bot_process,
     connected_member,
     disk_full,
     new_member,
-    private_refusal,
-    public_result,
-    vote,
+    private_answer,
 )
 from tracker.sandbox import Fault
 
@@ -151,7 +151,7 @@ async def test_a_tracker_fault_is_told_privately_recorded_honestly_and_passes(
     await world.connect(ALICE, world.demo.voter_token)
     await case.arrange(world)
 
-    answer = await private_refusal(await vote(world, ALICE))
+    answer = await private_answer(await world.vote(ALICE))
 
     assert case.says in answer.content
     [entry] = await world.db.recent_calls(GUILD_ID, limit=1)
@@ -162,18 +162,18 @@ async def test_a_tracker_fault_is_told_privately_recorded_honestly_and_passes(
     requests_before = len(world.sandbox.requests)
     if case.status is LedgerStatus.REFUSED:
         # Nothing counted, so the same member simply votes again.
-        again = await vote(world, ALICE)
+        again = await world.vote(ALICE)
         assert "voted" in (await public_result(again)).content
         assert len(world.sandbox.requests) == requests_before + 1
     else:
         # It may have counted: the bot does not risk a second vote, and says why.
-        refusal = await private_refusal(await vote(world, ALICE))
+        refusal = await private_answer(await world.vote(ALICE))
         assert UNKNOWN_TEXT in refusal.content
         assert len(world.sandbox.requests) == requests_before
         status = await world.answer("account", "status", member=ALICE)
         assert f"`link` in <#{GENERAL.id}>: your last vote got no clear answer" in status.content
         bob, _ = await connected_member(world, "bob")
-        assert f"<@{bob.id}> voted" in (await public_result(await vote(world, bob))).content
+        assert f"<@{bob.id}> voted" in (await public_result(await world.vote(bob))).content
     [latest] = await world.db.recent_calls(GUILD_ID, limit=1)
     assert latest.status is LedgerStatus.PLAYED
 
@@ -185,7 +185,7 @@ async def test_a_stop_while_a_vote_is_in_flight_records_it_as_unknown_and_says_s
     await world.add_link()
     await world.connect(ALICE, world.demo.voter_token)
     world.sandbox.gate = asyncio.Event()
-    await vote(world, ALICE)
+    await world.vote(ALICE)
     await world.sandbox.wait_for_requests(1)
 
     with caplog.at_level(logging.WARNING):
@@ -203,7 +203,7 @@ async def test_a_stop_while_a_vote_is_in_flight_records_it_as_unknown_and_says_s
 async def _says_the_vote_is_unknown(world: BotWorld, member: Member) -> None:
     status = await world.answer("account", "status", member=member)
     assert f"`link` in <#{GENERAL.id}>: your last vote got no clear answer" in status.content
-    refusal = await private_refusal(await vote(world, member))
+    refusal = await private_answer(await world.vote(member))
     assert UNKNOWN_TEXT in refusal.content
     assert "You can vote again <t:" in refusal.content
 
@@ -216,7 +216,7 @@ async def test_a_bot_killed_while_a_vote_is_in_flight_leaves_it_unknown_at_start
     await world.connect(ALICE, world.demo.voter_token)
     world.sandbox.gate = asyncio.Event()
     async with bot_process(world, tmp_path) as process:
-        await vote(world, ALICE)
+        await world.vote(ALICE)
         await world.sandbox.wait_for_requests(1)
         process.kill()
         await process.wait()
@@ -237,7 +237,7 @@ async def test_after_the_gateway_drops_the_bot_resumes_and_answers(world: BotWor
     await world.connect(ALICE, world.demo.voter_token)
     identified = world.fake.gateway.identify_count
     world.sandbox.gate = gate = asyncio.Event()
-    in_flight = await vote(world, ALICE)
+    in_flight = await world.vote(ALICE)
     await world.sandbox.wait_for_requests(1)
 
     await world.fake.gateway.drop()
@@ -245,8 +245,8 @@ async def test_after_the_gateway_drops_the_bot_resumes_and_answers(world: BotWor
     gate.set()
 
     assert f"<@{ALICE.id}> voted" in (await public_result(in_flight)).content
-    assert "No tracker account is connected" in (await private_refusal(during)).content
-    after = await vote(world, BOB)
+    assert "No tracker account is connected" in (await private_answer(during)).content
+    after = await world.vote(BOB)
     assert f"<@{BOB.id}> voted anonymously" in (await public_result(after)).content
     assert world.fake.gateway.resume_count == 1
     assert world.fake.gateway.identify_count == identified
@@ -269,8 +269,8 @@ async def test_a_full_disk_refuses_each_command_cleanly_and_sends_nothing(
 
     with disk_full():
         answers = {
-            "identified vote": await vote(world, ALICE),
-            "anonymous vote": await vote(world, BOB, "sub"),
+            "identified vote": await world.vote(ALICE),
+            "anonymous vote": await world.vote(BOB, "sub"),
             "dice": await world.command("dice", member=OWNER),
             "links add": await world.command(
                 "links", "add", member=MODERATOR, token=other_token, name="second"
@@ -281,7 +281,7 @@ async def test_a_full_disk_refuses_each_command_cleanly_and_sends_nothing(
             ),
             "disconnect": await world.command("account", "disconnect", member=ALICE),
         }
-        texts = {name: (await private_refusal(ex)).content for name, ex in answers.items()}
+        texts = {name: (await private_answer(ex)).content for name, ex in answers.items()}
         connect = await world.submit_connect(BOB, world.sandbox.add_user().api_token)
         status = await world.answer("account", "status", member=ALICE)
 
@@ -298,7 +298,23 @@ async def test_a_full_disk_refuses_each_command_cleanly_and_sends_nothing(
     assert await world.db.get_account(BOB.id) is None
     assert (await world.db.guild_settings(GUILD_ID)).voter_role_id is None
     assert (await world.db.get_account(ALICE.id)) is not None
-    assert f"<@{ALICE.id}> voted" in (await public_result(await vote(world, ALICE))).content
+    assert f"<@{ALICE.id}> voted" in (await public_result(await world.vote(ALICE))).content
+
+
+async def test_a_database_locked_by_another_program_refuses_cleanly(world: BotWorld) -> None:
+    """SQLite gives up after its busy timeout (5 s): the member is told, nothing is sent."""
+    await world.add_link()
+    other = sqlite3.connect(world.settings.database_path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # as a sqlite3 shell or a careless backup tool can
+        answer = await private_answer(await world.vote(ALICE))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+    assert STORAGE_TEXT in answer.content
+    assert world.sandbox.requests == []
+    assert f"<@{ALICE.id}> voted" in (await public_result(await world.vote(ALICE))).content
 
 
 async def test_a_disk_that_fills_while_the_tracker_plays_does_not_hide_the_result(
@@ -312,7 +328,7 @@ async def test_a_disk_that_fills_while_the_tracker_plays_does_not_hide_the_resul
     await world.add_link()
     await world.connect(ALICE, world.demo.voter_token)
     world.sandbox.gate = gate = asyncio.Event()
-    in_flight = await vote(world, ALICE)
+    in_flight = await world.vote(ALICE)
     await world.sandbox.wait_for_requests(1)
 
     with disk_full():
@@ -324,7 +340,7 @@ async def test_a_disk_that_fills_while_the_tracker_plays_does_not_hide_the_resul
     assert note.content == "Your vote was counted."
     [entry] = await world.db.recent_calls(GUILD_ID)
     assert entry.status is LedgerStatus.PENDING
-    assert UNKNOWN_TEXT in (await private_refusal(await vote(world, ALICE))).content
+    assert UNKNOWN_TEXT in (await private_answer(await world.vote(ALICE))).content
     await world.restart()
     [entry] = await world.db.recent_calls(GUILD_ID)
     assert (entry.status, entry.reason) == (LedgerStatus.UNKNOWN, "interrupted")
@@ -346,7 +362,7 @@ def _start_bot(cwd: Path, database: Path, *, full_disk: bool = False) -> str:
     """Run `python bot.py` until it exits; return its stderr after checking the exit."""
     prelude = ["-c", FULL_DISK_PRELUDE] if full_disk else []
     done = subprocess.run(  # noqa: S603 - our own interpreter running the repository's bot.py
-        [sys.executable, *prelude, str(BOT)],
+        [sys.executable, *prelude, str(BOT_SCRIPT)],
         cwd=cwd,
         env=bot_environment(
             DISCORD_TOKEN=DISCORD_SECRET,
@@ -399,7 +415,7 @@ async def test_200_concurrent_votes_on_a_slow_tracker_are_all_acknowledged_and_c
         await world.db.save_account(member.id, token, None, now=world.sandbox.now())
     world.sandbox.gate = gate = asyncio.Event()
 
-    exchanges = await asyncio.gather(*(vote(world, member) for member, _ in voters))
+    exchanges = await asyncio.gather(*(world.vote(member) for member, _ in voters))
     await asyncio.gather(*(exchange.acknowledged() for exchange in exchanges))
     slowest = max(exchange.ack_delay or 0.0 for exchange in exchanges)
     gate.set()

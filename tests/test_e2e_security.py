@@ -36,6 +36,7 @@ from tests.bot_world import (
     OWNER,
     VOTER_ROLE,
     BotWorld,
+    public_result,
 )
 from tests.fake_discord import (
     MANAGE_GUILD,
@@ -55,9 +56,7 @@ from tests.helpers_faults import (
     connected_member,
     disk_full,
     new_member,
-    private_refusal,
-    public_result,
-    vote,
+    private_answer,
 )
 from tracker.client import TrackerClient
 from tracker.errors import TrackerError
@@ -104,7 +103,7 @@ async def _unchanged(world: BotWorld) -> None:
 
 
 async def _refused(world: BotWorld, payload: dict[str, object], says: str) -> SentMessage:
-    answer = await private_refusal(await world.run(payload))
+    answer = await private_answer(await world.run(payload))
     assert says in answer.content, answer.content
     return answer
 
@@ -134,7 +133,7 @@ async def test_manage_server_in_another_server_gives_no_power_over_ours(
         await _refused(world, slash(*names, options=options, **who), says)
 
     listing = await world.run(slash("links", "list", **elsewhere))
-    assert "no links yet" in (await private_refusal(listing)).content
+    assert "no links yet" in (await private_answer(listing)).content
     names = await world.run(
         autocomplete(
             "links", "remove", focused="name", options={"name": "", "channel": GENERAL}, **elsewhere
@@ -182,15 +181,15 @@ async def test_account_commands_act_on_the_caller_only(world: BotWorld) -> None:
     status = await world.run(
         slash("account", "status", options=as_alice, member=BOB, channel=GENERAL)
     )
-    assert "No default session saved." in (await private_refusal(status)).content
+    assert "No default session saved." in (await private_answer(status)).content
     in_dm = await world.run(slash("account", "status", options=as_alice, user=dm(BOB)))
-    assert "4242" not in (await private_refusal(in_dm)).content
+    assert "4242" not in (await private_answer(in_dm)).content
 
     # BOB plays on the owner's session: with his own token, so the tracker refuses him.
     dice = await world.command("dice", member=BOB, session=world.demo.session_id)
-    assert "not this session's owner" in (await private_refusal(dice)).content
+    assert "not this session's owner" in (await private_answer(dice)).content
     # His vote is his own.
-    assert f"<@{BOB.id}> voted on" in (await public_result(await vote(world, BOB))).content
+    assert f"<@{BOB.id}> voted on" in (await public_result(await world.vote(BOB))).content
     assert [r.bearer for r in world.sandbox.requests] == [bob_token, bob_token]
 
     # BOB submits the form ALICE opened: it connects BOB, with what BOB typed.
@@ -204,7 +203,7 @@ async def test_account_commands_act_on_the_caller_only(world: BotWorld) -> None:
     gone = await world.run(
         slash("account", "disconnect", options=as_alice, member=BOB, channel=GENERAL)
     )
-    assert "Your API token is erased" in (await private_refusal(gone)).content
+    assert "Your API token is erased" in (await private_answer(gone)).content
     assert await world.db.get_account(BOB.id) is None
     assert await world.db.get_account(ALICE.id) == alice_before
     assert await world.db.get_account(OWNER.id) is not None
@@ -229,7 +228,7 @@ async def test_the_key_file_and_the_database_are_readable_by_the_bot_alone(
         await world.start(database_path=database, token_key=None)
         await world.add_link()
         await world.connect(ALICE, world.demo.voter_token)
-        assert "voted" in (await public_result(await vote(world, ALICE))).content
+        assert "voted" in (await public_result(await world.vote(ALICE))).content
 
     files = [key_path_for(database), database, *database.parent.glob("bot.sqlite3-*")]
     assert {path.name for path in files} >= {"bot.sqlite3.key", "bot.sqlite3", "bot.sqlite3-wal"}
@@ -301,20 +300,20 @@ async def test_no_secret_reaches_a_log_line_an_exception_or_a_message(
     await world.connect(DOM, world.demo.dom_token)
     rejected = new_member("rejected")
     await world.connect(rejected, "not-a-token-the-tracker-knows-0123456789")
-    await public_result(await run(await vote(world, ALICE)))
-    await public_result(await run(await vote(world, BOB)))
-    await public_result(await run(await vote(world, OWNER)))  # the owner's penalty
+    await public_result(await run(await world.vote(ALICE)))
+    await public_result(await run(await world.vote(BOB)))
+    await run(await world.vote(OWNER))  # the owner is asked to confirm the penalty
     await run(await world.command("dice", member=OWNER))
     await run(await world.command("luck", member=OWNER, session=session))
     await run(await world.command("dom", "dice", member=DOM, session=session))
     await run(await world.command("dom", "link", member=DOM, session=session, type="sub"))
-    await run(await vote(world, rejected))  # 401: the token is marked rejected
+    await run(await world.vote(rejected))  # 401: the token is marked rejected
     extra = []
     for fault in (Fault.html_500(), Fault.drop(), Fault.non_json_200(), Fault.rate_limited()):
         member, token = await connected_member(world)
         extra.append(token)
         world.sandbox.queue_fault(fault)
-        await run(await vote(world, member))
+        await run(await world.vote(member))
     await run(await world.command("account", "status", member=ALICE))
     with disk_full():
         member, token = (new_member(), "written-nowhere-0123456789")
@@ -322,7 +321,7 @@ async def test_no_secret_reaches_a_log_line_an_exception_or_a_message(
         refused = await world.submit_connect(member, token)
     extra.append(token)
     world.sandbox.gate = asyncio.Event()
-    await vote(world, DOM)
+    await world.vote(DOM)
     await world.sandbox.wait_for_requests(len(world.sandbox.requests) + 1)
     await world.restart()  # cancels the waiting call
     world.sandbox.gate = None
@@ -346,11 +345,11 @@ async def test_no_secret_reaches_the_log_of_bot_py_at_debug(
         await world.connect(ALICE, world.demo.voter_token)
         await world.connect(OWNER, world.demo.owner_token, str(world.demo.session_id))
         await world.connect(BOB, rejected)
-        assert "voted" in (await public_result(await vote(world, ALICE))).content
+        assert "voted" in (await public_result(await world.vote(ALICE))).content
         assert "DICE" in (await public_result(await world.command("dice", member=OWNER))).content
-        await private_refusal(await vote(world, BOB))
+        await private_answer(await world.vote(BOB))
         world.sandbox.queue_fault(Fault.html_500())
-        await private_refusal(await world.command("dice", member=OWNER))
+        await private_answer(await world.command("dice", member=OWNER))
         process.send_signal(signal.SIGINT)
         assert await process.wait() == 0
 
