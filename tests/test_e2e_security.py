@@ -48,6 +48,7 @@ from tests.fake_discord import (
     SentMessage,
     User,
     autocomplete,
+    button_click,
     modal_submit,
     slash,
 )
@@ -97,8 +98,11 @@ async def _unchanged(world: BotWorld) -> None:
     assert (link.name, link.channel_id) == ("link", GENERAL.id)
     assert link.link_token.get_secret_value() == world.demo.link_token
     assert await world.db.links_in_guild(OTHER_GUILD_ID) == []
-    assert (await world.db.guild_settings(GUILD_ID)).voter_role_id is None
-    assert (await world.db.guild_settings(OTHER_GUILD_ID)).voter_role_id is None
+    for guild_id in (GUILD_ID, OTHER_GUILD_ID):
+        settings = await world.db.guild_settings(guild_id)
+        assert (settings.voter_role_id, settings.log_channel_id) == (None, None)
+    assert len(await world.db.cards_of_link(link.id)) == 1
+    assert world.fake.channel_messages(OTHER_CHANNEL.id) == []
     assert world.sandbox.requests == []
 
 
@@ -121,12 +125,15 @@ async def test_manage_server_in_another_server_gives_no_power_over_ours(
         (("links", "add"), {"token": other, "channel": GENERAL}, elsewhere, WRONG_SERVER),
         (("links", "remove"), {"name": "link", "channel": GENERAL}, elsewhere, WRONG_SERVER),
         (("config", "voter-role"), {"role": VOTER_ROLE}, elsewhere, WRONG_SERVER),
+        (("config", "log-channel"), {"channel": GENERAL}, elsewhere, WRONG_SERVER),
+        (("links", "card"), {"name": "link", "channel": GENERAL}, elsewhere, WRONG_SERVER),
         # The same person in our server, where they are a plain member.
         (("links", "add"), {"token": other}, plain_here, NOT_A_MANAGER),
         (("links", "list"), {}, plain_here, NOT_A_MANAGER),
         # Our moderator, the other way round, and a channel of a server the bot is not in.
         (("links", "add"), {"token": other, "channel": OTHER_CHANNEL}, here, WRONG_SERVER),
         (("config", "voter-role"), {"role": OTHER_ROLE}, here, WRONG_SERVER),
+        (("config", "log-channel"), {"channel": OTHER_CHANNEL}, here, WRONG_SERVER),
         (("links", "add"), {"token": other, "channel": UNKNOWN_CHANNEL}, here, WRONG_SERVER),
     ]
     for names, options, who, says in attempts:
@@ -157,6 +164,8 @@ async def test_server_commands_from_a_dm_are_refused_even_for_our_moderator(
         slash("links", "list", user=user),
         slash("config", "voter-role", options={"role": VOTER_ROLE}, user=user),
         slash("config", "voter-role", user=user),
+        slash("config", "log-channel", options={"channel": GENERAL}, user=user),
+        slash("links", "card", options={"name": "link", "channel": GENERAL}, user=user),
         slash("vote", "add", options={"link": "link"}, user=dm(ALICE)),
     ]:
         await _refused(world, payload, ONLY_IN_A_SERVER)
@@ -438,3 +447,20 @@ async def test_no_secret_in_the_repr_of_what_the_bot_holds(world: BotWorld) -> N
         world.bot.services,
     ]
     assert _leaks([repr(value) for value in held] + [str(v) for v in held], _secrets(world)) == []
+
+
+async def test_card_buttons_clicked_from_a_dm_or_by_another_servers_moderator_vote_nowhere(
+    two_servers: BotWorld,
+) -> None:
+    """Discord only delivers clicks on buttons the message has, but not only from its channel."""
+    world = two_servers
+    [link] = await world.db.links_in_guild(GUILD_ID)
+    [card] = await world.db.cards_of_link(link.id)
+    ours = f"ctvote:vote:{link.id}:add"
+    in_a_dm = button_click(ours, message_id=card.message_id, user=dm(ALICE))
+    elsewhere = button_click(
+        ours, message_id=card.message_id, member=OTHER_MODERATOR, channel=OTHER_CHANNEL
+    )
+    await _refused(world, in_a_dm, ONLY_IN_A_SERVER)
+    await _refused(world, elsewhere, "belongs to another server")
+    await _unchanged(world)
