@@ -111,8 +111,6 @@ class VotingService:
         """Every vote, from a command or a card: the same checks, the same ledger, one call."""
         actor.require_voter_role(await self._db.guild_settings(link.guild_id))
         account = await self._usable_account(actor, link)
-        if account is not None and not confirmed:
-            await self._guard_own_link(actor, account, link, vote_type)
         anonymous = account is None
         bearer: SecretStr | None = None if account is None else account.api_token
         key = (link.id, None if anonymous else actor.user_id)
@@ -124,6 +122,8 @@ class VotingService:
         )
         with self._caller.exclusive(key, busy):
             await self._check_limit(actor, link, anonymous=anonymous)
+            if account is not None and not confirmed:  # asked only when the vote could go out
+                await self._guard_own_link(actor, account, link, vote_type)
             call = NewCall(
                 user_id=actor.user_id,
                 guild_id=link.guild_id,
