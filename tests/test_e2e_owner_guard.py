@@ -82,3 +82,15 @@ async def test_an_earlier_penalty_makes_the_next_vote_ask_first(world: BotWorld)
 
     assert "your own session's link" in asked.content
     assert len(world.sandbox.requests) == sent_before
+
+
+async def test_a_limited_owner_is_told_the_limit_not_asked_to_confirm(world: BotWorld) -> None:
+    await world.add_link()
+    await world.connect(OWNER, world.demo.owner_token)
+    first = await world.command("vote", "add", member=OWNER)
+    await first.wait_for_message(lambda m: not m.ephemeral)  # the penalty, within the window
+
+    answer = await (await world.command("vote", "add", member=OWNER)).final()
+
+    assert answer.components == []
+    assert "You can vote again <t:" in answer.content
