@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import json
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -18,7 +16,10 @@ import discord.webhook.async_
 import yarl
 from discord.ext import commands
 
-from cogs.tree import ErrorHandlingTree
+from cogs.cards import CardBoard, CardVoteButton
+from cogs.command_sync import sync_commands
+from cogs.modlog import ModLog
+from cogs.tree import BotTree
 from services.clock import Clock, utc_now
 from services.container import Services
 from settings import Settings, SettingsError, load_settings
@@ -30,53 +31,45 @@ from tracker.http import create_http_client
 
 log = logging.getLogger("ctvote")
 
-EXTENSIONS = ("cogs.voting", "cogs.games", "cogs.accounts", "cogs.links")
+EXTENSIONS = ("cogs.voting", "cogs.games", "cogs.accounts", "cogs.links", "cogs.reminders")
 # Loggers that print secrets below INFO: interaction payloads, HTTP/2 headers, SQL parameters.
 CHATTY_LIBRARIES = ("discord", "httpcore", "hpack", "h2", "aiosqlite", "asyncio")
 
 
 class CtVoteBot(commands.Bot):
-    def __init__(self, services: Services, db: Database, *, dev_guild_id: int | None) -> None:
+    def __init__(self, services: Services, db: Database, settings: Settings) -> None:
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
-            tree_cls=ErrorHandlingTree,
+            tree_cls=BotTree,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
         )
         self.services = services
         self.db = db
-        self.dev_guild_id = dev_guild_id
+        self.dev_guild_id = settings.dev_guild_id
+        self.reminder_check_seconds = settings.reminder_check_seconds
+        self.cards = CardBoard(self, services.cards, settings.card_refresh_seconds)
+        self.modlog = ModLog(self, services.links)
         self.commands_synced = asyncio.Event()
 
     async def setup_hook(self) -> None:
+        self.add_dynamic_items(CardVoteButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands_if_changed()
 
+    async def close(self) -> None:
+        await self.cards.close()
+        await super().close()
+
     async def sync_commands_if_changed(self) -> bool:
-        """Sync only when the command set changed since the last sync: Discord rate-limits syncs."""
-        guild = discord.Object(id=self.dev_guild_id) if self.dev_guild_id else None
-        if guild is not None:
-            self.tree.copy_global_to(guild=guild)
-        commands_now = [
-            command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)
-        ]
-        digest = hashlib.sha256(json.dumps(commands_now, sort_keys=True).encode()).hexdigest()
-        scope = f"synced_commands:{self.application_id}:{guild.id if guild else 'global'}"
-        changed = await self.db.get_meta(scope) != digest
-        if changed:
-            synced = await self.tree.sync(guild=guild)
-            await self.db.set_meta(scope, digest)
-            log.info(
-                "synced %d commands to %s",
-                len(synced),
-                f"guild {guild.id}" if guild else "all servers",
-            )
-        else:
-            log.info("commands unchanged since the last sync; not syncing")
+        if self.application_id is None:  # login sets it before setup_hook
+            raise discord.app_commands.MissingApplicationID
+        changed = await sync_commands(self.tree, self.db, self.application_id, self.dev_guild_id)
         self.commands_synced.set()
         return changed
 
@@ -119,7 +112,10 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
             )
         http = await stack.enter_async_context(create_http_client(settings))
         tracker = TrackerClient(http, settings.tracker_base_url)
-        bot = CtVoteBot(Services.build(db, tracker, clock), db, dev_guild_id=settings.dev_guild_id)
+        services = Services.build(db, tracker, clock)
+        # Runs after the bot closed and before the tracker client and the database close.
+        stack.push_async_callback(services.calls.cancel_in_flight)
+        bot = CtVoteBot(services, db, settings)
         await stack.enter_async_context(bot)
         yield bot
 

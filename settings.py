@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     tracker_connect_timeout: float = Field(default=5.0, gt=0, le=60)
     tracker_read_timeout: float = Field(default=10.0, gt=0, le=120)
     log_level: LogLevel = "INFO"
+    card_refresh_seconds: float = Field(default=2.0, gt=0, le=300)
+    reminder_check_seconds: float = Field(default=60.0, gt=0, le=3600)
     discord_api_url: AnyHttpUrl | None = None
     discord_gateway_url: AnyUrl | None = None
 

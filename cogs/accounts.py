@@ -9,9 +9,10 @@ from discord import app_commands, ui
 from discord.ext import commands
 
 from cogs.replies import actor_from, reply_privately
-from cogs.tree import report_error
+from cogs.tree import OPENS_MODAL, acknowledge_privately, report_error
 from services.accounts import AccountService, AccountStatus
 from services.markup import timestamp
+from services.voting import UNCLEAR
 
 if TYPE_CHECKING:
     from bot import CtVoteBot
@@ -38,6 +39,7 @@ class ConnectModal(ui.Modal, title="Connect your tracker account"):
         self.accounts = accounts
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
+        await acknowledge_privately(interaction)
         account = await self.accounts.connect(
             actor_from(interaction), self.api_token.value, self.default_session.value
         )
@@ -69,10 +71,17 @@ def describe_status(status: AccountStatus) -> str:
         if account.token_rejected:
             lines.append("⚠️ The tracker rejected this token last time: connect again.")
     lines.append(f"Votes cast through this bot: {status.votes_cast}.")
+    lines.append(
+        "Reminders when a link reopens: on (`/remind off` stops them)."
+        if status.reminders_on
+        else "Reminders when a link reopens: off (`/remind on`)."
+    )
     for entry in status.next_votes:
         when = f"from {timestamp(entry.at, 'R')}" if entry.at else "never (one vote per person)"
+        unclear = f"your last vote {UNCLEAR}; " if entry.uncertain else ""
         lines.append(
-            f"• `{entry.link.name}` in <#{entry.link.channel_id}>: you can vote again {when}."
+            f"• `{entry.link.name}` in <#{entry.link.channel_id}>: {unclear}"
+            f"you can vote again {when}."
         )
     return "\n".join(lines)
 
@@ -86,7 +95,7 @@ class Accounts(
         self.accounts = accounts
         super().__init__()
 
-    @app_commands.command(name="connect")
+    @app_commands.command(name="connect", extras={OPENS_MODAL: True})
     async def connect(self, interaction: discord.Interaction) -> None:
         """Store your tracker API token (privately, encrypted) and an optional default session."""
         await interaction.response.send_modal(ConnectModal(self.accounts))

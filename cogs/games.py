@@ -40,7 +40,6 @@ class Games(commands.Cog):
     async def _play(
         self, interaction: discord.Interaction, game: Game, session: int | None, *, as_dom: bool
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await self.games.play(actor_from(interaction), game, session, as_dom=as_dom)
         await _announce(interaction, outcome)
 
@@ -87,7 +86,6 @@ class Games(commands.Cog):
         self, interaction: discord.Interaction, session: SessionId, type: app_commands.Choice[str]
     ) -> None:
         """Play LINK on a session whose owner you are the dom of."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await self.games.dom_link(actor_from(interaction), session, VoteType(type.value))
         await _announce(interaction, outcome)
 

@@ -8,8 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.replies import actor_from, reply_privately
-from services.links import ChannelChoice, LinkAdmin
+from cogs.replies import actor_from, pages, reply_privately
+from services.links import ChannelChoice
 from services.markup import mask
 from storage.models import ChannelLink, VoteInterval
 
@@ -40,6 +40,18 @@ def describe_link(link: ChannelLink) -> str:
     )
 
 
+async def _post_card(bot: CtVoteBot, link: ChannelLink) -> str:
+    """Post the link's card; the link stays usable with /vote when the channel refuses it."""
+    try:
+        await bot.cards.post(link)
+    except discord.HTTPException as error:
+        return (
+            f" Its card could not be posted in <#{link.channel_id}> (HTTP {error.status}): "
+            "check the bot's permission to send messages there, then use `/links card`."
+        )
+    return f" Its card is posted in <#{link.channel_id}>."
+
+
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class Links(
@@ -47,8 +59,9 @@ class Links(
     group_name="links",
     group_description="Bind public vote links to channels (Manage Server).",
 ):
-    def __init__(self, admin: LinkAdmin) -> None:
-        self.admin = admin
+    def __init__(self, bot: CtVoteBot) -> None:
+        self.bot = bot
+        self.admin = bot.services.links
         super().__init__()
 
     async def name_autocomplete(
@@ -84,7 +97,7 @@ class Links(
         interval: app_commands.Choice[str] | None = None,
         anonymous: bool = True,
     ) -> None:
-        """Bind a session's public vote link to a channel."""
+        """Bind a session's public vote link to a channel and post its vote card there."""
         link = await self.admin.add(
             actor_from(interaction),
             link_token=token,
@@ -93,7 +106,26 @@ class Links(
             interval=VoteInterval(interval.value) if interval else VoteInterval.DAILY,
             anonymous_allowed=anonymous,
         )
-        await reply_privately(interaction, f"Link added: {describe_link(link)}.")
+        card = await _post_card(self.bot, link)
+        await reply_privately(interaction, f"Link added: {describe_link(link)}.{card}")
+        await self.bot.modlog.post(
+            link.guild_id, f"⚙️ <@{interaction.user.id}> added link {describe_link(link)}."
+        )
+
+    @app_commands.command(name="card")
+    @app_commands.describe(name="The link's name.", channel="Its channel (default: this one).")
+    @app_commands.autocomplete(name=name_autocomplete)
+    async def card(
+        self,
+        interaction: discord.Interaction,
+        name: app_commands.Range[str, 1, 32],
+        channel: app_commands.AppCommandChannel | None = None,
+    ) -> None:
+        """Post a link's vote card again, e.g. after the old one scrolled away."""
+        link = await self.admin.find(
+            actor_from(interaction), name, _channel_choice(interaction, channel)
+        )
+        await reply_privately(interaction, f"Link `{link.name}`:{await _post_card(self.bot, link)}")
 
     @app_commands.command(name="remove")
     @app_commands.describe(name="The link's name.", channel="Its channel (default: this one).")
@@ -104,11 +136,17 @@ class Links(
         name: app_commands.Range[str, 1, 32],
         channel: app_commands.AppCommandChannel | None = None,
     ) -> None:
-        """Remove a link from a channel."""
-        link = await self.admin.remove(
+        """Remove a link from a channel; its cards stop taking votes."""
+        removed = await self.admin.remove(
             actor_from(interaction), name, _channel_choice(interaction, channel)
         )
+        link = removed.link
+        await self.bot.cards.disable(removed)
         await reply_privately(interaction, f"Link `{link.name}` removed from <#{link.channel_id}>.")
+        await self.bot.modlog.post(
+            link.guild_id,
+            f"⚙️ <@{interaction.user.id}> removed link `{link.name}` from <#{link.channel_id}>.",
+        )
 
     @app_commands.command(name="list")
     async def list_links(self, interaction: discord.Interaction) -> None:
@@ -119,7 +157,8 @@ class Links(
                 interaction, "This server has no links yet: add one with `/links add`."
             )
             return
-        await reply_privately(interaction, "\n".join(describe_link(link) for link in links)[:1900])
+        for page in pages([describe_link(link) for link in links]):
+            await reply_privately(interaction, page)
 
 
 @app_commands.guild_only()
@@ -127,8 +166,9 @@ class Links(
 class Config(
     commands.GroupCog, group_name="config", group_description="Server settings (Manage Server)."
 ):
-    def __init__(self, admin: LinkAdmin) -> None:
-        self.admin = admin
+    def __init__(self, bot: CtVoteBot) -> None:
+        self.bot = bot
+        self.admin = bot.services.links
         super().__init__()
 
     @app_commands.command(name="voter-role")
@@ -152,8 +192,31 @@ class Config(
             else "Every member may vote now."
         )
         await reply_privately(interaction, text)
+        await self.bot.modlog.post(interaction.guild_id, f"⚙️ <@{interaction.user.id}>: {text}")
+
+    @app_commands.command(name="log-channel")
+    @app_commands.describe(
+        channel="Where configuration changes, penalties and tracker errors are posted; "
+        "leave empty to stop."
+    )
+    async def log_channel(
+        self,
+        interaction: discord.Interaction,
+        channel: app_commands.AppCommandChannel | None = None,
+    ) -> None:
+        """Choose the moderators' log channel, or stop logging."""
+        actor = actor_from(interaction)
+        await self.admin.set_log_channel(actor, _channel_choice(interaction, channel))
+        if channel is None:
+            await reply_privately(interaction, "The moderators' log is off.")
+            return
+        await reply_privately(interaction, f"The moderators' log is now <#{channel.id}>.")
+        await self.bot.modlog.post(
+            interaction.guild_id,
+            f"⚙️ <@{interaction.user.id}> made this channel the moderators' log.",
+        )
 
 
 async def setup(bot: CtVoteBot) -> None:
-    await bot.add_cog(Links(bot.services.links))
-    await bot.add_cog(Config(bot.services.links))
+    await bot.add_cog(Links(bot))
+    await bot.add_cog(Config(bot))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.games import GameOutcome
-from services.markup import duration, plain, timestamp
+from services.markup import arithmetic, duration, timestamp
 from services.voting import VoteOutcome
 from tracker.models import DiceResult, GameResult, Operation
 
@@ -48,8 +48,9 @@ def dice_detail(result: DiceResult) -> str | None:
         subtracted = index < len(operations) and operations[index] == "s"
         faces.append(f"{MINUS}{face}" if subtracted else str(face))
     detail = "🎲 " + " ".join(faces)
-    if result.calc:
-        detail += f" (`{plain(result.calc, limit=60)}`"
+    calculation = arithmetic(result.calc or "")
+    if calculation:
+        detail += f" (`{calculation}`"
         detail += f" = {result.sum})" if result.sum is not None else ")"
     return detail
 

@@ -23,6 +23,18 @@ def actor_from(interaction: discord.Interaction) -> Actor:
     )
 
 
+def pages(lines: list[str], limit: int = 1900) -> list[str]:
+    """Whole lines per message, each message under Discord's 2,000 characters."""
+    result: list[str] = []
+    for line in lines:
+        line = line[:limit]
+        if result and len(result[-1]) + 1 + len(line) <= limit:
+            result[-1] += "\n" + line
+        else:
+            result.append(line)
+    return result
+
+
 def voter_only(user_id: int) -> discord.AllowedMentions:
     """Public messages may notify the member they are about, never anyone else."""
     return discord.AllowedMentions(

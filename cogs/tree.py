@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -12,6 +13,7 @@ from discord import app_commands
 from cogs.replies import reply_privately
 from services.errors import UserError
 from services.markup import plain
+from storage.errors import StorageUnavailable
 from tracker import errors
 
 log = logging.getLogger(__name__)
@@ -62,16 +64,31 @@ TRACKER_TEXTS: list[tuple[type[errors.TrackerError], Callable[[errors.TrackerErr
 ]
 
 
+STORAGE_UNAVAILABLE = (
+    "The bot cannot use its database right now, so nothing was done and nothing was sent to "
+    "the tracker. Try again later; a moderator can check the bot's log."
+)
+
+OUTDATED_COMMAND = (
+    "This command arrived without options it needs; Discord may still show an older version of "
+    "it. Reload Discord and try again."
+)
+
+
 def explain(error: BaseException) -> str | None:
     """The member-facing sentence for an error we expect, or None for a surprise."""
     if isinstance(error, UserError):
         return error.message
+    if isinstance(error, StorageUnavailable):
+        return STORAGE_UNAVAILABLE
     if isinstance(error, errors.TrackerError):
         for kind, text in TRACKER_TEXTS:
             if isinstance(error, kind):
                 return text(error)
     if isinstance(error, app_commands.TransformerError):
         return "One of the options has a value this command cannot use."
+    if isinstance(error, app_commands.CommandSignatureMismatch):
+        return OUTDATED_COMMAND
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command works only in a server channel."
     if isinstance(error, app_commands.CheckFailure):
@@ -84,12 +101,15 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
     if isinstance(error, app_commands.CommandInvokeError):
         error = error.original
     text = explain(error)
+    if isinstance(error, StorageUnavailable):
+        log.error("storage unavailable in /%s: %s", _command_name(interaction), error)
+    elif isinstance(error, app_commands.CommandSignatureMismatch):
+        log.warning("/%s arrived with options the bot does not know", _command_name(interaction))
     if text is None:
         reference = secrets.token_hex(4)
-        command = interaction.command.qualified_name if interaction.command else "?"
         log.error(
             "unexpected error in /%s (reference %s)",
-            command,
+            _command_name(interaction),
             reference,
             exc_info=(type(error), error, error.__traceback__),
         )
@@ -105,9 +125,49 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
             interaction.id,
             failure.status,
         )
+    if isinstance(error, errors.TrackerError) and not isinstance(error, errors.InvalidGameRequest):
+        await _log_tracker_error(interaction, error)
 
 
-class ErrorHandlingTree(app_commands.CommandTree):
+def _command_name(interaction: discord.Interaction) -> str:
+    return interaction.command.qualified_name if interaction.command else "?"
+
+
+async def _log_tracker_error(interaction: discord.Interaction, error: errors.TrackerError) -> None:
+    modlog = getattr(interaction.client, "modlog", None)
+    if modlog is None:
+        return
+    what = f"/{interaction.command.qualified_name}" if interaction.command else "a vote button"
+    status = f"HTTP {error.status}, " if error.status else ""
+    await modlog.post(
+        interaction.guild_id,
+        f"Tracker error on {what} by <@{interaction.user.id}> in <#{interaction.channel_id}>: "
+        f"{status}{error.reason}: {plain(error.message)}",
+    )
+
+
+OPENS_MODAL = "opens_modal"  # a command's extras key: its first answer must be the modal
+
+
+def acknowledge_privately(interaction: discord.Interaction) -> Coroutine[Any, Any, Any]:
+    """Defer with a private "thinking…": the 3 s deadline is met whatever the command does next.
+
+    The deferral fixes the answer's visibility, so refusals stay private; public results are posted
+    as a separate follow-up (`replies.publish`).
+    """
+    return interaction.response.defer(ephemeral=True, thinking=True)
+
+
+class BotTree(app_commands.CommandTree):
+    """Acknowledges every command before it runs, and ends every failure in one handler."""
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        command = interaction.command
+        is_command = interaction.type is discord.InteractionType.application_command
+        if is_command and not (command is not None and command.extras.get(OPENS_MODAL)):
+            await acknowledge_privately(interaction)
+        return True
+
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
     ) -> None:

@@ -8,8 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.render import vote_message
-from cogs.replies import actor_from, publish
+from cogs.replies import actor_from
+from cogs.vote_flow import by_name, cast_vote
 from services.voting import VotingService
 from tracker.models import VoteType
 
@@ -30,19 +30,7 @@ class Voting(
     async def _vote(
         self, interaction: discord.Interaction, link: str | None, kind: VoteType
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        outcome = await self.voting.vote(actor_from(interaction), link, kind)
-        private = (
-            "Your vote was counted."
-            if not outcome.result.penalty
-            else ("The tracker applied a penalty: this is your own link.")
-        )
-        await publish(
-            interaction,
-            vote_message(outcome, interaction.user.id),
-            private,
-            about=interaction.user.id,
-        )
+        await cast_vote(interaction, kind, by_name(link))
 
     async def link_autocomplete(
         self, interaction: discord.Interaction, current: str

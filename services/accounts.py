@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from services.actor import Actor
 from services.clock import Clock
 from services.errors import BadInput
-from services.voting import next_vote_at
+from services.voting import is_uncertain, next_vote_at
 from storage.database import Database
 from storage.models import Account, ChannelLink
 from tracker.client import check_session, check_token
@@ -21,6 +21,7 @@ from tracker.errors import InvalidGameRequest
 class NextVote:
     link: ChannelLink
     at: datetime | None  # None: the link allows one vote and it is used
+    uncertain: bool = False  # the tracker never said whether that vote counted
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class AccountStatus:
     account: Account | None
     votes_cast: int
     next_votes: list[NextVote]
+    reminders_on: bool
 
 
 def parse_default_session(text: str) -> int | None:
@@ -71,5 +73,10 @@ class AccountService:
                 continue
             at = next_vote_at(link.interval, entry)
             if at is None or at > now:
-                next_votes.append(NextVote(link=link, at=at))
-        return AccountStatus(account=account, votes_cast=votes_cast, next_votes=next_votes)
+                next_votes.append(NextVote(link=link, at=at, uncertain=is_uncertain(entry)))
+        return AccountStatus(
+            account=account,
+            votes_cast=votes_cast,
+            next_votes=next_votes,
+            reminders_on=await self._db.is_subscribed(actor.user_id),
+        )

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from services.accounts import AccountService
 from services.calls import GameCaller
+from services.cards import CardService
 from services.clock import Clock
 from services.games import GamesService
 from services.links import LinkAdmin
+from services.reminders import ReminderService
 from services.voting import VotingService
 from storage.database import Database
 from tracker.client import TrackerClient
@@ -20,6 +22,9 @@ class Services:
     games: GamesService
     accounts: AccountService
     links: LinkAdmin
+    cards: CardService
+    reminders: ReminderService
+    calls: GameCaller
 
     @classmethod
     def build(cls, db: Database, tracker: TrackerClient, clock: Clock) -> Services:
@@ -29,4 +34,7 @@ class Services:
             games=GamesService(db, tracker, caller),
             accounts=AccountService(db, clock),
             links=LinkAdmin(db, clock),
+            cards=CardService(db, clock),
+            reminders=ReminderService(db, clock),
+            calls=caller,
         )

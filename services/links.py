@@ -12,7 +12,7 @@ from services.clock import Clock
 from services.errors import BadInput, NotAllowed
 from storage.database import Database
 from storage.errors import LinkNameTaken
-from storage.models import ChannelLink, VoteInterval
+from storage.models import ChannelLink, LinkCard, VoteInterval
 from tracker.client import check_token
 from tracker.errors import InvalidGameRequest
 
@@ -23,6 +23,12 @@ class ChannelChoice:
 
     id: int
     guild_id: int | None
+
+
+@dataclass(frozen=True)
+class RemovedLink:
+    link: ChannelLink
+    cards: list[LinkCard]
 
 
 NAME_RULE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
@@ -81,12 +87,22 @@ class LinkAdmin:
                 f"That channel already has a link named `{name}`; choose another name."
             ) from None
 
-    async def remove(self, actor: Actor, name: str, channel: ChannelChoice | None) -> ChannelLink:
+    async def find(self, actor: Actor, name: str, channel: ChannelChoice | None) -> ChannelLink:
         guild_id, channel_id = self._target(actor, channel)
-        removed = await self._db.remove_link(guild_id, channel_id, normalise_name(name))
-        if removed is None:
-            raise BadInput(f"<#{channel_id}> has no link named `{normalise_name(name)}`.")
-        return removed
+        wanted = normalise_name(name)
+        for link in await self._db.links_in_channel(guild_id, channel_id):
+            if link.name == wanted:
+                return link
+        raise BadInput(f"<#{channel_id}> has no link named `{wanted}`.")
+
+    async def remove(self, actor: Actor, name: str, channel: ChannelChoice | None) -> RemovedLink:
+        """Remove the link; its cards are returned so their buttons can be disabled."""
+        link = await self.find(actor, name, channel)
+        cards = await self._db.cards_of_link(link.id)
+        removed = await self._db.remove_link(link.guild_id, link.channel_id, link.name)
+        if removed is None:  # removed by someone else in between
+            raise BadInput(f"<#{link.channel_id}> has no link named `{link.name}`.")
+        return RemovedLink(link=removed, cards=cards)
 
     async def list(self, actor: Actor) -> list[ChannelLink]:
         return await self._db.links_in_guild(actor.require_manager())
@@ -104,6 +120,15 @@ class LinkAdmin:
         if role_id is not None:
             self._same_guild(guild_id, role_guild_id, "role")
         await self._db.set_voter_role(guild_id, role_id)
+
+    async def set_log_channel(self, actor: Actor, channel: ChannelChoice | None) -> None:
+        guild_id = actor.require_manager()
+        if channel is not None:
+            self._same_guild(guild_id, channel.guild_id, "channel")
+        await self._db.set_log_channel(guild_id, channel.id if channel is not None else None)
+
+    async def log_channel(self, guild_id: int) -> int | None:
+        return (await self._db.guild_settings(guild_id)).log_channel_id
 
     @classmethod
     def _target(cls, actor: Actor, channel: ChannelChoice | None) -> tuple[int, int]:

@@ -9,7 +9,10 @@ import discord
 
 # Discord renders timestamps for 0 ≤ t < 8.64e15 ms; beyond a sane range we print the date instead.
 _MAX_TIMESTAMP = datetime(9999, 12, 31, tzinfo=UTC).timestamp()
-_MENTION_LIKE = re.compile(r"[@#<>]")
+# Mention characters not escaped yet (an even number of backslashes before them): escape_markdown
+# already escapes a leading `#` or `>`, and a second backslash would show as a stray `\`.
+_NOT_ARITHMETIC = re.compile(r"[^0-9+\-*/×=() .,]")
+_MENTION_LIKE = re.compile(r"(?<!\\)((?:\\\\)*)([@#<>])")
 
 
 def timestamp(moment: datetime, style: str = "F") -> str:
@@ -37,11 +40,15 @@ def duration(seconds: int) -> str:
 def plain(text: str, *, limit: int = 200) -> str:
     """Text from members or the tracker, made inert: no markdown, no mentions, bounded length."""
     cleaned = "".join(ch if ch.isprintable() else " " for ch in text).strip()
-    cleaned = discord.utils.escape_markdown(discord.utils.escape_mentions(cleaned))
-    cleaned = _MENTION_LIKE.sub(lambda m: "\\" + m.group(0), cleaned)
-    if len(cleaned) > limit:
+    if len(cleaned) > limit:  # cut before escaping, so no escape loses its character
         cleaned = cleaned[: limit - 1] + "…"
-    return cleaned or "…"
+    cleaned = discord.utils.escape_markdown(discord.utils.escape_mentions(cleaned))
+    return _MENTION_LIKE.sub(r"\1\\\2", cleaned) or "…"
+
+
+def arithmetic(text: str, *, limit: int = 60) -> str:
+    """A calculation for a code span, where escapes would show: only arithmetic characters stay."""
+    return _NOT_ARITHMETIC.sub("", text)[:limit].strip()
 
 
 def mask(secret: str) -> str:

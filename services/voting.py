@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -10,16 +11,20 @@ from pydantic import SecretStr
 from services.actor import Actor
 from services.calls import GameCaller
 from services.clock import Clock
-from services.errors import LinkNotResolved, NotConnected, VoteLimited
+from services.errors import LinkNotResolved, NotAllowed, NotConnected, OwnLinkVote, VoteLimited
 from services.markup import plain, timestamp
 from storage.database import Database
-from storage.models import Account, ChannelLink, LedgerEntry, NewCall, VoteInterval
+from storage.errors import StorageUnavailable
+from storage.models import Account, ChannelLink, LedgerEntry, LedgerStatus, NewCall, VoteInterval
 from tracker import errors
 from tracker.client import TrackerClient
 from tracker.models import Game, LinkResult, VoteType
 
+log = logging.getLogger(__name__)
+
 DAILY_WINDOW = timedelta(hours=24)
 CONNECT_HINT = "Connect your own account with `/account connect` to get a vote of your own."
+UNCLEAR = "got no clear answer from the tracker, so it may or may not have counted"
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,11 @@ class VoteOutcome:
     link: ChannelLink
     result: LinkResult
     anonymous: bool
+
+
+def is_uncertain(vote: LedgerEntry) -> bool:
+    """A vote the tracker may have counted without saying so: it limits like a played one."""
+    return vote.status is not LedgerStatus.PLAYED
 
 
 def next_vote_at(interval: VoteInterval, last: LedgerEntry | None) -> datetime | None:
@@ -78,16 +88,42 @@ class VotingService:
             )
         return links[0]
 
-    async def vote(self, actor: Actor, link_name: str | None, vote_type: VoteType) -> VoteOutcome:
+    async def card_link(self, actor: Actor, link_id: int) -> ChannelLink:
+        """The link behind a card's button: it must still exist and belong to this server."""
+        actor.require_channel("Voting")
+        link = await self._db.get_link(link_id)
+        if link is None:
+            raise LinkNotResolved("This link was removed; its card no longer takes votes.")
+        if link.guild_id != actor.guild_id:
+            raise NotAllowed("That link belongs to another server.")
+        return link
+
+    async def vote(
+        self, actor: Actor, link_name: str | None, vote_type: VoteType, *, confirmed: bool = False
+    ) -> VoteOutcome:
+        """`/vote`: the channel's link (by name when it has several)."""
         link = await self.resolve_link(actor, link_name)
+        return await self.vote_on(actor, link, vote_type, confirmed=confirmed)
+
+    async def vote_on(
+        self, actor: Actor, link: ChannelLink, vote_type: VoteType, *, confirmed: bool = False
+    ) -> VoteOutcome:
+        """Every vote, from a command or a card: the same checks, the same ledger, one call."""
         actor.require_voter_role(await self._db.guild_settings(link.guild_id))
         account = await self._usable_account(actor, link)
         anonymous = account is None
         bearer: SecretStr | None = None if account is None else account.api_token
         key = (link.id, None if anonymous else actor.user_id)
-        busy = "Your vote on this link is already on its way; wait for its answer."
+        busy = (
+            f"This channel's anonymous vote on `{link.name}` is already on its way to the "
+            f"tracker. {CONNECT_HINT}"
+            if anonymous
+            else "Your vote on this link is already on its way; wait for its answer."
+        )
         with self._caller.exclusive(key, busy):
             await self._check_limit(actor, link, anonymous=anonymous)
+            if account is not None and not confirmed:  # asked only when the vote could go out
+                await self._guard_own_link(actor, account, link, vote_type)
             call = NewCall(
                 user_id=actor.user_id,
                 guild_id=link.guild_id,
@@ -112,8 +148,27 @@ class VotingService:
                     ) from error
                 raise
         if result.session is not None and result.session != link.session_id:
-            await self._db.set_link_session(link.id, result.session)
+            try:
+                await self._db.set_link_session(link.id, result.session)
+            except StorageUnavailable as error:  # a detail; the vote itself is settled
+                log.warning("link %d: session id not recorded: %s", link.id, error)
         return VoteOutcome(link=link, result=result, anonymous=anonymous)
+
+    async def _guard_own_link(
+        self, actor: Actor, account: Account, link: ChannelLink, vote_type: VoteType
+    ) -> None:
+        """Ask before a vote the tracker will turn into a penalty, when we know whose link it is."""
+        owns = (
+            link.session_id is not None and account.default_session == link.session_id
+        ) or await self._db.had_penalty_on_link(actor.user_id, link.id)
+        if owns:
+            raise OwnLinkVote(
+                f"`{link.name}` is your own session's link: a vote on it with your account makes "
+                "the tracker apply a penalty (time added at the maximum multiplier). "
+                "Send it anyway?",
+                link_id=link.id,
+                vote_type=vote_type,
+            )
 
     async def _usable_account(self, actor: Actor, link: ChannelLink) -> Account | None:
         account = await self._db.get_account(actor.user_id)
@@ -138,14 +193,25 @@ class VotingService:
         if reopens is not None and reopens <= self._clock():
             return
         when = f"You can vote again {timestamp(reopens, 'R')}." if reopens else ""
+        name = f"`{link.name}`"
         if anonymous:
             rule = "once" if link.interval is VoteInterval.ONCE else "once per 24 hours"
+            used = (
+                f"This channel's last anonymous vote on {name} {UNCLEAR}; to be safe it is used"
+                if is_uncertain(last)
+                else f"This channel's anonymous vote on {name} is used"
+            )
             message = (
-                f"This channel's anonymous vote on `{link.name}` is used: members without a "
-                f"connected account share one vote, {rule}. {when} {CONNECT_HINT}"
+                f"{used}: members without a connected account share one vote, {rule}. "
+                f"{when} {CONNECT_HINT}"
+            )
+        elif is_uncertain(last):
+            counts = "your one vote" if link.interval is VoteInterval.ONCE else "your vote"
+            message = (
+                f"Your last vote on {name} {UNCLEAR}; to be safe it counts as {counts}. {when}"
             )
         elif link.interval is VoteInterval.ONCE:
-            message = f"You have already voted on `{link.name}`; it allows one vote per person."
+            message = f"You have already voted on {name}; it allows one vote per person."
         else:
-            message = f"You have already voted on `{link.name}` in the last 24 hours. {when}"
+            message = f"You have already voted on {name} in the last 24 hours. {when}"
         raise VoteLimited(" ".join(message.split()), next_vote_at=reopens)

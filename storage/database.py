@@ -13,12 +13,15 @@ from typing import Self
 import aiosqlite
 
 from storage.accounts import AccountStore
+from storage.cards import CardStore
 from storage.errors import StorageError
 from storage.guilds import GuildStore
 from storage.ledger import LedgerStore
 from storage.links import LinkStore
 from storage.migrate import load_migrations, migrate
 from storage.private_files import create_private_file
+from storage.reminders import ReminderStore
+from storage.sql import unavailable_as_storage_error
 from storage.token_cipher import TokenCipher
 
 log = logging.getLogger(__name__)
@@ -37,7 +40,7 @@ _KEY_CANARY_META = "token_key_canary"
 _KEY_CANARY = "ctvote token key check"
 
 
-class Database(AccountStore, LinkStore, GuildStore, LedgerStore):
+class Database(AccountStore, LinkStore, GuildStore, LedgerStore, CardStore, ReminderStore):
     """Owns the single aiosqlite connection; every query the bot makes is a method here."""
 
     recovered_at_open: int
@@ -47,12 +50,14 @@ class Database(AccountStore, LinkStore, GuildStore, LedgerStore):
         """Create or migrate the file, prove the key fits, and settle calls a crash left pending."""
         cipher = TokenCipher(key)
         create_private_file(path)
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        with unavailable_as_storage_error(f"cannot open the database {path}"):
+            conn = await aiosqlite.connect(path, isolation_level=None)
         db = cls(conn, cipher)
         try:
             conn.row_factory = aiosqlite.Row
-            await _configure(conn)
-            applied = await migrate(conn, load_migrations())
+            with unavailable_as_storage_error(f"cannot open the database {path}"):
+                await _configure(conn)
+                applied = await migrate(conn, load_migrations())
             await db._check_key()
             db.recovered_at_open = await db._recover_interrupted(now or datetime.now(UTC))
             await db._checkpoint()

@@ -7,6 +7,11 @@ class StorageError(Exception):
     """Base for storage failures the bot can explain, as opposed to bugs."""
 
 
+class StorageUnavailable(StorageError):
+    """A file cannot be created, opened, read or written: a full disk, a folder that is not one,
+    a database locked or damaged. Nothing was changed; the message says which file and why."""
+
+
 class InvalidTokenKey(StorageError):
     """The configured or stored TOKEN_KEY is not a Fernet key at all."""
 

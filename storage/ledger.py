@@ -8,7 +8,7 @@ from datetime import datetime
 import aiosqlite
 
 from storage.errors import EntryNotPending, LinkRemoved
-from storage.models import LedgerEntry, LedgerStatus, NewCall, PlayedResult
+from storage.models import LedgerEntry, LedgerStatus, LinkTally, NewCall, PlayedResult
 from storage.sql import Params, SqlStore
 from storage.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
 
@@ -55,6 +55,29 @@ RECENT_IN_CHANNEL_SQL = """
     ORDER BY created_at DESC, id DESC LIMIT ?
 """
 WITH_STATUS_SQL = "SELECT * FROM ledger WHERE status = ? ORDER BY created_at, id"
+# A link card's figures: played public votes only (refused ones changed nothing).
+TALLY_SQL = """
+    SELECT
+        count(*) FILTER (WHERE anonymous = 0) AS identified,
+        count(*) FILTER (WHERE anonymous = 1) AS anonymous,
+        count(*) FILTER (WHERE anonymous = 0 AND created_at >= ?) AS identified_today,
+        count(*) FILTER (WHERE anonymous = 1 AND created_at >= ?) AS anonymous_today,
+        coalesce(sum(seconds) FILTER (WHERE operation = 'ADD'), 0) AS added,
+        coalesce(sum(seconds) FILTER (WHERE operation = 'SUB'), 0) AS removed
+    FROM ledger
+    WHERE link_id = ? AND game = 'link' AND dom = 0 AND status = 'played'
+"""
+LAST_PLAYED_ON_LINK_SQL = """
+    SELECT * FROM ledger
+    WHERE link_id = ? AND game = 'link' AND dom = 0 AND status = 'played'
+    ORDER BY created_at DESC, id DESC
+    LIMIT 1
+"""
+PENALTY_OF_USER_ON_LINK_SQL = """
+    SELECT 1 FROM ledger
+    WHERE user_id = ? AND link_id = ? AND game = 'link' AND dom = 0 AND penalty = 1
+    LIMIT 1
+"""
 
 
 class LedgerStore(SqlStore):
@@ -196,6 +219,25 @@ class LedgerStore(SqlStore):
 
     async def _entries(self, sql: str, params: Params) -> list[LedgerEntry]:
         return [_entry(row) for row in await self._fetch_all(sql, params)]
+
+    async def link_tally(self, link_id: int, *, day_start: datetime) -> LinkTally:
+        """What a link card shows: votes today and in total, time added and removed, last result."""
+        since = to_db(day_start)
+        (row,) = await self._fetch_all(TALLY_SQL, (since, since, link_id))
+        last = await self._fetch_one(LAST_PLAYED_ON_LINK_SQL, (link_id,))
+        return LinkTally(
+            identified=row["identified"],
+            anonymous=row["anonymous"],
+            identified_today=row["identified_today"],
+            anonymous_today=row["anonymous_today"],
+            seconds_added=row["added"],
+            seconds_removed=row["removed"],
+            last_vote=None if last is None else _entry(last),
+        )
+
+    async def had_penalty_on_link(self, user_id: int, link_id: int) -> bool:
+        """An earlier penalty proves the member owns the link's session."""
+        return await self._fetch_one(PENALTY_OF_USER_ON_LINK_SQL, (user_id, link_id)) is not None
 
 
 def _entry(row: aiosqlite.Row) -> LedgerEntry:

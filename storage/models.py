@@ -113,3 +113,37 @@ class LedgerEntry:
     scheduled_end: datetime | None
     reason: str | None
     message: str | None
+
+
+@dataclass(frozen=True)
+class LinkCard:
+    """A message in a channel that shows a link's tally and carries its vote buttons."""
+
+    message_id: int
+    link_id: int
+    channel_id: int
+    posted_at: datetime
+
+
+@dataclass(frozen=True)
+class LinkTally:
+    identified: int
+    anonymous: int
+    identified_today: int
+    anonymous_today: int
+    seconds_added: int
+    seconds_removed: int
+    last_vote: LedgerEntry | None
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    """A member's vote whose limit has run out, and the link they may vote on again."""
+
+    ledger_id: int
+    user_id: int
+    link_id: int
+    link_name: str
+    guild_id: int
+    channel_id: int
+    reopened_at: datetime

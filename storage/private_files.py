@@ -7,15 +7,42 @@ import os
 import secrets
 from pathlib import Path
 
+from storage.errors import StorageUnavailable
+
 _PRIVATE_FILE = 0o600
 _PRIVATE_DIR = 0o700
 
 
 def create_private_file(path: Path) -> None:
     """Create an empty mode-0600 file unless it exists; SQLite gives its -wal and -shm that mode."""
-    path.parent.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
-    with contextlib.suppress(FileExistsError):
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE_FILE))
+    make_private_folder(path.parent)
+    try:
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE_FILE))
+    except OSError as error:
+        raise StorageUnavailable(f"cannot create {path}: {describe_os_error(error)}") from None
+    if not path.is_file():
+        raise StorageUnavailable(f"cannot use {path}: it is not a file")
+
+
+def make_private_folder(folder: Path) -> None:
+    """Create the folder (mode 0700) and its parents unless it exists."""
+    try:
+        folder.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
+    except FileExistsError as error:
+        raise StorageUnavailable(
+            f"cannot create the folder {error.filename}: a file of that name is in the way"
+        ) from None
+    except OSError as error:
+        raise StorageUnavailable(
+            f"cannot create the folder {folder}: {describe_os_error(error)}"
+        ) from None
+
+
+def describe_os_error(error: OSError) -> str:
+    """`No space left on device (/data/x)`: the reason and the file, without a traceback."""
+    reason = error.strerror or type(error).__name__
+    return f"{reason} ({error.filename})" if error.filename else reason
 
 
 def publish_private_file(path: Path, data: bytes) -> bool:
@@ -25,8 +52,15 @@ def publish_private_file(path: Path, data: bytes) -> bool:
     leaves an empty or half-written file under the real name, and another writer's file is never
     replaced.
     """
-    path.parent.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
+    make_private_folder(path.parent)
     draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        return _publish(draft, path, data)
+    except OSError as error:
+        raise StorageUnavailable(f"cannot create {path}: {describe_os_error(error)}") from None
+
+
+def _publish(draft: Path, path: Path, data: bytes) -> bool:
     fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE_FILE)
     try:
         with os.fdopen(fd, "wb") as file:

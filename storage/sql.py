@@ -4,19 +4,48 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Hashable, Sequence
+import sqlite3
+from collections.abc import Awaitable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
+from storage.errors import StorageUnavailable
 from storage.token_cipher import TokenCipher
 
 log = logging.getLogger(__name__)
 
-Params = Sequence[Any]
+Params = Sequence[Any] | Mapping[str, Any]
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 T = TypeVar("T")
+# SQLite result codes that say the file cannot be used now (a full disk, an I/O error, a lock held
+# elsewhere, damage), as opposed to a mistake in our SQL. Extended codes share these prefixes.
+_UNAVAILABLE = (
+    "SQLITE_FULL",
+    "SQLITE_IOERR",
+    "SQLITE_READONLY",
+    "SQLITE_CANTOPEN",
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_CORRUPT",
+    "SQLITE_NOTADB",
+)
+
+DATABASE_UNAVAILABLE = "the database cannot be used"
+
+
+@contextmanager
+def unavailable_as_storage_error(what: str) -> Iterator[None]:
+    """Turn SQLite's "cannot use the file" errors into StorageUnavailable; let bugs through."""
+    try:
+        yield
+    except sqlite3.DatabaseError as error:
+        name = getattr(error, "sqlite_errorname", "")
+        if isinstance(error, sqlite3.IntegrityError) or not name.startswith(_UNAVAILABLE):
+            raise
+        raise StorageUnavailable(f"{what}: {error} ({name})") from error
 
 
 class SqlStore:
@@ -40,7 +69,8 @@ class SqlStore:
         return rows[0] if rows else None
 
     async def _fetch_all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        return list(await self._conn.execute_fetchall(sql, params))
+        with unavailable_as_storage_error(DATABASE_UNAVAILABLE):
+            return list(await self._conn.execute_fetchall(sql, params))
 
     async def _write(self, sql: str, params: Params = ()) -> None:
         """Run one autocommitted statement; to count the rows it changed, add RETURNING and fetch.
@@ -57,13 +87,17 @@ class SqlStore:
         the database file and truncates the -wal file that still held the earlier page images.
         Statements of other tasks that run in between are committed too, and checkpointed with it.
         """
-        rows = list(await self._conn.execute_fetchall(sql, params))
+        rows = await self._fetch_all(sql, params)
         if rows:
-            await self._checkpoint()
+            try:
+                await self._checkpoint()
+            except StorageUnavailable as error:  # the statement itself is committed
+                log.warning("WAL checkpoint failed (%s); erased data stays in the -wal file", error)
         return rows
 
     async def _checkpoint(self) -> None:
-        (row,) = await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+        with unavailable_as_storage_error(DATABASE_UNAVAILABLE):
+            (row,) = await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
         if row[0]:
             log.warning("WAL checkpoint blocked; erased data stays in the -wal file until the next")
 
@@ -71,15 +105,17 @@ class SqlStore:
 class ReadCache(Generic[K, V]):
     """Answers of small, hot reads (a channel's links, a guild's settings), kept between writes.
 
-    Only this process writes the database, and every write that changes what a cache holds clears
-    it. A read that started before a write may finish after it with the old answer: `put` refuses
-    an answer read under an older generation, so it cannot outlive the clear. Bounded: the oldest
-    entry goes when full.
+    Only this process writes the database, and every write that changes what a cache holds goes
+    through `changed_by`: the cache is emptied when the write is sent and keeps nothing until it
+    has run, so readers meanwhile ask SQLite, whose one thread runs their query after the write.
+    An answer read before a write cannot be kept after it (`put` checks the generation). Bounded:
+    the oldest entry goes when full.
     """
 
     def __init__(self, limit: int = 1024) -> None:
         self._limit = limit
         self._values: dict[K, V] = {}
+        self._writing = 0
         self.generation = 0
 
     def get(self, key: K) -> V | None:
@@ -87,7 +123,7 @@ class ReadCache(Generic[K, V]):
 
     def put(self, key: K, value: V, generation: int) -> None:
         """Keep `value`, read when `self.generation` was `generation`, unless a write came since."""
-        if generation != self.generation:
+        if generation != self.generation or self._writing:
             return
         if key not in self._values and len(self._values) >= self._limit:
             del self._values[next(iter(self._values))]
@@ -98,16 +134,19 @@ class ReadCache(Generic[K, V]):
         self.generation += 1
 
     async def changed_by(self, write: Awaitable[T]) -> T:
-        """Await a write that changes what this cache holds; clear the cache once it has run.
+        """Await a write that changes what this cache holds; readers skip the cache until it ran.
 
         Shielded: a caller cancelled while the statement waits in aiosqlite's queue does not stop
-        the statement, so the clear waits for the statement, not for the caller.
+        the statement, so the cache waits for the statement, not for the caller.
         """
+        self._writing += 1
+        self.clear()
         task = asyncio.ensure_future(write)
         task.add_done_callback(self._written)
         return await asyncio.shield(task)
 
     def _written(self, task: asyncio.Future[Any]) -> None:
+        self._writing -= 1
         self.clear()
         if not task.cancelled():
             task.exception()  # retrieved: the caller sees it, or was cancelled and cannot

@@ -8,8 +8,8 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretStr
 
-from storage.errors import InvalidTokenKey, WrongTokenKey
-from storage.private_files import publish_private_file
+from storage.errors import InvalidTokenKey, StorageUnavailable, WrongTokenKey
+from storage.private_files import describe_os_error, publish_private_file
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,11 @@ def load_token_key(configured: SecretStr | None, key_path: Path) -> bytes:
         return configured.get_secret_value().strip().encode()
     if not key_path.exists() and publish_private_file(key_path, Fernet.generate_key()):
         log.warning("created a new token key in %s; back it up with the database", key_path)
-    if key_path.stat().st_mode & 0o077:
-        log.warning("%s is readable by other users; restrict it to mode 0600", key_path)
-    return key_path.read_bytes().strip()
+    try:
+        if key_path.stat().st_mode & 0o077:
+            log.warning("%s is readable by other users; restrict it to mode 0600", key_path)
+        return key_path.read_bytes().strip()
+    except OSError as error:
+        raise StorageUnavailable(
+            f"cannot read the token key file {key_path}: {describe_os_error(error)}"
+        ) from None

@@ -6,6 +6,7 @@ tracker received and what the database holds.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -14,8 +15,10 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from bot import CtVoteBot, assemble
+from services.markup import duration
 from settings import Settings
 from storage.database import Database
+from storage.models import LedgerEntry
 from tests.fake_discord import (
     MANAGE_GUILD,
     Channel,
@@ -40,6 +43,10 @@ BOB = Member(820_000_000_000_000_003, "bob")
 OWNER = Member(820_000_000_000_000_004, "owner")
 DOM = Member(820_000_000_000_000_005, "dom")
 
+ROOT = Path(__file__).resolve().parents[1]
+BOT_SCRIPT = ROOT / "bot.py"
+SETTING_VARIABLES = {name.upper() for name in Settings.model_fields}
+
 
 class BotWorld:
     """One guild, one tracker sandbox, one database file, and the bot connected to all three."""
@@ -58,6 +65,8 @@ class BotWorld:
             tracker_read_timeout=5,
             discord_api_url=fake.api_base,
             discord_gateway_url=fake.gateway_url,
+            card_refresh_seconds=0.05,
+            reminder_check_seconds=0.05,
         )
         self._bot: CtVoteBot | None = None
         self._stack: AsyncExitStack | None = None
@@ -111,6 +120,24 @@ class BotWorld:
         exchange = await self.command(*names, member=member, channel=channel, **options)
         return await exchange.final()
 
+    async def vote(
+        self,
+        member: Member,
+        kind: str = "add",
+        *,
+        channel: Channel = GENERAL,
+        link: str | None = None,
+    ) -> Exchange:
+        return await self.command("vote", kind, member=member, channel=channel, link=link)
+
+    def new_link_token(self, **session_options: Any) -> str:
+        """The public link token of one more sandbox session, owned by a new tracker user."""
+        return self.sandbox.add_session(self.sandbox.add_user(), **session_options).link_token
+
+    async def ledger(self) -> list[LedgerEntry]:
+        """The guild's game calls as the bot recorded them, newest first."""
+        return await self.db.recent_calls(GUILD_ID)
+
     async def add_link(self, token: str | None = None, **options: Any) -> SentMessage:
         return await self.answer(
             "links", "add", member=MODERATOR, token=token or self.demo.link_token, **options
@@ -136,6 +163,40 @@ def public_messages(exchange: Exchange) -> list[SentMessage]:
     return [message for message in exchange.messages if not message.ephemeral]
 
 
+async def public_result(exchange: Exchange) -> SentMessage:
+    """The message the whole channel sees for a played game."""
+    return await exchange.wait_for_message(lambda message: not message.ephemeral)
+
+
+async def refusal(exchange: Exchange) -> SentMessage:
+    """A refused command: one private line for the member, nothing posted for the channel."""
+    answer = await exchange.final()
+    assert answer.ephemeral, answer
+    assert "\n" not in answer.content, answer.content
+    assert public_messages(exchange) == [], exchange.messages
+    return answer
+
+
+def assert_announces_last_game(world: BotWorld, message: SentMessage, player: Member) -> None:
+    """The public message shows who played and what the tracker did, pinging only the player."""
+    played = world.sandbox.histories[-1]
+    end = int(world.sandbox.session(played.session_id).scheduledend.timestamp())
+    sign = "+" if played.operation == "ADD" else "\N{MINUS SIGN}"
+    facts = (
+        f"<@{player.id}>",
+        f"**{sign}{duration(played.seconds)}**",
+        f"×{played.multiplier:g}",
+        f"<t:{end}:F>",
+        f"<t:{end}:R>",
+    )
+    for fact in facts:
+        assert fact in message.content, (fact, message.content)
+    assert not message.ephemeral
+    mentions = message.allowed_mentions or {}
+    assert mentions.get("parse") == [], mentions
+    assert [int(user) for user in mentions.get("users", [])] == [player.id], mentions
+
+
 @asynccontextmanager
 async def bot_world(data_dir: Path) -> AsyncIterator[BotWorld]:
     sandbox = SandboxTracker(seed=11)
@@ -149,3 +210,12 @@ async def bot_world(data_dir: Path) -> AsyncIterator[BotWorld]:
         finally:
             await world.stop()
             await sandbox.stop()
+
+
+def bot_environment(**settings: str) -> dict[str, str]:
+    """An environment for `python bot.py`: none of the caller's bot settings, only `settings`."""
+    env = {k: v for k, v in os.environ.items() if k.upper() not in SETTING_VARIABLES}
+    env.pop("PYTHONSTARTUP", None)
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(settings)
+    return env

@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from settings import Settings
+from tests.bot_world import BOT_SCRIPT, bot_environment
 
-ROOT = Path(__file__).resolve().parents[1]
-BOT = ROOT / "bot.py"
-SETTING_VARIABLES = {name.upper() for name in Settings.model_fields}
 DISCORD_SECRET = "MTIzNDU2Nzg5.cli-SECRET.token-value-abc"
 
 
 def run_bot(cwd: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k.upper() not in SETTING_VARIABLES}
-    env.pop("PYTHONSTARTUP", None)
-    env["PYTHONPATH"] = str(ROOT)
-    env.update(extra_env)
     return subprocess.run(  # noqa: S603 - our own interpreter running the repository's bot.py
-        [sys.executable, str(BOT)],
+        [sys.executable, str(BOT_SCRIPT)],
         cwd=cwd,
-        env=env,
+        env=bot_environment(**extra_env),
         capture_output=True,
         text=True,
         timeout=60,

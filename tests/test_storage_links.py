@@ -165,15 +165,15 @@ async def test_a_read_overlapping_a_change_is_not_kept(db: Database) -> None:
 async def test_a_change_whose_caller_was_cancelled_still_reaches_readers(db: Database) -> None:
     assert await db.guild_settings(GUILD) == GuildSettings(GUILD, None, None)
     change = asyncio.create_task(db.set_voter_role(GUILD, 11))
-    await asyncio.sleep(0)  # the statement is on its way to the database thread
+    await asyncio.sleep(0)  # the change starts: its statement goes to the database thread
     change.cancel()
     with pytest.raises(asyncio.CancelledError):
         await change
-    await db.set_meta("after", "the change")  # queued behind it: the change has run
     assert await db.guild_settings(GUILD) == GuildSettings(GUILD, 11, None)
+    assert await db.guild_settings(GUILD) == GuildSettings(GUILD, 11, None)  # and once cached
 
 
-def test_read_cache_is_bounded_and_refuses_answers_older_than_a_change() -> None:
+async def test_read_cache_is_bounded_and_refuses_answers_older_than_a_change() -> None:
     cache: ReadCache[int, str] = ReadCache(limit=2)
     for key in (1, 2, 3):
         cache.put(key, f"v{key}", cache.generation)
@@ -182,3 +182,15 @@ def test_read_cache_is_bounded_and_refuses_answers_older_than_a_change() -> None
     cache.clear()
     cache.put(4, "read before the change", read_at)
     assert (len(cache), cache.get(4)) == (0, None)
+
+    cache.put(5, "read before the change", cache.generation)
+    written = asyncio.Event()
+    change = asyncio.create_task(cache.changed_by(written.wait()))
+    await asyncio.sleep(0)  # the change is on its way
+    assert cache.get(5) is None
+    cache.put(5, "read during the change", cache.generation)
+    assert cache.get(5) is None
+    written.set()
+    await change
+    cache.put(5, "read after the change", cache.generation)
+    assert cache.get(5) == "read after the change"

@@ -15,7 +15,17 @@ from storage.models import LedgerStatus
 from storage.token_cipher import TokenCipher
 from tests.helpers_storage import CHANNEL, GUILD, KEY, NOW, USER, db_path, raw_query
 
-TABLES = {"meta", "accounts", "channel_links", "guild_settings", "ledger"}
+TABLES = {
+    "meta",
+    "accounts",
+    "channel_links",
+    "guild_settings",
+    "ledger",
+    "link_cards",
+    "reminder_subscribers",
+    "reminders_sent",
+}
+LATEST = 4  # 0001 tables, 0002 ledger indexes, 0003 cards and reminders, 0004 account use trigger
 
 
 def schema(path: Path) -> list[tuple[str, str]]:
@@ -49,7 +59,7 @@ async def test_fresh_database_gets_every_version(tmp_path: Path) -> None:
     path = db_path(tmp_path)
     async with Database.connect(path, KEY):
         pass
-    assert version(path) == len(load_migrations()) == 3
+    assert version(path) == len(load_migrations()) == LATEST
     assert names(path, "table") >= TABLES
     assert "ledger_counted_identified" in names(path, "index")
 
@@ -64,7 +74,7 @@ async def test_reopening_changes_nothing(tmp_path: Path) -> None:
     async with Database.connect(path, KEY) as db:
         assert await db.get_meta("k") == "v"
     assert schema(path) == before
-    assert version(path) == len(load_migrations())
+    assert version(path) == LATEST
 
 
 async def test_database_at_version_one_is_migrated_with_its_data(tmp_path: Path) -> None:
@@ -95,7 +105,7 @@ async def test_database_at_version_one_is_migrated_with_its_data(tmp_path: Path)
         last = await db.last_counted_vote(1, user_id=USER)
         assert last is not None
         assert (last.status, last.reason) == (LedgerStatus.UNKNOWN, "interrupted")
-    assert version(path) == len(load_migrations())
+    assert version(path) == LATEST
     assert "ledger_counted_identified" in names(path, "index")
 
 

@@ -308,10 +308,20 @@ def test_scheduled_end(model: type[GameResult], text: Any, expected: datetime | 
 
 
 def test_huge_numbers_are_read_without_overflow() -> None:
+    """Numbers the bot stores must fit SQLite's 64-bit INTEGER; beyond that they are absurd."""
     data = {"seconds": 10**30, "multiplier": 1e308, "session": 2**70, "dices": [10**20]}
     result = DiceResult.model_validate(data)
-    assert (result.seconds, result.multiplier, result.session) == (10**30, 1e308, 2**70)
+    assert (result.seconds, result.multiplier, result.session) == (None, 1e308, None)
     assert result.dices == [10**20]
+    largest = DiceResult.model_validate({"seconds": -(2**63), "session": 2**63 - 1})
+    assert (largest.seconds, largest.session) == (-(2**63), 2**63 - 1)
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_a_multiplier_that_is_not_a_number_reads_as_none(value: str) -> None:
+    envelope = Envelope.model_validate_json(f'{{"ok": true, "data": {{"multiplier": {value}}}}}')
+    assert envelope.data is not None
+    assert LinkResult.model_validate(envelope.data).multiplier is None
 
 
 # -- envelopes -------------------------------------------------------------------------------

@@ -61,6 +61,10 @@ def _penalty_flag(value: Any) -> bool:
 
 T = TypeVar("T")
 Lenient = Annotated[T | None, WrapValidator(_none_when_invalid)]
+# Numbers the bot records or reuses must fit a 64-bit integer (SQLite's INTEGER) or be a finite
+# float; beyond that a value is absurd, and absurd fields read as None like unreadable ones.
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
 TrackerTime = Annotated[datetime | None, WrapValidator(lambda v, _h: _parse_tracker_time(v))]
 PenaltyFlag = Annotated[bool, WrapValidator(lambda v, _h: _penalty_flag(v))]
 
@@ -72,12 +76,12 @@ class GameResult(BaseModel):
 
     game: Lenient[str] = None
     operation: Lenient[Operation] = None
-    seconds: Lenient[int] = None
-    multiplier: Lenient[float] = None
-    dom: Lenient[int] = None
-    session: Lenient[int] = None
+    seconds: Lenient[Int64] = None
+    multiplier: Lenient[Finite] = None
+    dom: Lenient[Int64] = None
+    session: Lenient[Int64] = None
     scheduled_end: TrackerTime = Field(default=None, alias="scheduledend_utc")
-    time: Lenient[int] = None
+    time: Lenient[Int64] = None
 
 
 class LinkResult(GameResult):

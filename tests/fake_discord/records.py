@@ -79,6 +79,7 @@ class SentMessage:
     flags: int
     allowed_mentions: JSON | None
     deleted: bool = False
+    edits: int = 0  # how many PATCHes changed it: rate-limit friendliness is countable
     ephemeral: bool = field(init=False)
 
     def __post_init__(self) -> None:

@@ -321,6 +321,7 @@ class Rest:
             components=shown["components"] or [],
             flags=(message.flags & EPHEMERAL) | flags,
             allowed_mentions=changes.get("allowed_mentions"),
+            edits=message.edits + 1,
         )
 
     def message_json(self, message: SentMessage) -> JSON:

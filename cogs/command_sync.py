@@ -1,0 +1,62 @@
+"""Command sync at start: only when the command set changed, and to one place only.
+
+Discord rate-limits syncs, so an unchanged command set is not sent again. Commands synced to a
+development server stay there after the bot moves to a global sync (and the other way round):
+members would see every command twice, so the scope the bot left is emptied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+import discord
+from discord import app_commands
+
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+GLOBAL = "global"
+
+
+async def sync_commands(
+    tree: app_commands.CommandTree, db: Database, application_id: int, dev_guild_id: int | None
+) -> bool:
+    """Returns whether commands were sent to Discord."""
+    guild = discord.Object(id=dev_guild_id) if dev_guild_id else None
+    scope = str(guild.id) if guild else GLOBAL
+    if guild is not None:
+        tree.copy_global_to(guild=guild)
+    await _empty_previous_scope(tree, db, application_id, scope)
+    payload = [command.to_dict(tree) for command in tree.get_commands(guild=guild)]
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    digest_key = _digest_key(application_id, scope)
+    if await db.get_meta(digest_key) == digest:
+        log.info("commands unchanged since the last sync; not syncing")
+        return False
+    synced = await tree.sync(guild=guild)
+    await db.set_meta(digest_key, digest)
+    log.info("synced %d commands to %s", len(synced), "all servers" if guild is None else scope)
+    return True
+
+
+async def _empty_previous_scope(
+    tree: app_commands.CommandTree, db: Database, application_id: int, scope: str
+) -> None:
+    scope_key = f"command_scope:{application_id}"
+    previous = await db.get_meta(scope_key)
+    if previous is not None and previous != scope:
+        http = tree.client.http
+        if previous == GLOBAL:
+            await http.bulk_upsert_global_commands(application_id, [])
+        else:
+            await http.bulk_upsert_guild_commands(application_id, int(previous), [])
+        await db.set_meta(_digest_key(application_id, previous), "")
+        log.info("removed the commands synced to %s before", previous)
+    await db.set_meta(scope_key, scope)
+
+
+def _digest_key(application_id: int, scope: str) -> str:
+    return f"synced_commands:{application_id}:{scope}"

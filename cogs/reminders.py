@@ -1,0 +1,93 @@
+"""`/remind on|off`, and the loop that sends a DM when a daily link reopens for a member."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from cogs.replies import actor_from, reply_privately
+from services.reminders import ReminderService
+from storage.models import DueReminder
+
+if TYPE_CHECKING:
+    from bot import CtVoteBot
+
+log = logging.getLogger(__name__)
+
+
+def reminder_text(reminder: DueReminder) -> str:
+    return (
+        f"Link `{reminder.link_name}` in <#{reminder.channel_id}> has reopened for you: "
+        "you can vote on it again. (Turn these messages off with `/remind off`.)"
+    )
+
+
+class Reminders(
+    commands.GroupCog,
+    group_name="remind",
+    group_description="A private message when a link reopens for you.",
+):
+    def __init__(self, bot: CtVoteBot, reminders: ReminderService, every_seconds: float) -> None:
+        self.bot = bot
+        self.reminders = reminders
+        self.deliver.change_interval(seconds=every_seconds)
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self.deliver.start()
+
+    async def cog_unload(self) -> None:
+        self.deliver.cancel()
+
+    @app_commands.command(name="on")
+    async def turn_on(self, interaction: discord.Interaction) -> None:
+        """Get a DM when a daily link you voted on reopens for you."""
+        await self.reminders.turn_on(actor_from(interaction))
+        await reply_privately(
+            interaction,
+            "Reminders are on: you get a direct message when a daily link you voted on reopens "
+            "for you. Direct messages from this server's members must be allowed.",
+        )
+
+    @app_commands.command(name="off")
+    async def turn_off(self, interaction: discord.Interaction) -> None:
+        """Stop the reopening DMs."""
+        await self.reminders.turn_off(actor_from(interaction))
+        await reply_privately(interaction, "Reminders are off.")
+
+    @tasks.loop(seconds=60)
+    async def deliver(self) -> None:
+        try:
+            for reminder in await self.reminders.due():
+                await self.reminders.sent(reminder, delivered=await self._send(reminder))
+        except Exception:  # the next round tries again; a stopped loop would never remind anyone
+            log.exception("reminder round failed")
+
+    @deliver.before_loop
+    async def _ready(self) -> None:
+        await self.bot.wait_until_ready()
+
+    async def _send(self, reminder: DueReminder) -> bool:
+        """One attempt: closed DMs are logged, not retried, so nobody is messaged twice."""
+        try:
+            channel = await self.bot.create_dm(discord.Object(id=reminder.user_id))
+            await channel.send(
+                reminder_text(reminder), allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.HTTPException as error:
+            log.info(
+                "reminder for user %d not delivered (HTTP %s, code %s)",
+                reminder.user_id,
+                error.status,
+                error.code,
+            )
+            return False
+        return True
+
+
+async def setup(bot: CtVoteBot) -> None:
+    await bot.add_cog(Reminders(bot, bot.services.reminders, bot.reminder_check_seconds))

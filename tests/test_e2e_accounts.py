@@ -1,0 +1,151 @@
+"""`/account connect|disconnect|status` through Discord: the modal, what is stored, what shows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from bot import CHATTY_LIBRARIES, configure_logging
+from tests.bot_world import ALICE, VOTING, BotWorld, public_result
+
+
+@pytest.fixture
+def debug_log(
+    world: BotWorld, caplog: pytest.LogCaptureFixture
+) -> Iterator[pytest.LogCaptureFixture]:
+    """Everything logged with the bot's own logging set-up at LOG_LEVEL=DEBUG."""
+    names = (*CHATTY_LIBRARIES, "httpx")
+    saved = {name: logging.getLogger(name).level for name in names}
+    configure_logging(world.settings.model_copy(update={"log_level": "DEBUG"}))
+    caplog.set_level(logging.DEBUG)
+    try:
+        yield caplog
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def database_bytes(world: BotWorld) -> bytes:
+    """Everything SQLite keeps on disk for the bot: the database file and its write-ahead log."""
+    path = world.settings.database_path
+    wal = path.with_name(path.name + "-wal")
+    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+async def test_connect_opens_a_modal_for_the_token_and_an_optional_session(
+    world: BotWorld,
+) -> None:
+    exchange = await world.command("account", "connect", member=ALICE)
+
+    callback = await exchange.acknowledged()
+    modal = await exchange.modal()
+
+    assert callback.type == 9
+    fields = modal.inputs()
+    assert set(fields) == {"api_token", "default_session"}
+    assert fields["api_token"].get("required", True) is True
+    assert fields["default_session"]["required"] is False
+
+
+async def test_connect_stores_the_token_encrypted_and_plays_nothing(
+    world: BotWorld, debug_log: pytest.LogCaptureFixture
+) -> None:
+    token, session = world.demo.voter_token, world.demo.session_id
+
+    answer = await world.submit_connect(ALICE, token, f" {session} ")
+
+    assert answer.ephemeral
+    assert "Connected" in answer.content
+    assert f"Default session: {session}." in answer.content
+    account = await world.db.get_account(ALICE.id)
+    assert account is not None
+    assert account.api_token.get_secret_value() == token
+    assert account.default_session == session
+    assert token.encode() not in database_bytes(world)
+    assert token not in debug_log.text
+    assert world.sandbox.requests == []
+
+
+@pytest.mark.parametrize(
+    ("token", "session", "complaint"),
+    [
+        ("valid-looking-token", "abc", "session id"),
+        ("valid-looking-token", "0", "positive"),
+        ("two words", "", "without spaces"),
+    ],
+)
+async def test_bad_modal_fields_are_refused_and_nothing_is_stored(
+    world: BotWorld, token: str, session: str, complaint: str
+) -> None:
+    answer = await world.submit_connect(ALICE, token, session)
+
+    assert answer.ephemeral
+    assert complaint in answer.content
+    assert "Connected" not in answer.content
+    assert await world.db.get_account(ALICE.id) is None
+    assert world.sandbox.requests == []
+
+
+async def test_disconnect_erases_the_token_and_votes_become_anonymous(world: BotWorld) -> None:
+    await world.add_link()
+    token = world.demo.voter_token
+    await world.connect(ALICE, token)
+
+    answer = await world.answer("account", "disconnect", member=ALICE)
+
+    assert answer.ephemeral
+    assert "erased" in answer.content
+    assert await world.db.get_account(ALICE.id) is None
+    assert token.encode() not in database_bytes(world)
+    await public_result(await world.vote(ALICE))
+    assert world.sandbox.requests[-1].bearer is None
+
+
+async def test_disconnect_without_account_says_so(world: BotWorld) -> None:
+    answer = await world.answer("account", "disconnect", member=ALICE)
+
+    assert answer.ephemeral
+    assert "No tracker account was connected" in answer.content
+
+
+async def test_status_without_account_explains_anonymous_voting(world: BotWorld) -> None:
+    answer = await world.answer("account", "status", member=ALICE)
+
+    assert answer.ephemeral
+    assert "No tracker account is connected" in answer.content
+    assert "/account connect" in answer.content
+    assert "Votes cast through this bot: 0." in answer.content
+
+
+async def test_status_shows_connection_session_votes_and_when_each_link_reopens(
+    world: BotWorld,
+) -> None:
+    await world.add_link(name="daily")
+    once_token = world.new_link_token(waitint=0)
+    await world.add_link(once_token, name="once", channel=VOTING, interval="once")
+    await world.connect(ALICE, world.demo.voter_token, str(world.demo.session_id))
+    await public_result(await world.vote(ALICE))
+    await public_result(await world.vote(ALICE, channel=VOTING))
+    account = await world.db.get_account(ALICE.id)
+    assert account is not None
+    daily_vote = next(e for e in await world.ledger() if e.channel_id != VOTING.id)
+
+    answer = await world.answer("account", "status", member=ALICE)
+
+    assert answer.ephemeral
+    assert f"Connected since <t:{int(account.connected_at.timestamp())}:F>" in answer.content
+    assert f"Default session: {world.demo.session_id}." in answer.content
+    assert "rejected" not in answer.content
+    assert "Votes cast through this bot: 2." in answer.content
+    reopens = int((daily_vote.created_at + timedelta(hours=24)).timestamp())
+    assert f"`daily` in <#{daily_vote.channel_id}>" in answer.content
+    assert f"you can vote again from <t:{reopens}:R>" in answer.content
+    assert f"`once` in <#{VOTING.id}>: you can vote again never" in answer.content
+
+    world.sandbox.advance(timedelta(hours=24, seconds=1))
+    later = await world.answer("account", "status", member=ALICE)
+    assert "`daily`" not in later.content
+    assert "`once`" in later.content
