@@ -191,7 +191,9 @@ class CardBoard:
     async def _edit(self, card: LinkCard, *, embed: discord.Embed, view: discord.ui.View) -> None:
         channel = self._bot.get_partial_messageable(card.channel_id)
         try:
-            await channel.get_partial_message(card.message_id).edit(embed=embed, view=view)
+            await channel.get_partial_message(card.message_id).edit(
+                embed=embed, view=view, allowed_mentions=NO_PINGS
+            )
         except discord.NotFound:
             log.info("card message %d is gone; forgetting it", card.message_id)
             await self._cards.forget(card)
