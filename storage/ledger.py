@@ -73,9 +73,14 @@ LAST_PLAYED_ON_LINK_SQL = """
     ORDER BY created_at DESC, id DESC
     LIMIT 1
 """
+# A penalty is a played, identified vote, so the terms of ledger_counted_identified change
+# nothing here; without them SQLite read every vote on the link, for every identified vote.
 PENALTY_OF_USER_ON_LINK_SQL = """
     SELECT 1 FROM ledger
-    WHERE user_id = ? AND link_id = ? AND game = 'link' AND dom = 0 AND penalty = 1
+    WHERE user_id = ? AND link_id = ?
+        AND game = 'link' AND dom = 0 AND anonymous = 0
+        AND status IN ('played', 'unknown', 'pending')
+        AND penalty = 1
     LIMIT 1
 """
 

@@ -297,6 +297,7 @@ async def test_pending_calls_become_unknown_at_open(tmp_path: Path) -> None:
         (ledger.LAST_IDENTIFIED_VOTE_SQL, (1, 1), "ledger_counted_identified"),
         (ledger.LAST_ANONYMOUS_VOTE_SQL, (1,), "ledger_counted_anonymous"),
         (ledger.LATEST_VOTES_OF_USER_SQL, (1,), "ledger_counted_identified"),
+        (ledger.PENALTY_OF_USER_ON_LINK_SQL, (1, 1), "ledger_counted_identified"),
         (ledger.VOTE_COUNT_SQL, (1,), "ledger_played_votes"),
         (ledger.RECENT_IN_GUILD_SQL, (1, 20), "ledger_by_guild"),
         (ledger.RECENT_IN_CHANNEL_SQL, (1, 2, 20), "ledger_by_channel"),
