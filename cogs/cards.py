@@ -174,10 +174,11 @@ class CardBoard:
             await asyncio.sleep(self._refresh_seconds)
         finally:
             self._pending.pop(link_id, None)
-        summary = await self._cards.summary(link_id)
+        cards = await self._cards.cards(link_id)
+        summary = await self._cards.summary(link_id) if cards else None  # no card: no tally
         if summary is None:
             return
-        for card in await self._cards.cards(link_id):
+        for card in cards:
             await self._edit(card, embed=card_embed(summary), view=card_view(link_id))
 
     async def disable(self, removed: RemovedLink) -> None:
