@@ -43,6 +43,7 @@ from tests.helpers_faults import (
     new_member,
     pings_at_most,
 )
+from tests.seed_fields import DOCUMENTED_RESULT_FIELDS
 
 PROPERTY = settings(
     max_examples=40,
@@ -257,23 +258,7 @@ async def test_moderator_options(
 
 # What a tracker might put in a played game's data: the documented fields with any JSON value,
 # plausible and absurd ones, and fields nobody documented.
-FIELDS = [
-    "game",
-    "operation",
-    "multiplier",
-    "time",
-    "unit",
-    "int",
-    "seconds",
-    "dom",
-    "scheduledend_utc",
-    "session",
-    "penalty",
-    "sum",
-    "dices",
-    "dicesops",
-    "calc",
-]
+FIELDS = DOCUMENTED_RESULT_FIELDS
 JSON_VALUE = st.recursive(
     st.none()
     | st.booleans()

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from tests.seed_fields import DOCUMENTED_RESULT_FIELDS
 from tracker.models import (
     DiceResult,
     Envelope,
@@ -368,25 +369,7 @@ JSON_VALUES = st.recursive(
     ),
     max_leaves=12,
 )
-FIELD_NAMES = st.sampled_from(
-    [
-        "game",
-        "operation",
-        "multiplier",
-        "time",
-        "unit",
-        "int",
-        "seconds",
-        "dom",
-        "scheduledend_utc",
-        "session",
-        "penalty",
-        "sum",
-        "dices",
-        "dicesops",
-        "calc",
-    ]
-)
+FIELD_NAMES = st.sampled_from(DOCUMENTED_RESULT_FIELDS)
 
 
 @settings(max_examples=300, deadline=None)
