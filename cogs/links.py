@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from bot import CtVoteBot
 
 
+LinkName = app_commands.Range[str, 1, 32]
+NAMED_LINK = {"name": "The link's name.", "channel": "Its channel (default: this one)."}
+
+
 def _channel_choice(
     interaction: discord.Interaction, option: app_commands.AppCommandChannel | None
 ) -> ChannelChoice | None:
@@ -92,7 +96,7 @@ class Links(
         self,
         interaction: discord.Interaction,
         token: app_commands.Range[str, 1, 512],
-        name: app_commands.Range[str, 1, 32] | None = None,
+        name: LinkName | None = None,
         channel: app_commands.AppCommandChannel | None = None,
         interval: app_commands.Choice[str] | None = None,
         anonymous: bool = True,
@@ -113,12 +117,12 @@ class Links(
         )
 
     @app_commands.command(name="card")
-    @app_commands.describe(name="The link's name.", channel="Its channel (default: this one).")
+    @app_commands.describe(**NAMED_LINK)
     @app_commands.autocomplete(name=name_autocomplete)
     async def card(
         self,
         interaction: discord.Interaction,
-        name: app_commands.Range[str, 1, 32],
+        name: LinkName,
         channel: app_commands.AppCommandChannel | None = None,
     ) -> None:
         """Post a link's vote card again, e.g. after the old one scrolled away."""
@@ -128,12 +132,12 @@ class Links(
         await reply_privately(interaction, f"Link `{link.name}`:{await _post_card(self.bot, link)}")
 
     @app_commands.command(name="remove")
-    @app_commands.describe(name="The link's name.", channel="Its channel (default: this one).")
+    @app_commands.describe(**NAMED_LINK)
     @app_commands.autocomplete(name=name_autocomplete)
     async def remove(
         self,
         interaction: discord.Interaction,
-        name: app_commands.Range[str, 1, 32],
+        name: LinkName,
         channel: app_commands.AppCommandChannel | None = None,
     ) -> None:
         """Remove a link from a channel; its cards stop taking votes."""
