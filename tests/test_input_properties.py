@@ -43,7 +43,7 @@ from tests.helpers_faults import (
     new_member,
     pings_at_most,
 )
-from tests.seed_fields import DOCUMENTED_RESULT_FIELDS
+from tests.seed_examples import DOCUMENTED_RESULT_FIELDS
 
 PROPERTY = settings(
     max_examples=40,

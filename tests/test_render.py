@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -14,38 +15,15 @@ from services.games import GameOutcome
 from services.markup import arithmetic, duration, mask, plain, timestamp
 from services.voting import VoteOutcome
 from storage.models import ChannelLink, VoteInterval
+from tests.seed_examples import SEED_DICE as SEED_DICE_ANSWER
+from tests.seed_examples import SEED_LINK as SEED_LINK_ANSWER
 from tracker.models import DiceResult, Game, LinkResult, LuckResult
 
 VOTER = 42
 MINUS = "\N{MINUS SIGN}"
-# The seed's own examples of `data` (games-api.md): 2026-02-10 00:00:00 UTC is 1770681600.
-SEED_LINK = {
-    "game": "link",
-    "operation": "ADD",
-    "multiplier": 1.37,
-    "time": 3600,
-    "unit": "hour",
-    "int": 1,
-    "seconds": 3600,
-    "dom": 0,
-    "scheduledend_utc": "2026-02-10 00:00:00",
-    "session": 123,
-    "penalty": None,
-}
-SEED_DICE = {
-    "game": "dice",
-    "operation": "SUB",
-    "time": 7200,
-    "sum": -3,
-    "dices": [6, 1, 2],
-    "dicesops": ["", "s", ""],
-    "calc": "+6-1+2",
-    "multiplier": 1.11,
-    "seconds": 7200,
-    "dom": 0,
-    "scheduledend_utc": "2026-02-10 00:00:00",
-    "session": 123,
-}
+# The seed's own examples of `data`: 2026-02-10 00:00:00 UTC is 1770681600.
+SEED_LINK = json.loads(SEED_LINK_ANSWER)["data"]
+SEED_DICE = json.loads(SEED_DICE_ANSWER)["data"]
 SEED_END = 1770681600
 # Characters that start markup or a mention when Discord sees them unescaped.
 ACTIVE = re.compile(r"[@#<>*_~|`\\]")
