@@ -23,9 +23,9 @@ from cogs.tree import BotTree
 from services.clock import Clock, utc_now
 from services.container import Services
 from settings import Settings, SettingsError, load_settings
-from storage.database import Database
+from storage.backends import connect_storage, token_key
 from storage.errors import StorageError
-from storage.token_cipher import key_path_for, load_token_key
+from storage.interface import Storage
 from tracker.client import TrackerClient
 from tracker.http import create_http_client
 
@@ -37,7 +37,7 @@ CHATTY_LIBRARIES = ("discord", "httpcore", "hpack", "h2", "aiosqlite", "asyncio"
 
 
 class CtVoteBot(commands.Bot):
-    def __init__(self, services: Services, db: Database, settings: Settings) -> None:
+    def __init__(self, services: Services, db: Storage, settings: Settings) -> None:
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
         intents = discord.Intents.none()
         intents.guilds = True
@@ -102,9 +102,11 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
     """Open the database and the tracker client, hand them to a new bot, close all in reverse."""
     if settings.discord_api_url is not None and settings.discord_gateway_url is not None:
         point_discord_at(str(settings.discord_api_url), str(settings.discord_gateway_url))
-    key = load_token_key(settings.token_key, key_path_for(settings.database_path))
+    key = token_key(settings.token_key, settings.database_url, settings.database_path)
     async with AsyncExitStack() as stack:
-        db = await stack.enter_async_context(Database.connect(settings.database_path, key))
+        db = await stack.enter_async_context(
+            connect_storage(settings.database_url, settings.database_path, key)
+        )
         if db.recovered_at_open:
             log.warning(
                 "%d game calls were interrupted by a restart; marked as unknown",

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, Self
 
 from cryptography.fernet import Fernet
-from pydantic import AnyHttpUrl, AnyUrl, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AnyHttpUrl,
+    AnyUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_TRACKER_API_URL = "https://www.chastitytracker.org"
 
@@ -25,6 +33,7 @@ class Settings(BaseSettings):
     discord_token: SecretStr
     tracker_api_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_TRACKER_API_URL)
     database_path: Path = Path("data/bot.sqlite3")
+    database_url: SecretStr | None = None
     token_key: SecretStr | None = None
     dev_guild_id: int | None = Field(default=None, gt=0)
     tracker_connect_timeout: float = Field(default=5.0, gt=0, le=60)
@@ -32,6 +41,8 @@ class Settings(BaseSettings):
     log_level: LogLevel = "INFO"
     card_refresh_seconds: float = Field(default=2.0, gt=0, le=300)
     reminder_check_seconds: float = Field(default=60.0, gt=0, le=3600)
+    shard_count: int | None = Field(default=None, gt=0)
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
     discord_api_url: AnyHttpUrl | None = None
     discord_gateway_url: AnyUrl | None = None
 
@@ -50,6 +61,36 @@ class Settings(BaseSettings):
                 '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
             ) from None
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_postgresql(cls, value: SecretStr | None) -> SecretStr | None:
+        """Only PostgreSQL is reached by URL; SQLite is DATABASE_PATH."""
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (leave it empty to use DATABASE_PATH)")
+        return value
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip()) or None
+        return value
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Self:
+        """Shard ids name shards of SHARD_COUNT; ids without a count cannot be routed."""
+        if self.shard_ids is None:
+            return self
+        if self.shard_count is None:
+            raise ValueError("SHARD_IDS needs SHARD_COUNT")
+        if len(set(self.shard_ids)) != len(self.shard_ids) or not all(
+            0 <= shard < self.shard_count for shard in self.shard_ids
+        ):
+            raise ValueError(f"SHARD_IDS must be distinct numbers from 0 to {self.shard_count - 1}")
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -81,7 +122,9 @@ def describe_settings_error(error: ValidationError) -> str:
     lines = []
     for problem in error.errors(include_url=False, include_input=False):
         variable = "_".join(str(part) for part in problem["loc"][:1]).upper()
-        if problem["type"] == "missing":
+        if not variable:  # a rule about several variables names them itself
+            lines.append(f"{problem['msg'].removeprefix('Value error, ')}.")
+        elif problem["type"] == "missing":
             lines.append(
                 f"{variable} is not set: set it in the environment or in .env (see .env.example)."
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import discord
@@ -164,13 +165,17 @@ class CardBoard:
         return await self._cards.remember(link, link.channel_id, message.id)
 
     def refresh(self, link_id: int) -> None:
-        """Schedule an edit of the link's cards; votes within the window share it."""
+        """Schedule an edit of the link's cards; votes within the window share it, also the votes
+        other processes receive (the window is claimed in the database)."""
         if link_id not in self._pending:
             task = asyncio.create_task(self._refresh_later(link_id), name=f"card refresh {link_id}")
             self._pending[link_id] = task
 
     async def _refresh_later(self, link_id: int) -> None:
         try:
+            window = timedelta(seconds=self._refresh_seconds)
+            if not await self._cards.claim_refresh(link_id, window):
+                return
             await asyncio.sleep(self._refresh_seconds)
         finally:
             self._pending.pop(link_id, None)

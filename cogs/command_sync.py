@@ -14,7 +14,7 @@ import logging
 import discord
 from discord import app_commands
 
-from storage.database import Database
+from storage.interface import Storage
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ GLOBAL = "global"
 
 
 async def sync_commands(
-    tree: app_commands.CommandTree, db: Database, application_id: int, dev_guild_id: int | None
+    tree: app_commands.CommandTree, db: Storage, application_id: int, dev_guild_id: int | None
 ) -> bool:
     """Returns whether commands were sent to Discord."""
     guild = discord.Object(id=dev_guild_id) if dev_guild_id else None
@@ -43,7 +43,7 @@ async def sync_commands(
 
 
 async def _empty_previous_scope(
-    tree: app_commands.CommandTree, db: Database, application_id: int, scope: str
+    tree: app_commands.CommandTree, db: Storage, application_id: int, scope: str
 ) -> None:
     scope_key = f"command_scope:{application_id}"
     previous = await db.get_meta(scope_key)

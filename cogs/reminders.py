@@ -63,7 +63,8 @@ class Reminders(
     async def deliver(self) -> None:
         try:
             for reminder in await self.reminders.due():
-                await self.reminders.sent(reminder, delivered=await self._send(reminder))
+                if await self.reminders.claim(reminder):  # else another process sends it
+                    await self.reminders.sent(reminder, delivered=await self._send(reminder))
         except Exception:  # the next round tries again; a stopped loop would never remind anyone
             log.exception("reminder round failed")
 

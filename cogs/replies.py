@@ -20,6 +20,7 @@ def actor_from(interaction: discord.Interaction) -> Actor:
         channel_id=interaction.channel_id,
         role_ids=roles,
         manage_guild=interaction.guild_id is not None and permissions.manage_guild,
+        interaction_id=interaction.id,
     )
 
 

@@ -13,11 +13,12 @@ from discord import app_commands
 from cogs.replies import reply_privately
 from services.errors import UserError
 from services.markup import plain
-from storage.errors import StorageUnavailable
+from storage.errors import InteractionSeen, StorageUnavailable
 from tracker import errors
 
 log = logging.getLogger(__name__)
 
+ALREADY_ACKNOWLEDGED = 40060  # Discord's code: "Interaction has already been acknowledged."
 UNKNOWN_OUTCOME = (
     "The tracker did not answer properly, so this may or may not have counted. "
     "Check the session on the tracker before trying again."
@@ -96,10 +97,24 @@ def explain(error: BaseException) -> str | None:
     return None
 
 
+def answered_elsewhere(error: BaseException) -> bool:
+    """The interaction reached us twice (two sessions during a restart, or two processes).
+
+    Discord accepts one acknowledgement (a second fails with 40060) and the ledger one call per
+    interaction; the delivery that lost answers nothing, as the other one answers.
+    """
+    if isinstance(error, discord.HTTPException):
+        return error.code == ALREADY_ACKNOWLEDGED
+    return isinstance(error, InteractionSeen)
+
+
 async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
     """Answer privately; unknown errors are logged with a reference id the member can quote."""
     if isinstance(error, app_commands.CommandInvokeError):
         error = error.original
+    if answered_elsewhere(error):
+        log.info("interaction %s is answered by another delivery; this one stops", interaction.id)
+        return
     text = explain(error)
     if isinstance(error, StorageUnavailable):
         log.error("storage unavailable in /%s: %s", _command_name(interaction), error)
@@ -165,7 +180,13 @@ class BotTree(app_commands.CommandTree):
         command = interaction.command
         is_command = interaction.type is discord.InteractionType.application_command
         if is_command and not (command is not None and command.extras.get(OPENS_MODAL)):
-            await acknowledge_privately(interaction)
+            try:
+                await acknowledge_privately(interaction)
+            except discord.HTTPException as error:
+                if not answered_elsewhere(error):
+                    raise
+                log.info("interaction %s was acknowledged by another delivery", interaction.id)
+                return False
         return True
 
     async def on_error(

@@ -11,7 +11,7 @@ from services.actor import Actor
 from services.clock import Clock
 from services.errors import BadInput
 from services.voting import is_uncertain, next_vote_at
-from storage.database import Database
+from storage.interface import Storage
 from storage.models import Account, ChannelLink
 from tracker.client import check_session, check_token
 from tracker.errors import InvalidGameRequest
@@ -46,7 +46,7 @@ def parse_default_session(text: str) -> int | None:
 
 
 class AccountService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Storage, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 

@@ -15,6 +15,7 @@ class Actor:
     channel_id: int | None = None
     role_ids: frozenset[int] = field(default_factory=frozenset)
     manage_guild: bool = False
+    interaction_id: int | None = None  # Discord's id of the request, to play it at most once
 
     def require_channel(self, what: str) -> tuple[int, int]:
         """Server-bound commands refuse DMs even when Discord would deliver them."""

@@ -6,12 +6,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TypeVar
 
 from services.clock import Clock
 from services.errors import AlreadyInProgress
-from storage.database import Database
-from storage.errors import StorageUnavailable
+from storage.errors import CallUnderWay, StorageUnavailable
+from storage.interface import Storage
 from storage.models import NewCall, PlayedResult
 from tracker import errors
 from tracker.http import MAX_CONNECTIONS
@@ -32,7 +33,7 @@ class GameCaller:
     cannot crowd out the event loop's work of acknowledging new interactions within 3 seconds.
     """
 
-    def __init__(self, db: Database, clock: Clock, *, max_calls: int = MAX_CONNECTIONS) -> None:
+    def __init__(self, db: Storage, clock: Clock, *, max_calls: int = MAX_CONNECTIONS) -> None:
         self._db = db
         self._clock = clock
         self._in_flight: set[Hashable] = set()
@@ -68,7 +69,19 @@ class GameCaller:
             log.warning("stopped %d game calls waiting for the tracker; outcome unknown", sending)
         return sending
 
-    async def call(self, call: NewCall, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
+    async def call(
+        self,
+        call: NewCall,
+        play: Callable[[], Awaitable[ResultT]],
+        *,
+        busy: str,
+        limit_since: datetime | None = None,
+    ) -> ResultT:
+        """Record, send and settle one call; `busy` is the answer when the database already has
+        one of the same voter under way (another process's, or one this process's guard missed).
+
+        With `limit_since` (a vote), `VoteAlreadyCounted` when the voter has a counted vote since.
+        """
         task = asyncio.current_task()
         mine: set[asyncio.Task[object]] = {task} if task is not None else set()
         self._calling |= mine
@@ -76,14 +89,23 @@ class GameCaller:
             async with self._slots:
                 self._sending |= mine
                 try:
-                    return await self._call(call, play)
+                    return await self._call(call, play, busy, limit_since)
                 finally:
                     self._sending -= mine
         finally:
             self._calling -= mine
 
-    async def _call(self, call: NewCall, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
-        entry_id = await self._db.begin_call(call, now=self._clock())
+    async def _call(
+        self,
+        call: NewCall,
+        play: Callable[[], Awaitable[ResultT]],
+        busy: str,
+        limit_since: datetime | None,
+    ) -> ResultT:
+        try:
+            entry_id = await self._db.begin_call(call, now=self._clock(), limit_since=limit_since)
+        except CallUnderWay:
+            raise AlreadyInProgress(busy) from None
         try:
             result = await play()
         except errors.TrackerRefused as error:

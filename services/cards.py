@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.clock import Clock
-from storage.database import Database
+from storage.interface import Storage
 from storage.models import ChannelLink, LinkCard, LinkTally
 
 
@@ -23,7 +23,7 @@ class CardSummary:
 
 
 class CardService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Storage, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 
@@ -35,6 +35,15 @@ class CardService:
     async def summary_of(self, link: ChannelLink) -> CardSummary:
         day_start = self._clock().replace(hour=0, minute=0, second=0, microsecond=0)
         return CardSummary(link=link, tally=await self._db.link_tally(link.id, day_start=day_start))
+
+    async def claim_refresh(self, link_id: int, window: timedelta) -> bool:
+        """True for the one process that edits the link's cards in the coming window.
+
+        A vote recorded while another process holds the window is in that process's tally, which
+        it reads when its window ends.
+        """
+        now = self._clock()
+        return await self._db.claim_card_refresh(link_id, now=now, until=now + window)
 
     async def cards(self, link_id: int) -> list[LinkCard]:
         return await self._db.cards_of_link(link_id)

@@ -12,7 +12,7 @@ from services.games import GamesService
 from services.links import LinkAdmin
 from services.reminders import ReminderService
 from services.voting import VotingService
-from storage.database import Database
+from storage.interface import Storage
 from tracker.client import TrackerClient
 
 
@@ -27,7 +27,7 @@ class Services:
     calls: GameCaller
 
     @classmethod
-    def build(cls, db: Database, tracker: TrackerClient, clock: Clock) -> Services:
+    def build(cls, db: Storage, tracker: TrackerClient, clock: Clock) -> Services:
         caller = GameCaller(db, clock)
         return cls(
             voting=VotingService(db, tracker, caller, clock),

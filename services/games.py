@@ -9,7 +9,7 @@ from functools import partial
 from services.actor import Actor
 from services.calls import GameCaller
 from services.errors import BadInput, NotConnected
-from storage.database import Database
+from storage.interface import Storage
 from storage.models import Account, NewCall
 from tracker.client import TrackerClient, check_session
 from tracker.errors import InvalidGameRequest
@@ -27,7 +27,7 @@ class GameOutcome:
 
 
 class GamesService:
-    def __init__(self, db: Database, tracker: TrackerClient, caller: GameCaller) -> None:
+    def __init__(self, db: Storage, tracker: TrackerClient, caller: GameCaller) -> None:
         self._db = db
         self._tracker = tracker
         self._caller = caller
@@ -67,9 +67,10 @@ class GamesService:
             dom=as_dom,
             vote_type=vote_type.value if vote_type else None,
             anonymous=False,
+            interaction_id=actor.interaction_id,
         )
         with self._caller.exclusive((actor.user_id, game, session_id, as_dom), BUSY):
-            result = await self._caller.call(call, play)
+            result = await self._caller.call(call, play, busy=BUSY)
         return GameOutcome(game=game, as_dom=as_dom, session_id=session_id, result=result)
 
     async def _account(self, actor: Actor) -> Account:

@@ -10,8 +10,8 @@ from pydantic import SecretStr
 from services.actor import Actor
 from services.clock import Clock
 from services.errors import BadInput, NotAllowed
-from storage.database import Database
 from storage.errors import LinkNameTaken
+from storage.interface import Storage
 from storage.models import ChannelLink, LinkCard, VoteInterval
 from tracker.client import check_token
 from tracker.errors import InvalidGameRequest
@@ -47,7 +47,7 @@ def normalise_name(name: str) -> str:
 
 
 class LinkAdmin:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Storage, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 

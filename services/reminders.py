@@ -5,12 +5,12 @@ from __future__ import annotations
 from services.actor import Actor
 from services.clock import Clock
 from services.voting import DAILY_WINDOW
-from storage.database import Database
+from storage.interface import Storage
 from storage.models import DueReminder
 
 
 class ReminderService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Storage, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 
@@ -26,6 +26,10 @@ class ReminderService:
 
     async def due(self) -> list[DueReminder]:
         return await self._db.due_reminders(now=self._clock(), window=DAILY_WINDOW)
+
+    async def claim(self, reminder: DueReminder) -> bool:
+        """True for the one process that sends this reminder."""
+        return await self._db.claim_reminder(reminder.ledger_id, now=self._clock())
 
     async def sent(self, reminder: DueReminder, *, delivered: bool) -> None:
         """Recorded whether or not the DM arrived: a closed inbox is not asked again."""

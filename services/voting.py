@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
 from services.actor import Actor
 from services.calls import GameCaller
 from services.clock import Clock
-from services.errors import LinkNotResolved, NotAllowed, NotConnected, OwnLinkVote, VoteLimited
+from services.errors import (
+    AlreadyInProgress,
+    LinkNotResolved,
+    NotAllowed,
+    NotConnected,
+    OwnLinkVote,
+    VoteLimited,
+)
 from services.markup import plain, timestamp
-from storage.database import Database
-from storage.errors import StorageUnavailable
+from storage.errors import StorageUnavailable, VoteAlreadyCounted
+from storage.interface import Storage
 from storage.models import Account, ChannelLink, LedgerEntry, LedgerStatus, NewCall, VoteInterval
 from tracker import errors
 from tracker.client import TrackerClient
@@ -23,6 +30,7 @@ from tracker.models import Game, LinkResult, VoteType
 log = logging.getLogger(__name__)
 
 DAILY_WINDOW = timedelta(hours=24)
+NEVER = datetime.min.replace(tzinfo=UTC)
 CONNECT_HINT = "Connect your own account with `/account connect` to get a vote of your own."
 UNCLEAR = "got no clear answer from the tracker, so it may or may not have counted"
 
@@ -39,6 +47,11 @@ def is_uncertain(vote: LedgerEntry) -> bool:
     return vote.status is not LedgerStatus.PLAYED
 
 
+def limit_since(interval: VoteInterval, now: datetime) -> datetime:
+    """A vote after this moment stops the next one: ever on a once link, within a day else."""
+    return NEVER if interval is VoteInterval.ONCE else now - DAILY_WINDOW
+
+
 def next_vote_at(interval: VoteInterval, last: LedgerEntry | None) -> datetime | None:
     """When the tracker will accept the next vote after `last`; None when it never will."""
     if last is None:
@@ -50,7 +63,7 @@ def next_vote_at(interval: VoteInterval, last: LedgerEntry | None) -> datetime |
 
 class VotingService:
     def __init__(
-        self, db: Database, tracker: TrackerClient, caller: GameCaller, clock: Clock
+        self, db: Storage, tracker: TrackerClient, caller: GameCaller, clock: Clock
     ) -> None:
         self._db = db
         self._tracker = tracker
@@ -134,11 +147,18 @@ class VotingService:
                 dom=False,
                 vote_type=vote_type.value,
                 anonymous=anonymous,
+                interaction_id=actor.interaction_id,
             )
             try:
                 result = await self._caller.call(
-                    call, lambda: self._tracker.vote(link.link_token, vote_type, bearer=bearer)
+                    call,
+                    lambda: self._tracker.vote(link.link_token, vote_type, bearer=bearer),
+                    busy=busy,
+                    limit_since=limit_since(link.interval, self._clock()),
                 )
+            except VoteAlreadyCounted:  # another process's vote came between check and row
+                await self._check_limit(actor, link, anonymous=anonymous)
+                raise AlreadyInProgress(busy) from None  # …and was refused since
             except errors.RequestRejected as error:
                 if anonymous:
                     raise errors.RequestRejected(

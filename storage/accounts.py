@@ -7,8 +7,9 @@ from datetime import datetime
 import aiosqlite
 
 from storage.models import Account
+from storage.rows import account_from_row
 from storage.sql import SqlStore
-from storage.timestamps import from_db, from_db_or_none, to_db
+from storage.timestamps import to_db
 
 
 class AccountStore(SqlStore):
@@ -50,11 +51,4 @@ class AccountStore(SqlStore):
         await self._write("UPDATE accounts SET token_rejected = 1 WHERE user_id = ?", (user_id,))
 
     def _account(self, row: aiosqlite.Row) -> Account:
-        return Account(
-            user_id=row["user_id"],
-            api_token=self._cipher.decrypt(row["api_token"]),
-            default_session=row["default_session"],
-            connected_at=from_db(row["connected_at"]),
-            last_used_at=from_db_or_none(row["last_used_at"]),
-            token_rejected=bool(row["token_rejected"]),
-        )
+        return account_from_row(row, self._cipher)

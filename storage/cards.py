@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from storage.models import LinkCard
+from storage.rows import card_from_row
 from storage.sql import SqlStore
-from storage.timestamps import from_db, to_db
+from storage.timestamps import to_db
 
 
 class CardStore(SqlStore):
@@ -26,16 +27,22 @@ class CardStore(SqlStore):
         rows = await self._fetch_all(
             "SELECT * FROM link_cards WHERE link_id = ? ORDER BY posted_at", (link_id,)
         )
-        return [
-            LinkCard(
-                message_id=row["message_id"],
-                link_id=row["link_id"],
-                channel_id=row["channel_id"],
-                posted_at=from_db(row["posted_at"]),
-            )
-            for row in rows
-        ]
+        return [card_from_row(row) for row in rows]
 
     async def forget_card(self, message_id: int) -> None:
         """A card whose message is gone (deleted in Discord) is not edited again."""
         await self._write("DELETE FROM link_cards WHERE message_id = ?", (message_id,))
+
+    async def claim_card_refresh(self, link_id: int, *, now: datetime, until: datetime) -> bool:
+        """True for the one process that edits the link's cards in this window."""
+        rows = await self._fetch_all(
+            """
+            INSERT INTO card_refresh_claims (link_id, claimed_until)
+            SELECT ?1, ?3 WHERE EXISTS (SELECT 1 FROM channel_links WHERE id = ?1)
+            ON CONFLICT (link_id) DO UPDATE SET claimed_until = excluded.claimed_until
+                WHERE card_refresh_claims.claimed_until <= ?2
+            RETURNING 1
+            """,
+            (link_id, to_db(now), to_db(until)),
+        )
+        return bool(rows)

@@ -17,12 +17,13 @@ from storage.cards import CardStore
 from storage.errors import StorageError
 from storage.guilds import GuildStore
 from storage.ledger import LedgerStore
+from storage.life_lock import LifeLock
 from storage.links import LinkStore
 from storage.migrate import load_migrations, migrate
 from storage.private_files import create_private_file
 from storage.reminders import ReminderStore
 from storage.sql import unavailable_as_storage_error
-from storage.token_cipher import TokenCipher
+from storage.token_cipher import TokenCipher, check_key
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +33,12 @@ BUSY_TIMEOUT_MS = 5000
 _PRAGMAS = (
     ("busy_timeout", str(BUSY_TIMEOUT_MS), BUSY_TIMEOUT_MS),
     ("journal_mode", "WAL", "wal"),
-    ("synchronous", "NORMAL", 1),
+    # FULL: a commit (above all a call's pending row) is on disk before the call is sent, also
+    # across a power cut; NORMAL in WAL mode could lose the last commits.
+    ("synchronous", "FULL", 2),
     ("foreign_keys", "ON", 1),
     ("secure_delete", "ON", 1),
 )
-_KEY_CANARY_META = "token_key_canary"
-_KEY_CANARY = "ctvote token key check"
 
 
 class Database(AccountStore, LinkStore, GuildStore, LedgerStore, CardStore, ReminderStore):
@@ -50,19 +51,26 @@ class Database(AccountStore, LinkStore, GuildStore, LedgerStore, CardStore, Remi
         """Create or migrate the file, prove the key fits, and settle calls a crash left pending."""
         cipher = TokenCipher(key)
         create_private_file(path)
-        with unavailable_as_storage_error(f"cannot open the database {path}"):
-            conn = await aiosqlite.connect(path, isolation_level=None)
-        db = cls(conn, cipher)
+        life = LifeLock(Path(f"{path}.lives"))
+        try:
+            with unavailable_as_storage_error(f"cannot open the database {path}"):
+                conn = await aiosqlite.connect(path, isolation_level=None)
+        except BaseException:
+            life.release()
+            raise
+        db = cls(conn, cipher, life)
         try:
             conn.row_factory = aiosqlite.Row
             with unavailable_as_storage_error(f"cannot open the database {path}"):
                 await _configure(conn)
                 applied = await migrate(conn, load_migrations())
-            await db._check_key()
-            db.recovered_at_open = await db._recover_interrupted(now or datetime.now(UTC))
+            await check_key(db, cipher)
+            db.recovered_at_open = await db._recover_interrupted(
+                now or datetime.now(UTC), life.ended
+            )
             await db._checkpoint()
         except BaseException:
-            await conn.close()
+            await db.close()
             raise
         log.info(
             "opened %s: %d migrations applied, %d interrupted calls now unknown",
@@ -84,8 +92,17 @@ class Database(AccountStore, LinkStore, GuildStore, LedgerStore, CardStore, Remi
         finally:
             await db.close()
 
+    def __init__(self, conn: aiosqlite.Connection, cipher: TokenCipher, life: LifeLock) -> None:
+        super().__init__(conn, cipher)
+        self._life = life
+        self.boot_id = life.boot_id
+
     async def close(self) -> None:
-        await self._conn.close()
+        """Pending rows written by this life stay pending until a later start settles them."""
+        try:
+            await self._conn.close()
+        finally:
+            self._life.release()
 
     async def __aenter__(self) -> Self:
         return self
@@ -113,14 +130,6 @@ class Database(AccountStore, LinkStore, GuildStore, LedgerStore, CardStore, Remi
         """SQLite's own verdict on the file: "ok", or what is damaged."""
         rows = await self._fetch_all("PRAGMA integrity_check")
         return "\n".join(str(row[0]) for row in rows)
-
-    async def _check_key(self) -> None:
-        """Fail at start-up, not at the first decrypt, when the key is not the database's."""
-        canary = await self.get_meta(_KEY_CANARY_META)
-        if canary is None:
-            await self.set_meta(_KEY_CANARY_META, self._cipher.encrypt(_KEY_CANARY).decode())
-        else:
-            self._cipher.decrypt(canary.encode())
 
 
 async def _configure(conn: aiosqlite.Connection) -> None:

@@ -30,3 +30,15 @@ class LinkRemoved(StorageError):
 
 class EntryNotPending(StorageError):
     """A ledger entry can be finished once only, and only if it exists."""
+
+
+class InteractionSeen(StorageError):
+    """The ledger already has a call for this Discord interaction: it was delivered twice."""
+
+
+class CallUnderWay(StorageError):
+    """The same voter's call on the same link (or the same game) is pending: one at a time."""
+
+
+class VoteAlreadyCounted(StorageError):
+    """The voter has a counted vote within the link's limit; nothing was written."""

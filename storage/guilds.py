@@ -5,6 +5,7 @@ from __future__ import annotations
 import aiosqlite
 
 from storage.models import GuildSettings
+from storage.rows import settings_from_row
 from storage.sql import ReadCache, SqlStore
 from storage.token_cipher import TokenCipher
 
@@ -21,24 +22,14 @@ class GuildStore(SqlStore):
         self._settings: ReadCache[int, GuildSettings] = ReadCache()
 
     async def guild_settings(self, guild_id: int) -> GuildSettings:
-        cached = self._settings.get(guild_id)
-        if cached is not None:
-            return cached
-        generation = self._settings.generation
+        return await self._settings.read(guild_id, lambda: self._load_settings(guild_id))
+
+    async def _load_settings(self, guild_id: int) -> GuildSettings:
         row = await self._fetch_one(
             "SELECT voter_role_id, log_channel_id FROM guild_settings WHERE guild_id = ?",
             (guild_id,),
         )
-        if row is None:
-            settings = GuildSettings(guild_id=guild_id, voter_role_id=None, log_channel_id=None)
-        else:
-            settings = GuildSettings(
-                guild_id=guild_id,
-                voter_role_id=row["voter_role_id"],
-                log_channel_id=row["log_channel_id"],
-            )
-        self._settings.put(guild_id, settings, generation)
-        return settings
+        return settings_from_row(guild_id, row)
 
     async def set_voter_role(self, guild_id: int, role_id: int | None) -> None:
         upsert = self._write(

@@ -3,46 +3,63 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 
-import aiosqlite
-
-from storage.errors import EntryNotPending, LinkRemoved
+from storage.errors import (
+    CallUnderWay,
+    EntryNotPending,
+    InteractionSeen,
+    LinkRemoved,
+    StorageError,
+    VoteAlreadyCounted,
+)
 from storage.models import LedgerEntry, LedgerStatus, LinkTally, NewCall, PlayedResult
+from storage.rows import entry_from_row
 from storage.sql import Params, SqlStore
-from storage.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
+from storage.timestamps import to_db, to_db_or_none
 
 # A vote "counted" if the tracker may have recorded it: played, or sent without a known answer.
-# These WHERE terms repeat the partial indexes of migration 0002 word for word, so they are used.
-LAST_IDENTIFIED_VOTE_SQL = """
-    SELECT * FROM ledger
-    WHERE user_id = ? AND link_id = ?
-        AND game = 'link' AND dom = 0 AND anonymous = 0
-        AND status IN ('played', 'unknown', 'pending')
+# The voters' terms repeat the partial indexes of migration 0002 word for word, so they are used.
+COUNTED_VOTE = "game = 'link' AND dom = 0 AND status IN ('played', 'unknown', 'pending')"
+IDENTIFIED_VOTES = f"user_id = ? AND link_id = ? AND anonymous = 0 AND {COUNTED_VOTE}"
+ANONYMOUS_VOTES = f"link_id = ? AND anonymous = 1 AND {COUNTED_VOTE}"
+LAST_IDENTIFIED_VOTE_SQL = f"""
+    SELECT * FROM ledger WHERE {IDENTIFIED_VOTES}
     ORDER BY created_at DESC, id DESC
     LIMIT 1
 """
-LAST_ANONYMOUS_VOTE_SQL = """
-    SELECT * FROM ledger
-    WHERE link_id = ?
-        AND game = 'link' AND dom = 0 AND anonymous = 1
-        AND status IN ('played', 'unknown', 'pending')
+LAST_ANONYMOUS_VOTE_SQL = f"""
+    SELECT * FROM ledger WHERE {ANONYMOUS_VOTES}
     ORDER BY created_at DESC, id DESC
     LIMIT 1
 """
-LATEST_VOTES_OF_USER_SQL = """
+LATEST_VOTES_OF_USER_SQL = f"""
     SELECT * FROM (
         SELECT *, row_number() OVER (
             PARTITION BY link_id ORDER BY created_at DESC, id DESC
         ) AS newness
         FROM ledger
-        WHERE user_id = ? AND link_id IS NOT NULL
-            AND game = 'link' AND dom = 0 AND anonymous = 0
-            AND status IN ('played', 'unknown', 'pending')
+        WHERE user_id = ? AND link_id IS NOT NULL AND anonymous = 0 AND {COUNTED_VOTE}
     )
     WHERE newness = 1
     ORDER BY created_at DESC, id DESC
 """
+_BEGIN_CALL = """
+    INSERT INTO ledger (created_at, user_id, guild_id, channel_id, link_id, session_id, game, dom,
+                        vote_type, anonymous, interaction_id, boot_id)
+    SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+"""
+# A game call is written as it comes; a vote only when its voter has no counted vote after the
+# last parameter, in the same statement, so no other write can come between check and row.
+BEGIN_GAME_SQL = f"{_BEGIN_CALL} RETURNING id"
+BEGIN_VOTE_SQL = {
+    anonymous: f"""{_BEGIN_CALL}
+        WHERE NOT EXISTS (SELECT 1 FROM ledger WHERE {votes} AND created_at > ?)
+        RETURNING id
+    """
+    for anonymous, votes in ((False, IDENTIFIED_VOTES), (True, ANONYMOUS_VOTES))
+}
 VOTE_COUNT_SQL = """
     SELECT count(*) FROM ledger
     WHERE user_id = ? AND game = 'link' AND dom = 0 AND status = 'played'
@@ -60,8 +77,8 @@ TALLY_SQL = """
     SELECT
         count(*) FILTER (WHERE anonymous = 0) AS identified,
         count(*) FILTER (WHERE anonymous = 1) AS anonymous,
-        count(*) FILTER (WHERE anonymous = 0 AND created_at >= ?) AS identified_today,
-        count(*) FILTER (WHERE anonymous = 1 AND created_at >= ?) AS anonymous_today,
+        count(*) FILTER (WHERE anonymous = 0 AND created_at > ?) AS identified_today,
+        count(*) FILTER (WHERE anonymous = 1 AND created_at > ?) AS anonymous_today,
         coalesce(sum(seconds) FILTER (WHERE operation = 'ADD'), 0) AS added,
         coalesce(sum(seconds) FILTER (WHERE operation = 'SUB'), 0) AS removed
     FROM ledger
@@ -75,47 +92,55 @@ LAST_PLAYED_ON_LINK_SQL = """
 """
 # A penalty is a played, identified vote, so the terms of ledger_counted_identified change
 # nothing here; without them SQLite read every vote on the link, for every identified vote.
-PENALTY_OF_USER_ON_LINK_SQL = """
-    SELECT 1 FROM ledger
-    WHERE user_id = ? AND link_id = ?
-        AND game = 'link' AND dom = 0 AND anonymous = 0
-        AND status IN ('played', 'unknown', 'pending')
-        AND penalty = 1
-    LIMIT 1
+PENALTY_OF_USER_ON_LINK_SQL = f"""
+    SELECT 1 FROM ledger WHERE {IDENTIFIED_VOTES} AND penalty = 1 LIMIT 1
 """
 
 
 class LedgerStore(SqlStore):
     """Each method is one statement, so a crash between two calls leaves whole rows only."""
 
-    async def begin_call(self, call: NewCall, *, now: datetime) -> int:
-        """Commit a pending row before the call is sent: a crash cannot hide a call that ran."""
+    boot_id: int  # this process life's, written on its pending rows
+
+    async def begin_call(
+        self, call: NewCall, *, now: datetime, limit_since: datetime | None = None
+    ) -> int:
+        """Commit a pending row before the call is sent: a crash cannot hide a call that ran.
+
+        With `limit_since` (a vote), the row is written only if the voter has no counted vote
+        since then; the database allows one pending vote per link and voter, and one call per
+        Discord interaction.
+        """
+        params: list[object] = [
+            to_db(now),
+            call.user_id,
+            call.guild_id,
+            call.channel_id,
+            call.link_id,
+            call.session_id,
+            call.game,
+            call.dom,
+            call.vote_type,
+            call.anonymous,
+            call.interaction_id,
+            self.boot_id,
+        ]
+        if limit_since is None:
+            sql = BEGIN_GAME_SQL
+        else:
+            sql = BEGIN_VOTE_SQL[call.anonymous]
+            voter = [] if call.anonymous else [call.user_id]
+            params += [*voter, call.link_id, to_db(limit_since)]
         try:
-            ((entry_id,),) = await self._fetch_all(
-                """
-                INSERT INTO ledger (created_at, user_id, guild_id, channel_id, link_id, session_id,
-                                    game, dom, vote_type, anonymous)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                RETURNING id
-                """,
-                (
-                    to_db(now),
-                    call.user_id,
-                    call.guild_id,
-                    call.channel_id,
-                    call.link_id,
-                    call.session_id,
-                    call.game,
-                    call.dom,
-                    call.vote_type,
-                    call.anonymous,
-                ),
-            )
+            rows = await self._fetch_all(sql, params)
         except sqlite3.IntegrityError as error:
-            if error.sqlite_errorname != "SQLITE_CONSTRAINT_FOREIGNKEY":
+            refused = _call_refused(error, call)
+            if refused is None:
                 raise
-            raise LinkRemoved("That link has just been removed from this channel.") from None
-        return int(entry_id)
+            raise refused from None
+        if not rows:
+            raise VoteAlreadyCounted("the voter has a counted vote within the limit")
+        return int(rows[0][0])
 
     async def finish_played(self, entry_id: int, result: PlayedResult, *, now: datetime) -> None:
         """Record the outcome; a result without a session id keeps the one the call was made for.
@@ -170,7 +195,7 @@ class LedgerStore(SqlStore):
 
     async def get_entry(self, entry_id: int) -> LedgerEntry | None:
         row = await self._fetch_one("SELECT * FROM ledger WHERE id = ?", (entry_id,))
-        return None if row is None else _entry(row)
+        return None if row is None else entry_from_row(row)
 
     async def last_counted_vote(self, link_id: int, *, user_id: int | None) -> LedgerEntry | None:
         """The vote limiting the next: the member's own, or (user_id None) the shared anonymous."""
@@ -178,7 +203,7 @@ class LedgerStore(SqlStore):
             row = await self._fetch_one(LAST_ANONYMOUS_VOTE_SQL, (link_id,))
         else:
             row = await self._fetch_one(LAST_IDENTIFIED_VOTE_SQL, (user_id, link_id))
-        return None if row is None else _entry(row)
+        return None if row is None else entry_from_row(row)
 
     async def latest_votes_of_user(self, user_id: int) -> list[LedgerEntry]:
         """Per link still present, the member's latest counted identified vote; newest first."""
@@ -205,15 +230,23 @@ class LedgerStore(SqlStore):
         ((count,),) = await self._fetch_all("SELECT count(*) FROM ledger")
         return int(count)
 
-    async def _recover_interrupted(self, now: datetime) -> int:
-        """Rows pending at open belong to a process that died mid-call: their outcome is unknown."""
+    async def _recover_interrupted(self, now: datetime, ended: Callable[[int], bool]) -> int:
+        """Rows pending of a process life that `ended` belong to a call cut off: unknown outcome.
+
+        A process that still runs keeps its rows; rows older than process lives count as ended.
+        """
+        lives = await self._fetch_all(
+            "SELECT DISTINCT boot_id FROM ledger WHERE status = 'pending' AND boot_id IS NOT NULL"
+        )
+        over = [life for (life,) in lives if ended(life)]
         rows = await self._fetch_all(
-            """
+            f"""
             UPDATE ledger SET status = 'unknown', finished_at = ?, reason = 'interrupted'
             WHERE status = 'pending'
+                AND (boot_id IS NULL OR boot_id IN ({", ".join("?" * len(over))}))
             RETURNING id
             """,
-            (to_db(now),),
+            (to_db(now), *over),
         )
         return len(rows)
 
@@ -223,7 +256,7 @@ class LedgerStore(SqlStore):
             raise EntryNotPending(f"Ledger entry {entry_id} does not exist or is already finished.")
 
     async def _entries(self, sql: str, params: Params) -> list[LedgerEntry]:
-        return [_entry(row) for row in await self._fetch_all(sql, params)]
+        return [entry_from_row(row) for row in await self._fetch_all(sql, params)]
 
     async def link_tally(self, link_id: int, *, day_start: datetime) -> LinkTally:
         """What a link card shows: votes today and in total, time added and removed, last result."""
@@ -237,7 +270,7 @@ class LedgerStore(SqlStore):
             anonymous_today=row["anonymous_today"],
             seconds_added=row["added"],
             seconds_removed=row["removed"],
-            last_vote=None if last is None else _entry(last),
+            last_vote=None if last is None else entry_from_row(last),
         )
 
     async def had_penalty_on_link(self, user_id: int, link_id: int) -> bool:
@@ -245,26 +278,12 @@ class LedgerStore(SqlStore):
         return await self._fetch_one(PENALTY_OF_USER_ON_LINK_SQL, (user_id, link_id)) is not None
 
 
-def _entry(row: aiosqlite.Row) -> LedgerEntry:
-    return LedgerEntry(
-        id=row["id"],
-        created_at=from_db(row["created_at"]),
-        finished_at=from_db_or_none(row["finished_at"]),
-        user_id=row["user_id"],
-        guild_id=row["guild_id"],
-        channel_id=row["channel_id"],
-        link_id=row["link_id"],
-        session_id=row["session_id"],
-        game=row["game"],
-        dom=bool(row["dom"]),
-        vote_type=row["vote_type"],
-        anonymous=bool(row["anonymous"]),
-        status=LedgerStatus(row["status"]),
-        operation=row["operation"],
-        seconds=row["seconds"],
-        multiplier=row["multiplier"],
-        penalty=bool(row["penalty"]),
-        scheduled_end=from_db_or_none(row["scheduled_end"]),
-        reason=row["reason"],
-        message=row["message"],
-    )
+def _call_refused(error: sqlite3.IntegrityError, call: NewCall) -> StorageError | None:
+    """The storage error for a constraint the pending row broke; None for a malformed call."""
+    if error.sqlite_errorname == "SQLITE_CONSTRAINT_FOREIGNKEY":
+        return LinkRemoved("That link has just been removed from this channel.")
+    if error.sqlite_errorname != "SQLITE_CONSTRAINT_UNIQUE":
+        return None
+    if "interaction_id" in str(error):
+        return InteractionSeen(f"interaction {call.interaction_id} has a call")
+    return CallUnderWay("a call of this voter is under way")

@@ -9,8 +9,9 @@ import aiosqlite
 
 from storage.errors import LinkNameTaken
 from storage.models import ChannelLink, VoteInterval
+from storage.rows import link_from_row
 from storage.sql import ReadCache, SqlStore
-from storage.timestamps import from_db, to_db
+from storage.timestamps import to_db
 from storage.token_cipher import TokenCipher
 
 
@@ -81,16 +82,14 @@ class LinkStore(SqlStore):
 
     async def links_in_channel(self, guild_id: int, channel_id: int) -> list[ChannelLink]:
         key = (guild_id, channel_id)
-        links = self._channel_links.get(key)
-        if links is None:
-            generation = self._channel_links.generation
-            rows = await self._fetch_all(
-                "SELECT * FROM channel_links WHERE guild_id = ? AND channel_id = ? ORDER BY name",
-                key,
-            )
-            links = tuple(self._link(row) for row in rows)
-            self._channel_links.put(key, links, generation)
-        return list(links)
+        return list(await self._channel_links.read(key, lambda: self._load_links(*key)))
+
+    async def _load_links(self, guild_id: int, channel_id: int) -> tuple[ChannelLink, ...]:
+        rows = await self._fetch_all(
+            "SELECT * FROM channel_links WHERE guild_id = ? AND channel_id = ? ORDER BY name",
+            (guild_id, channel_id),
+        )
+        return tuple(self._link(row) for row in rows)
 
     async def links_in_guild(self, guild_id: int) -> list[ChannelLink]:
         rows = await self._fetch_all(
@@ -107,15 +106,4 @@ class LinkStore(SqlStore):
         )
 
     def _link(self, row: aiosqlite.Row) -> ChannelLink:
-        return ChannelLink(
-            id=row["id"],
-            guild_id=row["guild_id"],
-            channel_id=row["channel_id"],
-            name=row["name"],
-            link_token=self._cipher.decrypt(row["link_token"]),
-            interval=VoteInterval(row["vote_interval"]),
-            anonymous_allowed=bool(row["anonymous_allowed"]),
-            added_by=row["added_by"],
-            added_at=from_db(row["added_at"]),
-            session_id=row["session_id"],
-        )
+        return link_from_row(row, self._cipher)

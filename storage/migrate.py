@@ -27,7 +27,11 @@ class Migration:
 
 
 def load_migrations(directory: Traversable | None = None) -> list[Migration]:
-    """Read the scripts, numbered 1, 2, 3… with no gap: a missing or doubled file stops start-up."""
+    """Read the scripts in order of their numbers; a doubled number stops start-up.
+
+    Numbers are reserved per branch of work, so one that was reserved and never used leaves a
+    gap; a database records the highest number applied.
+    """
     folder = directory if directory is not None else resources.files("storage") / "migrations"
     found = sorted(
         (
@@ -38,8 +42,8 @@ def load_migrations(directory: Traversable | None = None) -> list[Migration]:
         key=lambda migration: migration.version,
     )
     versions = [migration.version for migration in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise StorageError(f"migration files are not numbered 1 to {len(found)}: {versions}")
+    if len(set(versions)) != len(versions) or not versions or versions[0] != 1:
+        raise StorageError(f"migration files are not numbered from 1 without doubles: {versions}")
     return found
 
 
@@ -55,12 +59,9 @@ async def migrate(conn: aiosqlite.Connection, migrations: list[Migration]) -> in
     transaction that is open when it starts.
     """
     current = await schema_version(conn)
-    if current > len(migrations):
-        raise StorageError(
-            f"the database has schema version {current}, newer than this bot knows "
-            f"({len(migrations)}); run a newer version of the bot"
-        )
-    for migration in migrations[current:]:
+    check_not_newer(current, migrations)
+    missing = [migration for migration in migrations if migration.version > current]
+    for migration in missing:
         log.info("applying migration %s", migration.name)
         try:
             await conn.executescript(
@@ -71,4 +72,13 @@ async def migrate(conn: aiosqlite.Connection, migrations: list[Migration]) -> in
             if conn.in_transaction:
                 await conn.execute("ROLLBACK")
             raise
-    return len(migrations) - current
+    return len(missing)
+
+
+def check_not_newer(current: int, migrations: list[Migration]) -> None:
+    """An older bot must not write into a schema it does not know."""
+    if current > migrations[-1].version:
+        raise StorageError(
+            f"the database has schema version {current}, newer than this bot knows "
+            f"({migrations[-1].version}); run a newer version of the bot"
+        )

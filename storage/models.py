@@ -75,6 +75,7 @@ class NewCall:
     dom: bool
     vote_type: str | None
     anonymous: bool
+    interaction_id: int | None = None  # the Discord interaction the call answers
 
 
 @dataclass(frozen=True)

@@ -76,9 +76,18 @@ class ReminderStore(SqlStore):
             for row in rows
         ]
 
+    async def claim_reminder(self, ledger_id: int, *, now: datetime) -> bool:
+        """True for the one process that sends this reminder; recorded as not delivered yet."""
+        rows = await self._fetch_all(
+            "INSERT INTO reminders_sent (ledger_id, sent_at, delivered) VALUES (?, ?, 0)"
+            " ON CONFLICT (ledger_id) DO NOTHING RETURNING 1",
+            (ledger_id, to_db(now)),
+        )
+        return bool(rows)
+
     async def mark_reminded(self, ledger_id: int, *, delivered: bool, now: datetime) -> None:
         await self._write(
             "INSERT INTO reminders_sent (ledger_id, sent_at, delivered) VALUES (?, ?, ?)"
-            " ON CONFLICT (ledger_id) DO NOTHING",
+            " ON CONFLICT (ledger_id) DO UPDATE SET delivered = excluded.delivered",
             (ledger_id, to_db(now), delivered),
         )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Awaitable, Hashable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
@@ -103,23 +104,41 @@ class SqlStore:
 
 
 class ReadCache(Generic[K, V]):
-    """Answers of small, hot reads (a channel's links, a guild's settings), kept between writes.
+    """Answers of small, hot reads (a channel's links, a guild's settings), kept for a second.
 
-    Only this process writes the database, and every write that changes what a cache holds goes
-    through `changed_by`: the cache is emptied when the write is sent and keeps nothing until it
-    has run, so readers meanwhile ask SQLite, whose one thread runs their query after the write.
-    An answer read before a write cannot be kept after it (`put` checks the generation). Bounded:
-    the oldest entry goes when full.
+    This process's own writes go through `changed_by`: the cache is emptied when the write is
+    sent and keeps nothing until it has run, and an answer read before a write cannot be kept
+    after it (`put` checks the generation), so this process sees its own changes at once. Another
+    process's changes are seen when the answer expires, after `max_age` seconds: measured, one
+    read per key and second costs nothing noticeable, where a change feed would add a connection
+    and a listener to keep alive. Bounded: the oldest entry goes when full.
     """
 
-    def __init__(self, limit: int = 1024) -> None:
+    def __init__(self, limit: int = 1024, max_age: float = 1.0) -> None:
         self._limit = limit
-        self._values: dict[K, V] = {}
+        self._max_age = max_age
+        self._values: dict[K, tuple[float, V]] = {}
         self._writing = 0
         self.generation = 0
 
     def get(self, key: K) -> V | None:
-        return self._values.get(key)
+        found = self._values.get(key)
+        if found is None:
+            return None
+        expires, value = found
+        if expires <= time.monotonic():
+            del self._values[key]
+            return None
+        return value
+
+    async def read(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        """The cached answer, or `load()`'s, kept unless a write overlapped it."""
+        value = self.get(key)
+        if value is None:
+            generation = self.generation
+            value = await load()
+            self.put(key, value, generation)
+        return value
 
     def put(self, key: K, value: V, generation: int) -> None:
         """Keep `value`, read when `self.generation` was `generation`, unless a write came since."""
@@ -127,7 +146,7 @@ class ReadCache(Generic[K, V]):
             return
         if key not in self._values and len(self._values) >= self._limit:
             del self._values[next(iter(self._values))]
-        self._values[key] = value
+        self._values[key] = (time.monotonic() + self._max_age, value)
 
     def clear(self) -> None:
         self._values.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretStr
@@ -13,6 +14,8 @@ from storage.private_files import describe_os_error, publish_private_file
 
 log = logging.getLogger(__name__)
 
+_KEY_CANARY_META = "token_key_canary"
+_KEY_CANARY = "ctvote token key check"
 WRONG_KEY_MESSAGE = (
     "TOKEN_KEY does not match the key the database was created with; "
     "restore the original key (or its key file) or start from a new database"
@@ -38,6 +41,20 @@ class TokenCipher:
             return SecretStr(self._fernet.decrypt(ciphertext).decode())
         except InvalidToken:
             raise WrongTokenKey(WRONG_KEY_MESSAGE) from None
+
+
+class MetaStore(Protocol):
+    async def get_meta(self, key: str) -> str | None: ...
+    async def set_meta(self, key: str, value: str) -> None: ...
+
+
+async def check_key(meta: MetaStore, cipher: TokenCipher) -> None:
+    """Fail at start-up, not at the first decrypt, when the key is not the database's."""
+    canary = await meta.get_meta(_KEY_CANARY_META)
+    if canary is None:
+        await meta.set_meta(_KEY_CANARY_META, cipher.encrypt(_KEY_CANARY).decode())
+    else:
+        cipher.decrypt(canary.encode())
 
 
 def key_path_for(database_path: Path) -> Path:

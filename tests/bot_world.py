@@ -17,7 +17,7 @@ from cryptography.fernet import Fernet
 from bot import CtVoteBot, assemble
 from services.markup import duration
 from settings import Settings
-from storage.database import Database
+from storage.interface import Storage
 from storage.models import LedgerEntry
 from tests.fake_discord import (
     MANAGE_GUILD,
@@ -51,7 +51,13 @@ SETTING_VARIABLES = {name.upper() for name in Settings.model_fields}
 class BotWorld:
     """One guild, one tracker sandbox, one database file, and the bot connected to all three."""
 
-    def __init__(self, fake: FakeDiscord, sandbox: SandboxTracker, data_dir: Path) -> None:
+    def __init__(
+        self,
+        fake: FakeDiscord,
+        sandbox: SandboxTracker,
+        data_dir: Path,
+        database_url: str | None = None,
+    ) -> None:
         self.fake = fake
         self.sandbox = sandbox
         self.demo: DemoSetup = sandbox.demo()
@@ -60,6 +66,7 @@ class BotWorld:
             discord_token=fake.token,
             tracker_api_url=sandbox.base_url,
             database_path=data_dir / "bot.sqlite3",
+            database_url=database_url,
             token_key=Fernet.generate_key().decode(),
             dev_guild_id=GUILD_ID,
             tracker_read_timeout=5,
@@ -77,7 +84,7 @@ class BotWorld:
         return self._bot
 
     @property
-    def db(self) -> Database:
+    def db(self) -> Storage:
         return self.bot.db
 
     async def start(self, **setting_overrides: Any) -> None:
@@ -198,12 +205,12 @@ def assert_announces_last_game(world: BotWorld, message: SentMessage, player: Me
 
 
 @asynccontextmanager
-async def bot_world(data_dir: Path) -> AsyncIterator[BotWorld]:
+async def bot_world(data_dir: Path, database_url: str | None = None) -> AsyncIterator[BotWorld]:
     sandbox = SandboxTracker(seed=11)
     async with FakeDiscord() as fake:
         await sandbox.start()
         fake.add_guild(GUILD_ID, "Test server", channels=[GENERAL, VOTING], roles=[VOTER_ROLE])
-        world = BotWorld(fake, sandbox, data_dir)
+        world = BotWorld(fake, sandbox, data_dir, database_url)
         try:
             await world.start()
             yield world

@@ -1,8 +1,14 @@
-"""Shared real parts: the tracker sandbox on a loopback port, a real database file, the services."""
+"""Shared real parts: the tracker sandbox on a loopback port, a real database, the services.
+
+A test that asks for `backend` (or for `db` or `world`, which do) runs once on SQLite and once on
+a real PostgreSQL server, unless it is marked `sqlite_only` (it looks at the SQLite file itself).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -11,7 +17,11 @@ from cryptography.fernet import Fernet
 
 from services.container import Services
 from storage.database import Database
+from storage.interface import Storage
+from storage.postgres.database import PostgresDatabase
 from tests.bot_world import BotWorld, bot_world
+from tests.helpers_storage import file_bytes
+from tests.postgres_server import PostgresServer, PostgresUnavailable
 from tracker.client import TrackerClient
 from tracker.sandbox import SandboxTracker
 
@@ -36,9 +46,76 @@ def database_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "bot.sqlite3"
 
 
+BACKENDS = ("sqlite", "postgres")
+OpenStorage = Callable[..., AbstractAsyncContextManager[Storage]]
+StoredBytes = Callable[[], Awaitable[bytes]]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
+        metafunc.parametrize("backend", BACKENDS[:1] if only_sqlite else BACKENDS)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One server for the whole run; without it the run stops with one line, never skips."""
+    try:
+        server = PostgresServer()
+        try:
+            server.start()
+        except BaseException:
+            server.stop()
+            raise
+    except (PostgresUnavailable, OSError) as error:
+        pytest.exit(f"PostgreSQL could not start for the tests: {error}", returncode=1)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-async def db(database_path: Path, token_key: bytes) -> AsyncIterator[Database]:
-    async with Database.connect(database_path, token_key) as database:
+async def database_url(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """A fresh, migrated PostgreSQL database for this test; None on SQLite."""
+    if backend == "sqlite":
+        return None
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return await server.new_database()
+
+
+@pytest.fixture
+def open_storage(database_url: str | None, database_path: Path, token_key: bytes) -> OpenStorage:
+    """Opens this test's database (again): `async with open_storage(now=...) as db:`."""
+
+    def connect(
+        *, key: bytes = token_key, now: datetime | None = None
+    ) -> AbstractAsyncContextManager[Storage]:
+        if database_url is None:
+            return Database.connect(database_path, key, now=now)
+        return PostgresDatabase.connect(database_url, key, now=now)
+
+    return connect
+
+
+@pytest.fixture
+def stored_bytes(
+    database_url: str | None, database_path: Path, request: pytest.FixtureRequest
+) -> StoredBytes:
+    """Everything this test's database keeps on disk, as someone holding a copy would read it."""
+    server: PostgresServer | None = request.getfixturevalue("postgres") if database_url else None
+
+    async def read() -> bytes:
+        if server is None or database_url is None:
+            return file_bytes(database_path)
+        return await server.stored_bytes(database_url)
+
+    return read
+
+
+@pytest.fixture
+async def db(open_storage: OpenStorage) -> AsyncIterator[Storage]:
+    async with open_storage() as database:
         yield database
 
 
@@ -49,13 +126,13 @@ async def tracker_client(sandbox: SandboxTracker) -> AsyncIterator[TrackerClient
 
 
 @pytest.fixture
-def services(db: Database, tracker_client: TrackerClient, sandbox: SandboxTracker) -> Services:
+def services(db: Storage, tracker_client: TrackerClient, sandbox: SandboxTracker) -> Services:
     """The services on the sandbox's clock, so that moving its time moves the vote limits too."""
     return Services.build(db, tracker_client, sandbox.now)
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
+async def world(tmp_path: Path, database_url: str | None) -> AsyncIterator[BotWorld]:
     """The real bot, logged into the fake Discord, playing against the sandbox."""
-    async with bot_world(tmp_path / "data") as running:
+    async with bot_world(tmp_path / "data", database_url=database_url) as running:
         yield running

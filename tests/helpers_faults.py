@@ -112,6 +112,8 @@ def world_environment(world: BotWorld, **overrides: str) -> dict[str, str]:
         "DISCORD_API_URL": str(settings.discord_api_url),
         "DISCORD_GATEWAY_URL": str(settings.discord_gateway_url),
     }
+    if settings.database_url is not None:
+        values["DATABASE_URL"] = settings.database_url.get_secret_value()
     return bot_environment(**(values | overrides))
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from bot import CHATTY_LIBRARIES, configure_logging
 from tests.bot_world import ALICE, VOTING, BotWorld, public_result
+from tests.conftest import StoredBytes
 
 
 @pytest.fixture
@@ -28,13 +29,6 @@ def debug_log(
             logging.getLogger(name).setLevel(level)
 
 
-def database_bytes(world: BotWorld) -> bytes:
-    """Everything SQLite keeps on disk for the bot: the database file and its write-ahead log."""
-    path = world.settings.database_path
-    wal = path.with_name(path.name + "-wal")
-    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
-
-
 async def test_connect_opens_a_modal_for_the_token_and_an_optional_session(
     world: BotWorld,
 ) -> None:
@@ -51,7 +45,7 @@ async def test_connect_opens_a_modal_for_the_token_and_an_optional_session(
 
 
 async def test_connect_stores_the_token_encrypted_and_plays_nothing(
-    world: BotWorld, debug_log: pytest.LogCaptureFixture
+    world: BotWorld, debug_log: pytest.LogCaptureFixture, stored_bytes: StoredBytes
 ) -> None:
     token, session = world.demo.voter_token, world.demo.session_id
 
@@ -64,7 +58,7 @@ async def test_connect_stores_the_token_encrypted_and_plays_nothing(
     assert account is not None
     assert account.api_token.get_secret_value() == token
     assert account.default_session == session
-    assert token.encode() not in database_bytes(world)
+    assert token.encode() not in await stored_bytes()
     assert token not in debug_log.text
     assert world.sandbox.requests == []
 
@@ -89,7 +83,9 @@ async def test_bad_modal_fields_are_refused_and_nothing_is_stored(
     assert world.sandbox.requests == []
 
 
-async def test_disconnect_erases_the_token_and_votes_become_anonymous(world: BotWorld) -> None:
+async def test_disconnect_erases_the_token_and_votes_become_anonymous(
+    world: BotWorld, stored_bytes: StoredBytes
+) -> None:
     await world.add_link()
     token = world.demo.voter_token
     await world.connect(ALICE, token)
@@ -99,7 +95,7 @@ async def test_disconnect_erases_the_token_and_votes_become_anonymous(world: Bot
     assert answer.ephemeral
     assert "erased" in answer.content
     assert await world.db.get_account(ALICE.id) is None
-    assert token.encode() not in database_bytes(world)
+    assert token.encode() not in await stored_bytes()
     await public_result(await world.vote(ALICE))
     assert world.sandbox.requests[-1].bearer is None
 

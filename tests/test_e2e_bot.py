@@ -142,6 +142,7 @@ def links_table_renamed_by_another_program(path: Path) -> Iterator[None]:
         other.close()
 
 
+@pytest.mark.sqlite_only
 async def test_an_unexpected_error_gets_an_apology_with_a_logged_reference(
     world: BotWorld, caplog: pytest.LogCaptureFixture
 ) -> None:

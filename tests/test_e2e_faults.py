@@ -258,6 +258,7 @@ STORAGE_TEXT = "cannot use its database right now"
 DISCORD_SECRET = "MTIzNDU2Nzg5.faults-SECRET.token-value-xyz"
 
 
+@pytest.mark.sqlite_only
 async def test_a_full_disk_refuses_each_command_cleanly_and_sends_nothing(
     world: BotWorld,
 ) -> None:
@@ -301,6 +302,7 @@ async def test_a_full_disk_refuses_each_command_cleanly_and_sends_nothing(
     assert f"<@{ALICE.id}> voted" in (await public_result(await world.vote(ALICE))).content
 
 
+@pytest.mark.sqlite_only
 async def test_a_database_locked_by_another_program_refuses_cleanly(world: BotWorld) -> None:
     """SQLite gives up after its busy timeout (5 s): the member is told, nothing is sent."""
     await world.add_link()
@@ -317,6 +319,7 @@ async def test_a_database_locked_by_another_program_refuses_cleanly(world: BotWo
     assert f"<@{ALICE.id}> voted" in (await public_result(await world.vote(ALICE))).content
 
 
+@pytest.mark.sqlite_only
 async def test_a_disk_that_fills_while_the_tracker_plays_does_not_hide_the_result(
     world: BotWorld,
 ) -> None:

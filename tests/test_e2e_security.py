@@ -228,6 +228,7 @@ def permissive_umask() -> Iterator[None]:
         os.umask(previous)
 
 
+@pytest.mark.sqlite_only
 async def test_the_key_file_and_the_database_are_readable_by_the_bot_alone(
     world: BotWorld, tmp_path: Path
 ) -> None:

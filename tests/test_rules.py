@@ -163,8 +163,8 @@ async def test_a_call_beyond_the_limit_waits_for_a_slot_before_its_ledger_row(
     def luck(user_id: int) -> NewCall:
         return NewCall(user_id, GUILD, CHANNEL, None, 7, "luck", False, None, False)
 
-    first = asyncio.create_task(caller.call(luck(1), gated))
-    second = asyncio.create_task(caller.call(luck(2), gated))
+    first = asyncio.create_task(caller.call(luck(1), gated, busy="busy"))
+    second = asyncio.create_task(caller.call(luck(2), gated, busy="busy"))
     await asyncio.sleep(0)  # one step each: the first is sent, the second meets the limit
     assert await db.count_calls() == 1  # queued behind any row the second could have written
     release.set()

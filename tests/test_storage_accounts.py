@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from storage.database import Database
+from storage.interface import Storage
 from storage.models import Account, PlayedResult
-from tests.helpers_storage import KEY, NOW, USER, db_path, vote
+from tests.helpers_storage import NOW, USER, vote
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database.connect(db_path(tmp_path), KEY) as database:
-        yield database
-
-
-async def play(db: Database, user_id: int, *, now: datetime) -> None:
+async def play(db: Storage, user_id: int, *, now: datetime) -> None:
     """A DICE game the member played with their token, recorded in the ledger."""
     entry_id = await db.begin_call(vote(None, user_id=user_id, game="dice"), now=now)
     await db.finish_played(entry_id, PlayedResult("ADD", 60, 1.0, False, None, 1), now=now)
 
 
-async def test_save_and_get(db: Database) -> None:
+async def test_save_and_get(db: Storage) -> None:
     saved = await db.save_account(USER, "api-token", 42, now=NOW)
     assert saved.api_token.get_secret_value() == "api-token"
     assert (saved.user_id, saved.default_session, saved.connected_at) == (USER, 42, NOW)
@@ -34,11 +26,11 @@ async def test_save_and_get(db: Database) -> None:
     assert "api-token" not in repr(saved)
 
 
-async def test_unknown_user_has_no_account(db: Database) -> None:
+async def test_unknown_user_has_no_account(db: Storage) -> None:
     assert await db.get_account(USER) is None
 
 
-async def test_reconnecting_replaces_and_starts_clean(db: Database) -> None:
+async def test_reconnecting_replaces_and_starts_clean(db: Storage) -> None:
     await db.save_account(USER, "old-token", 42, now=NOW)
     await play(db, USER, now=NOW + timedelta(minutes=1))
     await db.mark_token_rejected(USER)
@@ -56,7 +48,7 @@ async def test_reconnecting_replaces_and_starts_clean(db: Database) -> None:
     assert await db.get_account(USER) == again
 
 
-async def test_rejection_and_use_are_recorded(db: Database) -> None:
+async def test_rejection_and_use_are_recorded(db: Storage) -> None:
     await db.save_account(USER, "api-token", None, now=NOW)
     await db.mark_token_rejected(USER)
     await play(db, USER, now=NOW + timedelta(seconds=5))
@@ -66,13 +58,13 @@ async def test_rejection_and_use_are_recorded(db: Database) -> None:
     assert account.last_used_at == NOW + timedelta(seconds=5)
 
 
-async def test_updates_of_a_missing_account_do_nothing(db: Database) -> None:
+async def test_updates_of_a_missing_account_do_nothing(db: Storage) -> None:
     await db.mark_token_rejected(USER)
     await play(db, USER, now=NOW)
     assert await db.get_account(USER) is None
 
 
-async def test_forget(db: Database) -> None:
+async def test_forget(db: Storage) -> None:
     await db.save_account(USER, "api-token", None, now=NOW)
     await db.save_account(USER + 1, "other-token", None, now=NOW)
     assert await db.forget_account(USER)
@@ -83,13 +75,13 @@ async def test_forget(db: Database) -> None:
     assert other.api_token.get_secret_value() == "other-token"
 
 
-async def test_times_come_back_in_utc(db: Database) -> None:
+async def test_times_come_back_in_utc(db: Storage) -> None:
     plus_two = datetime.fromisoformat("2026-02-10T14:00:00+02:00")
     account = await db.save_account(USER, "api-token", None, now=plus_two)
     assert account.connected_at == NOW
     assert account.connected_at.utcoffset() == timedelta(0)
 
 
-async def test_naive_times_are_refused(db: Database) -> None:
+async def test_naive_times_are_refused(db: Storage) -> None:
     with pytest.raises(ValueError, match="aware"):
         await db.save_account(USER, "api-token", None, now=NOW.replace(tzinfo=None))

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
-
-from storage.database import Database
+from storage.interface import Storage
 from storage.models import ChannelLink, PlayedResult, VoteInterval
-from tests.helpers_storage import CHANNEL, GUILD, KEY, NOW, USER, db_path, vote
+from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, vote
 
 DAY = timedelta(hours=24)
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database.connect(db_path(tmp_path), KEY, now=NOW) as database:
-        yield database
-
-
-async def add_link(db: Database, interval: VoteInterval = VoteInterval.DAILY) -> ChannelLink:
+async def add_link(db: Storage, interval: VoteInterval = VoteInterval.DAILY) -> ChannelLink:
     return await db.add_link(
         guild_id=GUILD,
         channel_id=CHANNEL,
@@ -34,7 +24,7 @@ async def add_link(db: Database, interval: VoteInterval = VoteInterval.DAILY) ->
 
 
 async def played(
-    db: Database,
+    db: Storage,
     link: ChannelLink,
     at,
     *,
@@ -49,7 +39,7 @@ async def played(
     return entry
 
 
-async def test_tally_counts_played_votes_today_and_in_total(db: Database) -> None:
+async def test_tally_counts_played_votes_today_and_in_total(db: Storage) -> None:
     link = await add_link(db)
     await played(db, link, NOW - DAY, seconds=600)
     await played(db, link, NOW, anonymous=True, operation="SUB", seconds=120)
@@ -66,7 +56,7 @@ async def test_tally_counts_played_votes_today_and_in_total(db: Database) -> Non
     assert tally.last_vote.id == last
 
 
-async def test_cards_are_listed_per_link_and_vanish_with_it(db: Database) -> None:
+async def test_cards_are_listed_per_link_and_vanish_with_it(db: Storage) -> None:
     link = await add_link(db)
     await db.add_card(link.id, CHANNEL, 11, now=NOW)
     await db.add_card(link.id, CHANNEL, 12, now=NOW + timedelta(seconds=1))
@@ -77,7 +67,7 @@ async def test_cards_are_listed_per_link_and_vanish_with_it(db: Database) -> Non
     assert await db.cards_of_link(link.id) == []
 
 
-async def test_a_reminder_is_due_once_the_window_passed_and_only_once(db: Database) -> None:
+async def test_a_reminder_is_due_once_the_window_passed_and_only_once(db: Storage) -> None:
     link = await add_link(db)
     await db.subscribe_reminders(USER, now=NOW)
     entry = await played(db, link, NOW)
@@ -90,7 +80,7 @@ async def test_a_reminder_is_due_once_the_window_passed_and_only_once(db: Databa
 
 
 async def test_reminders_skip_old_reopenings_later_votes_once_links_and_unsubscribed(
-    db: Database,
+    db: Storage,
 ) -> None:
     daily, once = await add_link(db), await add_link(db, VoteInterval.ONCE)
     await played(db, daily, NOW - 2 * DAY)  # reopened before the member subscribed

@@ -40,7 +40,7 @@ async def test_connection_settings(db: Database) -> None:
         "journal_mode": "wal",
         "foreign_keys": 1,
         "secure_delete": 1,
-        "synchronous": 1,
+        "synchronous": 2,  # FULL
         "busy_timeout": BUSY_TIMEOUT_MS,
     }
     actual = {}
@@ -95,7 +95,7 @@ async def test_hundreds_of_concurrent_tasks(db: Database) -> None:
     )
 
     async def vote(n: int) -> None:
-        call = NewCall(USER + n % 7, 1, 2, link.id, None, "link", False, "add", n % 2 == 0)
+        call = NewCall(USER + n, 1, 2, link.id, None, "link", False, "add", False)
         entry_id = await db.begin_call(call, now=NOW)
         await db.finish_played(entry_id, PlayedResult("ADD", n, 1.0, False, NOW, 9), now=NOW)
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from storage import ledger
 from storage.database import Database
 from storage.errors import EntryNotPending, LinkRemoved
+from storage.interface import Storage
 from storage.models import LedgerEntry, LedgerStatus, NewCall, PlayedResult
+from tests.conftest import OpenStorage
 from tests.helpers_storage import CHANNEL, GUILD, KEY, NOW, USER, db_path, raw_query, vote
 
 PLAYED = PlayedResult(
@@ -27,32 +29,26 @@ PLAYED = PlayedResult(
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database.connect(db_path(tmp_path), KEY) as database:
-        yield database
-
-
-@pytest.fixture
-async def link_id(db: Database) -> int:
+async def link_id(db: Storage) -> int:
     link = await db.add_link(
         guild_id=GUILD, channel_id=CHANNEL, name="alice", link_token="t", added_by=USER, now=NOW
     )
     return link.id
 
 
-async def entry(db: Database, entry_id: int) -> LedgerEntry:
+async def entry(db: Storage, entry_id: int) -> LedgerEntry:
     found = await db.get_entry(entry_id)
     assert found is not None
     return found
 
 
-async def played(db: Database, call: NewCall, *, minutes: int = 0) -> int:
+async def played(db: Storage, call: NewCall, *, minutes: int = 0) -> int:
     entry_id = await db.begin_call(call, now=NOW + timedelta(minutes=minutes))
     await db.finish_played(entry_id, PLAYED, now=NOW + timedelta(minutes=minutes))
     return entry_id
 
 
-async def test_begin_records_a_pending_call(db: Database, link_id: int) -> None:
+async def test_begin_records_a_pending_call(db: Storage, link_id: int) -> None:
     call = replace(vote(link_id, anonymous=True), session_id=55, vote_type="rand")
     entry_id = await db.begin_call(call, now=NOW)
     assert await entry(db, entry_id) == LedgerEntry(
@@ -79,7 +75,7 @@ async def test_begin_records_a_pending_call(db: Database, link_id: int) -> None:
     )
 
 
-async def test_games_outside_a_guild(db: Database) -> None:
+async def test_games_outside_a_guild(db: Storage) -> None:
     call = NewCall(USER, None, None, None, 77, "dice", True, None, False)
     entry_id = await db.begin_call(call, now=NOW)
     found = await entry(db, entry_id)
@@ -92,20 +88,20 @@ async def test_games_outside_a_guild(db: Database) -> None:
     assert (found.game, found.dom, found.vote_type) == ("dice", True, None)
 
 
-async def test_a_call_to_a_removed_link_is_refused(db: Database, link_id: int) -> None:
+async def test_a_call_to_a_removed_link_is_refused(db: Storage, link_id: int) -> None:
     await db.remove_link(GUILD, CHANNEL, "alice")
     with pytest.raises(LinkRemoved):
         await db.begin_call(vote(link_id), now=NOW)
     assert await db.count_calls() == 0
 
 
-async def test_a_malformed_call_is_refused(db: Database) -> None:
-    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+async def test_a_malformed_call_is_refused(db: Storage) -> None:
+    with pytest.raises((sqlite3.IntegrityError, asyncpg.CheckViolationError), match=r"(?i)check"):
         await db.begin_call(vote(None, game="poker"), now=NOW)
     assert await db.count_calls() == 0
 
 
-async def test_finish_played(db: Database, link_id: int) -> None:
+async def test_finish_played(db: Storage, link_id: int) -> None:
     entry_id = await db.begin_call(vote(link_id), now=NOW)
     done = NOW + timedelta(seconds=2)
     await db.finish_played(entry_id, replace(PLAYED, penalty=True), now=done)
@@ -121,14 +117,14 @@ async def test_finish_played(db: Database, link_id: int) -> None:
     assert (found.reason, found.message) == (None, None)
 
 
-async def test_played_without_session_keeps_the_called_one(db: Database) -> None:
+async def test_played_without_session_keeps_the_called_one(db: Storage) -> None:
     call = NewCall(USER, GUILD, CHANNEL, None, 77, "luck", False, None, False)
     entry_id = await db.begin_call(call, now=NOW)
     await db.finish_played(entry_id, replace(PLAYED, session_id=None), now=NOW)
     assert (await entry(db, entry_id)).session_id == 77
 
 
-async def test_finish_refused(db: Database, link_id: int) -> None:
+async def test_finish_refused(db: Storage, link_id: int) -> None:
     entry_id = await db.begin_call(vote(link_id), now=NOW)
     await db.finish_refused(entry_id, "cooldown", "Already voted today.", now=NOW)
     found = await entry(db, entry_id)
@@ -141,14 +137,14 @@ async def test_finish_refused(db: Database, link_id: int) -> None:
     assert found.operation is None
 
 
-async def test_finish_unknown(db: Database, link_id: int) -> None:
+async def test_finish_unknown(db: Storage, link_id: int) -> None:
     entry_id = await db.begin_call(vote(link_id), now=NOW)
     await db.finish_unknown(entry_id, "timeout", now=NOW)
     found = await entry(db, entry_id)
     assert (found.status, found.reason, found.message) == (LedgerStatus.UNKNOWN, "timeout", None)
 
 
-async def test_a_played_call_marks_the_member_s_account_used(db: Database, link_id: int) -> None:
+async def test_a_played_call_marks_the_member_s_account_used(db: Storage, link_id: int) -> None:
     other = USER + 1
     for user_id in (USER, other):
         await db.save_account(user_id, f"token-{user_id}", None, now=NOW)
@@ -166,7 +162,7 @@ async def test_a_played_call_marks_the_member_s_account_used(db: Database, link_
     assert (await db.get_account(other)).last_used_at is None  # type: ignore[union-attr]
 
 
-async def test_an_entry_is_finished_once(db: Database, link_id: int) -> None:
+async def test_an_entry_is_finished_once(db: Storage, link_id: int) -> None:
     entry_id = await db.begin_call(vote(link_id), now=NOW)
     await db.finish_unknown(entry_id, "timeout", now=NOW)
     with pytest.raises(EntryNotPending):
@@ -176,7 +172,7 @@ async def test_an_entry_is_finished_once(db: Database, link_id: int) -> None:
     assert (await entry(db, entry_id)).status is LedgerStatus.UNKNOWN
 
 
-async def test_last_counted_vote_of_a_member(db: Database, link_id: int) -> None:
+async def test_last_counted_vote_of_a_member(db: Storage, link_id: int) -> None:
     assert await db.last_counted_vote(link_id, user_id=USER) is None
     first = await played(db, vote(link_id), minutes=0)
     refused = await db.begin_call(vote(link_id), now=NOW + timedelta(minutes=5))
@@ -201,7 +197,7 @@ async def test_last_counted_vote_of_a_member(db: Database, link_id: int) -> None
     assert last.id == pending
 
 
-async def test_last_counted_vote_goes_by_time_not_insertion(db: Database, link_id: int) -> None:
+async def test_last_counted_vote_goes_by_time_not_insertion(db: Storage, link_id: int) -> None:
     later = await played(db, vote(link_id), minutes=30)
     await played(db, vote(link_id), minutes=10)
     last = await db.last_counted_vote(link_id, user_id=USER)
@@ -209,7 +205,7 @@ async def test_last_counted_vote_goes_by_time_not_insertion(db: Database, link_i
     assert last.id == later
 
 
-async def test_last_anonymous_vote_is_anyone_s(db: Database, link_id: int) -> None:
+async def test_last_anonymous_vote_is_anyone_s(db: Storage, link_id: int) -> None:
     await played(db, vote(link_id), minutes=20)
     assert await db.last_counted_vote(link_id, user_id=None) is None
     await played(db, vote(link_id, anonymous=True), minutes=0)
@@ -220,7 +216,7 @@ async def test_last_anonymous_vote_is_anyone_s(db: Database, link_id: int) -> No
     assert await db.last_counted_vote(link_id + 1, user_id=None) is None
 
 
-async def test_latest_votes_of_user_one_per_link(db: Database, link_id: int) -> None:
+async def test_latest_votes_of_user_one_per_link(db: Storage, link_id: int) -> None:
     other_link = (
         await db.add_link(
             guild_id=GUILD, channel_id=CHANNEL, name="bob", link_token="t", added_by=1, now=NOW
@@ -238,20 +234,20 @@ async def test_latest_votes_of_user_one_per_link(db: Database, link_id: int) -> 
     assert await db.latest_votes_of_user(USER + 2) == []
 
 
-async def test_vote_count(db: Database, link_id: int) -> None:
+async def test_vote_count(db: Storage, link_id: int) -> None:
     await played(db, vote(link_id))
     await played(db, vote(link_id, anonymous=True))
     await played(db, vote(link_id, dom=True))
     await played(db, vote(None, game="dice"))
     await played(db, vote(link_id, user_id=USER + 1))
-    await db.begin_call(vote(link_id), now=NOW)
     refused = await db.begin_call(vote(link_id), now=NOW)
     await db.finish_refused(refused, "cooldown", None, now=NOW)
+    await db.begin_call(vote(link_id), now=NOW)
     assert await db.vote_count(USER) == 2
     assert await db.vote_count(USER + 2) == 0
 
 
-async def test_recent_calls_newest_first(db: Database, link_id: int) -> None:
+async def test_recent_calls_newest_first(db: Storage, link_id: int) -> None:
     ids = [await played(db, vote(link_id, channel_id=CHANNEL + n % 2), minutes=n) for n in range(6)]
     guild_wide = await db.recent_calls(GUILD, limit=4)
     assert [found.id for found in guild_wide] == ids[:1:-1]
@@ -260,10 +256,10 @@ async def test_recent_calls_newest_first(db: Database, link_id: int) -> None:
     assert await db.recent_calls(GUILD + 1) == []
 
 
-async def test_calls_with_status_and_count(db: Database, link_id: int) -> None:
+async def test_calls_with_status_and_count(db: Storage, link_id: int) -> None:
     first = await db.begin_call(vote(link_id), now=NOW)
-    done = await played(db, vote(link_id), minutes=1)
-    second = await db.begin_call(vote(link_id), now=NOW + timedelta(minutes=2))
+    done = await played(db, vote(link_id, user_id=USER + 1), minutes=1)
+    second = await db.begin_call(vote(link_id, user_id=USER + 2), now=NOW + timedelta(minutes=2))
     pending = await db.calls_with_status(LedgerStatus.PENDING)
     assert [found.id for found in pending] == [first, second]
     assert [found.id for found in await db.calls_with_status(LedgerStatus.PLAYED)] == [done]
@@ -271,14 +267,13 @@ async def test_calls_with_status_and_count(db: Database, link_id: int) -> None:
     assert await db.count_calls() == 3
 
 
-async def test_pending_calls_become_unknown_at_open(tmp_path: Path) -> None:
-    path = db_path(tmp_path)
-    async with Database.connect(path, KEY) as db:
+async def test_pending_calls_become_unknown_at_open(open_storage: OpenStorage) -> None:
+    async with open_storage() as db:
         left = await db.begin_call(vote(None, game="dice"), now=NOW)
         done = await played(db, vote(None, game="luck"))
         assert db.recovered_at_open == 0
     reopened_at = NOW + timedelta(hours=1)
-    async with Database.connect(path, KEY, now=reopened_at) as db:
+    async with open_storage(now=reopened_at) as db:
         assert db.recovered_at_open == 1
         recovered = await entry(db, left)
         assert (recovered.status, recovered.reason, recovered.finished_at) == (
@@ -287,8 +282,25 @@ async def test_pending_calls_become_unknown_at_open(tmp_path: Path) -> None:
             reopened_at,
         )
         assert (await entry(db, done)).status is LedgerStatus.PLAYED
-    async with Database.connect(path, KEY) as db:
+    async with open_storage() as db:
         assert db.recovered_at_open == 0
+
+
+async def test_a_start_leaves_the_calls_of_a_running_process_alone(
+    open_storage: OpenStorage,
+) -> None:
+    """Two processes share the database: one starting must not settle the other's calls."""
+    async with open_storage() as running:
+        under_way = await running.begin_call(vote(None, game="dice"), now=NOW)
+        async with open_storage() as starting:
+            assert starting.recovered_at_open == 0
+            assert (await entry(starting, under_way)).status is LedgerStatus.PENDING
+        await running.finish_played(under_way, PLAYED, now=NOW)
+        assert (await entry(running, under_way)).status is LedgerStatus.PLAYED
+        left = await running.begin_call(vote(None, game="luck"), now=NOW)
+    async with open_storage() as restarted:  # the process that wrote `left` has ended
+        assert restarted.recovered_at_open == 1
+        assert (await entry(restarted, left)).status is LedgerStatus.UNKNOWN
 
 
 @pytest.mark.parametrize(

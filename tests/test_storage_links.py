@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from storage.database import Database
 from storage.errors import LinkNameTaken
+from storage.interface import Storage
 from storage.models import ChannelLink, GuildSettings, LedgerStatus, PlayedResult, VoteInterval
 from storage.sql import ReadCache
-from tests.helpers_storage import CHANNEL, GUILD, KEY, NOW, USER, db_path, vote
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database.connect(db_path(tmp_path), KEY) as database:
-        yield database
+from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, vote
 
 
 async def add(
-    db: Database, name: str, *, channel_id: int = CHANNEL, guild_id: int = GUILD
+    db: Storage, name: str, *, channel_id: int = CHANNEL, guild_id: int = GUILD
 ) -> ChannelLink:
     return await db.add_link(
         guild_id=guild_id,
@@ -36,7 +28,7 @@ async def add(
     )
 
 
-async def test_add_and_get(db: Database) -> None:
+async def test_add_and_get(db: Storage) -> None:
     link = await db.add_link(
         guild_id=GUILD,
         channel_id=CHANNEL,
@@ -65,14 +57,14 @@ async def test_add_and_get(db: Database) -> None:
     assert await db.get_link(link.id + 1) is None
 
 
-async def test_defaults_are_daily_and_anonymous_allowed(db: Database) -> None:
+async def test_defaults_are_daily_and_anonymous_allowed(db: Storage) -> None:
     link = await db.add_link(
         guild_id=GUILD, channel_id=CHANNEL, name="a", link_token="t", added_by=USER, now=NOW
     )
     assert (link.interval, link.anonymous_allowed) == (VoteInterval.DAILY, True)
 
 
-async def test_names_are_unique_per_channel(db: Database) -> None:
+async def test_names_are_unique_per_channel(db: Storage) -> None:
     await add(db, "alice")
     with pytest.raises(LinkNameTaken, match="alice"):
         await add(db, "alice")
@@ -83,7 +75,7 @@ async def test_names_are_unique_per_channel(db: Database) -> None:
     assert [link.name for link in await db.links_in_channel(GUILD, CHANNEL)] == ["alice"]
 
 
-async def test_listing_order(db: Database) -> None:
+async def test_listing_order(db: Storage) -> None:
     await add(db, "carol", channel_id=2)
     await add(db, "bob", channel_id=1)
     await add(db, "alice", channel_id=2)
@@ -94,7 +86,7 @@ async def test_listing_order(db: Database) -> None:
     assert await db.links_in_channel(GUILD, 3) == []
 
 
-async def test_remove(db: Database) -> None:
+async def test_remove(db: Storage) -> None:
     link = await add(db, "alice")
     keep = await add(db, "bob")
     assert await db.remove_link(GUILD, CHANNEL + 1, "alice") is None
@@ -104,14 +96,14 @@ async def test_remove(db: Database) -> None:
     assert await db.links_in_channel(GUILD, CHANNEL) == [keep]
 
 
-async def test_removed_link_ids_are_never_reused(db: Database) -> None:
+async def test_removed_link_ids_are_never_reused(db: Storage) -> None:
     first = await add(db, "alice")
     await db.remove_link(GUILD, CHANNEL, "alice")
     again = await add(db, "alice")
     assert again.id > first.id
 
 
-async def test_removing_a_link_keeps_its_ledger_rows(db: Database) -> None:
+async def test_removing_a_link_keeps_its_ledger_rows(db: Storage) -> None:
     link = await add(db, "alice")
     entry_id = await db.begin_call(vote(link.id), now=NOW)
     await db.finish_played(entry_id, PlayedResult("ADD", 60, 1.0, False, NOW, 9), now=NOW)
@@ -121,7 +113,7 @@ async def test_removing_a_link_keeps_its_ledger_rows(db: Database) -> None:
     assert (entry.link_id, entry.status, entry.session_id) == (None, LedgerStatus.PLAYED, 9)
 
 
-async def test_session_is_learnt_later(db: Database) -> None:
+async def test_session_is_learnt_later(db: Storage) -> None:
     link = await add(db, "alice")
     await db.set_link_session(link.id, 1234)
     stored = await db.get_link(link.id)
@@ -129,7 +121,7 @@ async def test_session_is_learnt_later(db: Database) -> None:
     assert stored.session_id == 1234
 
 
-async def test_guild_settings_default_then_set_and_cleared(db: Database) -> None:
+async def test_guild_settings_default_then_set_and_cleared(db: Storage) -> None:
     assert await db.guild_settings(GUILD) == GuildSettings(GUILD, None, None)
     await db.set_voter_role(GUILD, 11)
     await db.set_log_channel(GUILD, 22)
@@ -142,7 +134,7 @@ async def test_guild_settings_default_then_set_and_cleared(db: Database) -> None
     assert await db.guild_settings(GUILD + 1) == GuildSettings(GUILD + 1, 33, None)
 
 
-async def test_a_channel_s_links_follow_each_change(db: Database) -> None:
+async def test_a_channel_s_links_follow_each_change(db: Storage) -> None:
     """Every vote reads its channel's links from a cache; each change must reach the next vote."""
     assert await db.links_in_channel(GUILD, CHANNEL) == []
     link = await add(db, "alice")
@@ -154,7 +146,7 @@ async def test_a_channel_s_links_follow_each_change(db: Database) -> None:
     assert await db.links_in_channel(GUILD, CHANNEL) == []
 
 
-async def test_a_read_overlapping_a_change_is_not_kept(db: Database) -> None:
+async def test_a_read_overlapping_a_change_is_not_kept(db: Storage) -> None:
     assert await db.links_in_channel(GUILD, CHANNEL) == []
     await db.remove_link(GUILD, CHANNEL, "nothing")  # empties the cache: the next read asks SQLite
     before, link = await asyncio.gather(db.links_in_channel(GUILD, CHANNEL), add(db, "alice"))
@@ -162,7 +154,7 @@ async def test_a_read_overlapping_a_change_is_not_kept(db: Database) -> None:
     assert await db.links_in_channel(GUILD, CHANNEL) == [link]  # … and not kept after it
 
 
-async def test_a_change_whose_caller_was_cancelled_still_reaches_readers(db: Database) -> None:
+async def test_a_change_whose_caller_was_cancelled_still_reaches_readers(db: Storage) -> None:
     assert await db.guild_settings(GUILD) == GuildSettings(GUILD, None, None)
     change = asyncio.create_task(db.set_voter_role(GUILD, 11))
     await asyncio.sleep(0)  # the change starts: its statement goes to the database thread

@@ -1,4 +1,9 @@
-"""Discord's gateway protocol towards one bot: sessions, sequence numbers, heartbeats, resumes."""
+"""Discord's gateway protocol towards one bot: sessions, sequence numbers, heartbeats, resumes.
+
+A sharded bot opens one session per shard (IDENTIFY carries `shard: [id, count]`), maybe from
+several processes; each guild's events go to the session of shard `(guild_id >> 22) % count`,
+events without a guild to shard 0, as Discord routes them.
+"""
 
 from __future__ import annotations
 
@@ -22,10 +27,18 @@ RESUMABLE_CLOSE = 4000
 AUTHENTICATION_FAILED = 4004
 
 
+Shard = tuple[int, int]  # (shard id, shard count)
+
+
+def shard_of(guild_id: int | None, shard_count: int) -> int:
+    return 0 if guild_id is None else (guild_id >> 22) % shard_count
+
+
 @dataclass
 class _Session:
     id: str
     socket: web.WebSocketResponse | None
+    shard: Shard = (0, 1)
     seq: int = 0
     sent: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=REPLAY_LIMIT))
 
@@ -41,13 +54,13 @@ class Gateway:
         self,
         *,
         token: str,
-        ready: Callable[[str], JSON],
-        guild_creates: Callable[[], list[JSON]],
+        ready: Callable[[str, Shard], JSON],
+        guild_creates: Callable[[Shard], list[JSON]],
     ) -> None:
         self._token = token
         self._ready_payload = ready
         self._guild_creates = guild_creates
-        self._session: _Session | None = None
+        self._sessions: dict[int, _Session] = {}  # by shard id
         self._sockets: set[web.WebSocketResponse] = set()
         self.ready = asyncio.Event()
         self.identify_count = 0
@@ -55,8 +68,18 @@ class Gateway:
         self.intents: int | None = None
 
     @property
+    def _session(self) -> _Session | None:
+        """The session of shard 0 (the only one of a bot that is not sharded)."""
+        return self._sessions.get(0)
+
+    @property
     def connected(self) -> bool:
         return self._session is not None and self._session.socket is not None
+
+    @property
+    def shards(self) -> set[Shard]:
+        """The shards identified so far."""
+        return {session.shard for session in self._sessions.values()}
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """The websocket route: HELLO, then answer the client's opcodes until it goes."""
@@ -71,15 +94,27 @@ class Gateway:
                     await self._receive(ws, json.loads(message.data))
         finally:
             self._sockets.discard(ws)
-            if self._session is not None and self._session.socket is ws:
-                self._session.socket = None
+            for session in self._sessions.values():
+                if session.socket is ws:
+                    session.socket = None
         return ws
 
-    async def dispatch(self, event: str, data: JSON) -> None:
-        """Send an event to the bot's session; buffered for RESUME if its socket is down."""
-        if self._session is None:
-            raise AssertionError("no discord.py client has identified on the fake gateway")
-        await self._dispatch(self._session, event, data)
+    async def dispatch(self, event: str, data: JSON) -> int:
+        """Send an event to the session of its guild's shard; buffered for RESUME if its socket
+        is down. Returns the shard id."""
+        guild_id = data.get("guild_id")
+        count = max((session.shard[1] for session in self._sessions.values()), default=1)
+        shard = shard_of(int(guild_id) if guild_id is not None else None, count)
+        session = self._sessions.get(shard)
+        if session is None:
+            raise AssertionError(f"no discord.py client has identified shard {shard}")
+        await self._dispatch(session, event, data)
+        return shard
+
+    async def dispatch_to_every_session(self, event: str, data: JSON) -> None:
+        """Send one event to every shard's session, as an overlap of two sessions can."""
+        for session in list(self._sessions.values()):
+            await self._dispatch(session, event, data)
 
     async def drop(self, code: int = RESUMABLE_CLOSE) -> None:
         """Close the bot's connection from the server side, as Discord does when it hiccups."""
@@ -109,17 +144,20 @@ class Gateway:
             return
         self.identify_count += 1
         self.intents = data.get("intents")
-        session = self._session = _Session(id=secrets.token_hex(16), socket=ws)
-        await self._dispatch(session, "READY", self._ready_payload(session.id))
-        for guild in self._guild_creates():
+        shard_id, shard_count = data.get("shard") or (0, 1)
+        shard = (int(shard_id), int(shard_count))
+        session = _Session(id=secrets.token_hex(16), socket=ws, shard=shard)
+        self._sessions[shard[0]] = session
+        await self._dispatch(session, "READY", self._ready_payload(session.id, shard))
+        for guild in self._guild_creates(shard):
             await self._dispatch(session, "GUILD_CREATE", guild)
         self.ready.set()
 
     async def _resume(self, ws: web.WebSocketResponse, data: JSON) -> None:
-        session, seq = self._session, data.get("seq")
+        seq = data.get("seq")
+        session = next((s for s in self._sessions.values() if s.id == data.get("session_id")), None)
         if (
             session is None
-            or data.get("session_id") != session.id
             or data.get("token") != self._token
             or seq is None
             or (session.sent and session.sent[0][0] > seq + 1)  # missed events already dropped

@@ -174,6 +174,8 @@ class Exchange:
         self.dispatched_at = dispatched_at
         self.deadline = deadline
         self.callback: Callback | None = None
+        self.shard: int | None = None
+        """The shard whose session the interaction was dispatched to."""
         self.errors: list[ApiError] = []
         self.original_id: int | None = None
         self.answered_at: float | None = None

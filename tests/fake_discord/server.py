@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from tests.fake_discord.commands import CommandRegistry
-from tests.fake_discord.gateway import Gateway
+from tests.fake_discord.gateway import Gateway, Shard, shard_of
 from tests.fake_discord.payloads import JOINED_AT, MEMBER_PERMISSIONS, Channel, Role, User
 from tests.fake_discord.records import (
     DEFAULT_TIMEOUT,
@@ -173,8 +173,13 @@ class FakeDiscord:
             payload, dispatched_at=loop.time(), deadline=self.ack_deadline, store=self.store
         )
         self._exchanges[exchange.token] = exchange
-        await self.gateway.dispatch("INTERACTION_CREATE", payload)
+        exchange.shard = await self.gateway.dispatch("INTERACTION_CREATE", payload)
         return exchange
+
+    async def redeliver(self, exchange: Exchange) -> None:
+        """Deliver an interaction once more, to every session: during a rolling restart Discord
+        may send one INTERACTION_CREATE to an old and a new session."""
+        await self.gateway.dispatch_to_every_session("INTERACTION_CREATE", exchange.payload)
 
     def exchange(self, token: str) -> Exchange | None:
         """The interaction that was given this token."""
@@ -292,11 +297,16 @@ class FakeDiscord:
 
     # Gateway payloads
 
-    def _ready(self, session_id: str) -> JSON:
+    def _ready(self, session_id: str, shard: Shard) -> JSON:
         return {
             "v": 10,
             "user": self.bot.to_json() | {"verified": True, "mfa_enabled": False, "flags": 0},
-            "guilds": [{"id": str(guild_id), "unavailable": True} for guild_id in self._guilds],
+            "guilds": [
+                {"id": str(guild_id), "unavailable": True}
+                for guild_id in self._guilds
+                if shard_of(guild_id, shard[1]) == shard[0]
+            ],
+            "shard": list(shard),
             "session_id": session_id,
             "session_type": "normal",
             "resume_gateway_url": self.gateway_url,
@@ -311,12 +321,14 @@ class FakeDiscord:
             "_trace": ["fake-gateway"],
         }
 
-    def _guild_creates(self) -> list[JSON]:
+    def _guild_creates(self, shard: Shard) -> list[JSON]:
         channels: dict[int, list[JSON]] = {}
         for channel in self._channels.values():
             channels.setdefault(channel.guild_id or 0, []).append(channel.to_json())
         return [
-            self._guild_create(guild, channels.get(guild.id, [])) for guild in self._guilds.values()
+            self._guild_create(guild, channels.get(guild.id, []))
+            for guild in self._guilds.values()
+            if shard_of(guild.id, shard[1]) == shard[0]
         ]
 
     def _guild_create(self, guild: _Guild, channels: list[JSON]) -> JSON:

@@ -1,0 +1,42 @@
+"""Which database the bot uses: PostgreSQL when DATABASE_URL is set, else the SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from storage.database import Database
+from storage.errors import StorageError
+from storage.interface import Storage
+from storage.postgres.database import PostgresDatabase
+from storage.token_cipher import key_path_for, load_token_key
+
+SHARED_KEY_NEEDED = (
+    "TOKEN_KEY must be set when DATABASE_URL is: every process that shares the database must "
+    "use the same key"
+)
+
+
+def token_key(configured: SecretStr | None, database_url: SecretStr | None, path: Path) -> bytes:
+    """SQLite may keep a generated key beside its file; processes sharing a server cannot."""
+    if database_url is not None and (
+        configured is None or not configured.get_secret_value().strip()
+    ):
+        raise StorageError(SHARED_KEY_NEEDED)
+    return load_token_key(configured, key_path_for(path))
+
+
+@asynccontextmanager
+async def connect_storage(
+    database_url: SecretStr | None, database_path: Path, key: bytes
+) -> AsyncIterator[Storage]:
+    """Open, migrate and recover the configured database; closed however the block ends."""
+    if database_url is not None:
+        async with PostgresDatabase.connect(database_url.get_secret_value(), key) as pg:
+            yield pg
+    else:
+        async with Database.connect(database_path, key) as sqlite:
+            yield sqlite

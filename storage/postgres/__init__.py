@@ -1,0 +1,1 @@
+"""The PostgreSQL backend: several bot processes, on several machines, sharing one database."""

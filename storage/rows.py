@@ -1,0 +1,89 @@
+"""Rows of either backend turned into the models: one reading of each table, whoever stored it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from storage.models import (
+    Account,
+    ChannelLink,
+    GuildSettings,
+    LedgerEntry,
+    LedgerStatus,
+    LinkCard,
+    VoteInterval,
+)
+from storage.timestamps import from_db, from_db_or_none
+from storage.token_cipher import TokenCipher
+
+Row = Mapping[str, Any]
+
+
+def entry_from_row(row: Row) -> LedgerEntry:
+    return LedgerEntry(
+        id=row["id"],
+        created_at=from_db(row["created_at"]),
+        finished_at=from_db_or_none(row["finished_at"]),
+        user_id=row["user_id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        link_id=row["link_id"],
+        session_id=row["session_id"],
+        game=row["game"],
+        dom=bool(row["dom"]),
+        vote_type=row["vote_type"],
+        anonymous=bool(row["anonymous"]),
+        status=LedgerStatus(row["status"]),
+        operation=row["operation"],
+        seconds=row["seconds"],
+        multiplier=row["multiplier"],
+        penalty=bool(row["penalty"]),
+        scheduled_end=from_db_or_none(row["scheduled_end"]),
+        reason=row["reason"],
+        message=row["message"],
+    )
+
+
+def link_from_row(row: Row, cipher: TokenCipher) -> ChannelLink:
+    return ChannelLink(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        name=row["name"],
+        link_token=cipher.decrypt(bytes(row["link_token"])),
+        interval=VoteInterval(row["vote_interval"]),
+        anonymous_allowed=bool(row["anonymous_allowed"]),
+        added_by=row["added_by"],
+        added_at=from_db(row["added_at"]),
+        session_id=row["session_id"],
+    )
+
+
+def account_from_row(row: Row, cipher: TokenCipher) -> Account:
+    return Account(
+        user_id=row["user_id"],
+        api_token=cipher.decrypt(bytes(row["api_token"])),
+        default_session=row["default_session"],
+        connected_at=from_db(row["connected_at"]),
+        last_used_at=from_db_or_none(row["last_used_at"]),
+        token_rejected=bool(row["token_rejected"]),
+    )
+
+
+def card_from_row(row: Row) -> LinkCard:
+    return LinkCard(
+        message_id=row["message_id"],
+        link_id=row["link_id"],
+        channel_id=row["channel_id"],
+        posted_at=from_db(row["posted_at"]),
+    )
+
+
+def settings_from_row(guild_id: int, row: Row | None) -> GuildSettings:
+    """A guild that never changed a setting has no row, and the defaults."""
+    if row is None:
+        return GuildSettings(guild_id=guild_id, voter_role_id=None, log_channel_id=None)
+    return GuildSettings(
+        guild_id=guild_id, voter_role_id=row["voter_role_id"], log_channel_id=row["log_channel_id"]
+    )

@@ -1,0 +1,150 @@
+"""What the database itself promises about calls, whichever process asks: on both backends.
+
+Two open databases on the same file or server stand for two bot processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from storage.errors import CallUnderWay, InteractionSeen, VoteAlreadyCounted
+from storage.interface import Storage
+from storage.models import LedgerStatus, PlayedResult
+from tests.conftest import OpenStorage
+from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, vote
+
+PLAYED = PlayedResult("ADD", 60, 1.0, False, None, None)
+DAY_AGO = NOW - timedelta(hours=24)
+
+
+@pytest.fixture
+async def link_id(db: Storage) -> int:
+    link = await db.add_link(
+        guild_id=GUILD, channel_id=CHANNEL, name="alice", link_token="t", added_by=USER, now=NOW
+    )
+    return link.id
+
+
+async def test_an_interaction_is_recorded_once(db: Storage, link_id: int) -> None:
+    first = await db.begin_call(replace(vote(link_id), interaction_id=77), now=NOW)
+    await db.finish_played(first, PLAYED, now=NOW)
+    again = replace(vote(None, game="dice", user_id=USER + 1), interaction_id=77)
+    with pytest.raises(InteractionSeen):
+        await db.begin_call(again, now=NOW)
+    assert await db.count_calls() == 1
+    assert await db.begin_call(replace(vote(link_id, user_id=USER + 2), interaction_id=78), now=NOW)
+
+
+async def test_one_pending_vote_per_link_and_voter(db: Storage, link_id: int) -> None:
+    first = await db.begin_call(vote(link_id), now=NOW)
+    with pytest.raises(CallUnderWay):
+        await db.begin_call(vote(link_id), now=NOW)
+    await db.begin_call(vote(link_id, user_id=USER + 1), now=NOW)  # another member
+    await db.begin_call(vote(link_id, anonymous=True), now=NOW)
+    with pytest.raises(CallUnderWay):  # anonymous members share one vote
+        await db.begin_call(vote(link_id, user_id=USER + 2, anonymous=True), now=NOW)
+    await db.finish_refused(first, "cooldown", None, now=NOW)
+    await db.begin_call(vote(link_id), now=NOW)  # the first is settled
+    assert await db.count_calls() == 4
+
+
+async def test_one_pending_game_per_member_game_and_session(db: Storage) -> None:
+    dice = replace(vote(None, game="dice"), session_id=5)
+    await db.begin_call(dice, now=NOW)
+    with pytest.raises(CallUnderWay):
+        await db.begin_call(dice, now=NOW)
+    await db.begin_call(replace(dice, game="luck"), now=NOW)
+    await db.begin_call(replace(dice, dom=True), now=NOW)
+    await db.begin_call(replace(dice, session_id=6), now=NOW)
+    assert await db.count_calls() == 4
+
+
+async def test_the_limit_is_checked_in_the_step_that_writes_the_row(
+    db: Storage, link_id: int
+) -> None:
+    voted = await db.begin_call(vote(link_id), now=NOW - timedelta(hours=1))
+    await db.finish_played(voted, PLAYED, now=NOW)
+    with pytest.raises(VoteAlreadyCounted):
+        await db.begin_call(vote(link_id), now=NOW, limit_since=DAY_AGO)
+    assert await db.count_calls() == 1
+    # A day later the same vote no longer limits; other voters were never limited by it.
+    assert await db.begin_call(vote(link_id), now=NOW, limit_since=NOW - timedelta(minutes=59))
+    assert await db.begin_call(vote(link_id, user_id=USER + 1), now=NOW, limit_since=DAY_AGO)
+
+
+async def test_a_refused_vote_does_not_limit_and_an_unknown_one_does(
+    db: Storage, link_id: int
+) -> None:
+    refused = await db.begin_call(vote(link_id, anonymous=True), now=NOW)
+    await db.finish_refused(refused, "cooldown", None, now=NOW)
+    unknown = await db.begin_call(vote(link_id, anonymous=True), now=NOW, limit_since=DAY_AGO)
+    await db.finish_unknown(unknown, "timeout", now=NOW)
+    other_member = vote(link_id, user_id=USER + 5, anonymous=True)
+    with pytest.raises(VoteAlreadyCounted):
+        await db.begin_call(other_member, now=NOW, limit_since=DAY_AGO)
+
+
+async def test_two_processes_racing_the_same_vote_write_one_row(
+    db: Storage, open_storage: OpenStorage, link_id: int
+) -> None:
+    """Each round, both "processes" try to begin the same member's vote at once."""
+    async with open_storage() as other:
+        for member in range(20):
+            call = vote(link_id, user_id=USER + 100 + member)
+            attempts = [
+                store.begin_call(call, now=NOW, limit_since=DAY_AGO) for store in (db, other)
+            ]
+            results = await asyncio.gather(*attempts, return_exceptions=True)
+            written = [result for result in results if isinstance(result, int)]
+            refused = [result for result in results if not isinstance(result, int)]
+            assert len(written) == 1, results
+            assert all(isinstance(e, CallUnderWay | VoteAlreadyCounted) for e in refused), results
+            await db.finish_played(written[0], PLAYED, now=NOW)
+            with pytest.raises(VoteAlreadyCounted):
+                await other.begin_call(call, now=NOW, limit_since=DAY_AGO)
+    assert await db.count_calls() == 20
+    assert len(await db.calls_with_status(LedgerStatus.PLAYED)) == 20
+
+
+async def test_background_work_is_claimed_by_one_process(
+    db: Storage, open_storage: OpenStorage, link_id: int
+) -> None:
+    async with open_storage() as other:
+        window = NOW + timedelta(seconds=2)
+        claims = [db.claim_card_refresh(link_id, now=NOW, until=window) for _ in range(3)]
+        claims += [other.claim_card_refresh(link_id, now=NOW, until=window) for _ in range(3)]
+        assert sorted(await asyncio.gather(*claims)) == [False] * 5 + [True]
+        assert not await other.claim_card_refresh(
+            link_id, now=window - timedelta(microseconds=1), until=NOW
+        )
+        assert await other.claim_card_refresh(link_id, now=window, until=window)
+
+        entry_id = await db.begin_call(vote(link_id), now=NOW)
+        reminders = [store.claim_reminder(entry_id, now=NOW) for store in (db, other, db)]
+        assert sorted(await asyncio.gather(*reminders)) == [False, False, True]
+        await other.mark_reminded(entry_id, delivered=True, now=NOW)
+        assert not await db.claim_reminder(entry_id, now=NOW)
+
+
+async def test_cached_links_and_settings_follow_another_process_within_a_second(
+    db: Storage, open_storage: OpenStorage, link_id: int
+) -> None:
+    assert [link.name for link in await db.links_in_channel(GUILD, CHANNEL)] == ["alice"]
+    assert (await db.guild_settings(GUILD)).voter_role_id is None
+    async with open_storage() as other:
+        await other.add_link(
+            guild_id=GUILD, channel_id=CHANNEL, name="bob", link_token="t", added_by=USER, now=NOW
+        )
+        await other.set_voter_role(GUILD, 55)
+    deadline = asyncio.get_running_loop().time() + 1.5
+    while asyncio.get_running_loop().time() < deadline:
+        names = [link.name for link in await db.links_in_channel(GUILD, CHANNEL)]
+        role = (await db.guild_settings(GUILD)).voter_role_id
+        if names == ["alice", "bob"] and role == 55:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"still {names} and role {role} after 1.5 s")
