@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import discord
 import discord.gateway
@@ -37,7 +38,7 @@ CHATTY_LIBRARIES = ("discord", "httpcore", "hpack", "h2", "aiosqlite", "asyncio"
 
 
 class CtVoteBot(commands.Bot):
-    def __init__(self, services: Services, db: Storage, settings: Settings) -> None:
+    def __init__(self, services: Services, db: Storage, settings: Settings, **shards: Any) -> None:
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
         intents = discord.Intents.none()
         intents.guilds = True
@@ -47,6 +48,7 @@ class CtVoteBot(commands.Bot):
             tree_cls=BotTree,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            **shards,
         )
         self.services = services
         self.db = db
@@ -72,6 +74,24 @@ class CtVoteBot(commands.Bot):
         changed = await sync_commands(self.tree, self.db, self.application_id, self.dev_guild_id)
         self.commands_synced.set()
         return changed
+
+
+class ShardedCtVoteBot(CtVoteBot, commands.AutoShardedBot):
+    """The same bot on shards SHARD_IDS of SHARD_COUNT (all of them without SHARD_IDS).
+
+    Discord sends each guild's events to one shard, so processes running different shards share
+    the work; what they must agree on, the shared database decides.
+    """
+
+
+def new_bot(services: Services, db: Storage, settings: Settings) -> CtVoteBot:
+    """One connection as before, or the shards the settings name."""
+    if settings.shard_count is None:
+        return CtVoteBot(services, db, settings)
+    shard_ids = list(settings.shard_ids) if settings.shard_ids is not None else None
+    return ShardedCtVoteBot(
+        services, db, settings, shard_count=settings.shard_count, shard_ids=shard_ids
+    )
 
 
 def configure_logging(settings: Settings) -> None:
@@ -117,7 +137,7 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
         services = Services.build(db, tracker, clock)
         # Runs after the bot closed and before the tracker client and the database close.
         stack.push_async_callback(services.calls.cancel_in_flight)
-        bot = CtVoteBot(services, db, settings)
+        bot = new_bot(services, db, settings)
         await stack.enter_async_context(bot)
         yield bot
 

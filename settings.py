@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 
 from cryptography.fernet import Fernet
 from pydantic import (
@@ -13,8 +13,8 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -79,18 +79,20 @@ class Settings(BaseSettings):
             return tuple(part.strip() for part in value.split(",") if part.strip()) or None
         return value
 
-    @model_validator(mode="after")
-    def _shards_fit(self) -> Self:
+    @field_validator("shard_ids")
+    @classmethod
+    def _shards_of_the_count(
+        cls, value: tuple[int, ...] | None, info: ValidationInfo
+    ) -> tuple[int, ...] | None:
         """Shard ids name shards of SHARD_COUNT; ids without a count cannot be routed."""
-        if self.shard_ids is None:
-            return self
-        if self.shard_count is None:
-            raise ValueError("SHARD_IDS needs SHARD_COUNT")
-        if len(set(self.shard_ids)) != len(self.shard_ids) or not all(
-            0 <= shard < self.shard_count for shard in self.shard_ids
-        ):
-            raise ValueError(f"SHARD_IDS must be distinct numbers from 0 to {self.shard_count - 1}")
-        return self
+        if value is None:
+            return None
+        count = info.data.get("shard_count")
+        if count is None:
+            raise ValueError("needs SHARD_COUNT")
+        if len(set(value)) != len(value) or not all(0 <= shard < count for shard in value):
+            raise ValueError(f"must be distinct shard numbers from 0 to {count - 1}")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

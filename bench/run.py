@@ -1,10 +1,14 @@
 """Benchmark: what the bot adds to a vote, and how many votes it holds.
 
     python bench/run.py --votes 2000 --concurrency 200 [--mixed] [--rate R] [--profile bot.html]
+        [--store sqlite|postgres] [--processes 1|2]
 
 One run, all on 127.0.0.1: this process hosts the fake Discord from the tests and the tracker
 sandbox; the real bot runs as a child process (`python bot.py`) with its own database file in a
-temporary directory, so its RSS and CPU time are its own (read from /proc, so Linux only).
+temporary directory, so its RSS and CPU time are its own (read from /proc, so Linux only). With
+`--store postgres` the bot uses a PostgreSQL server the benchmark starts in that directory (the
+machine's binaries, default durable settings, a Unix socket); with `--processes 2` two bots run
+shards 0 and 1 of 2 on it, and the members are spread over a guild of each shard.
 
 Phases: N (+ warm-up) members connect through the real `/account connect` modal; a moderator binds
 the sandbox's link with `/links add`; one warm-up vote per worker; the bare tracker call, alone,
@@ -30,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -39,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/ first, not the project
     sys.path.insert(0, str(ROOT))
 
+import asyncpg
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
@@ -52,6 +57,7 @@ from tests.fake_discord import (
     modal_submit,
     slash,
 )
+from tests.postgres_server import PostgresServer
 from tracker.client import TrackerClient
 from tracker.http import create_http_client
 from tracker.models import VoteType
@@ -59,6 +65,9 @@ from tracker.sandbox import SandboxTracker, SandboxUser
 
 GUILD_ID = 910_000_000_000_000_001
 VOTING = Channel(910_000_000_000_000_010, "voting", GUILD_ID)
+# A guild of the other shard when there are two: (guild_id >> 22) % 2 differs.
+OTHER_GUILD_ID = GUILD_ID + (1 << 22)
+OTHER_VOTING = Channel(910_000_000_000_000_020, "voting", OTHER_GUILD_ID)
 MODERATOR = Member(920_000_000_000_000_001, "moderator", permissions=MANAGE_GUILD)
 FIRST_MEMBER_ID = 930_000_000_000_000_000
 ANSWER_WITHIN = 30.0  # seconds one interaction may take before it counts as lost
@@ -124,19 +133,29 @@ class BotProcess:
 
     @classmethod
     async def start(
-        cls, fake: FakeDiscord, sandbox: SandboxTracker, data: Path, profile: Path | None
+        cls,
+        fake: FakeDiscord,
+        sandbox: SandboxTracker,
+        data: Path,
+        profile: Path | None,
+        store: dict[str, str],
+        shard: tuple[int, int] | None = None,
     ) -> BotProcess:
+        """`store`: the database settings; `shard`: (id, count) when the bot runs one shard."""
         env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
-        env |= {
+        env |= store | {
             "DISCORD_TOKEN": fake.token,
             "DISCORD_API_URL": fake.api_base,
             "DISCORD_GATEWAY_URL": fake.gateway_url,
-            "DEV_GUILD_ID": str(GUILD_ID),
             "TRACKER_API_URL": sandbox.base_url,
-            "DATABASE_PATH": str(data / "bot.sqlite3"),
-            "TOKEN_KEY": Fernet.generate_key().decode(),
             "LOG_LEVEL": "WARNING",
         }
+        if shard is None:
+            env["DEV_GUILD_ID"] = str(GUILD_ID)
+        else:  # commands are synced globally, for the guilds of every shard
+            env |= {"SHARD_IDS": str(shard[0]), "SHARD_COUNT": str(shard[1])}
+        data = data / (f"shard{shard[0]}" if shard else "bot")
+        data.mkdir()
         command = [sys.executable]
         if profile is not None and profile.suffix == ".prof":
             command += ["-m", "cProfile", "-o", str(profile)]
@@ -151,7 +170,8 @@ class BotProcess:
                 *command, cwd=data, env=env, stdout=output, stderr=asyncio.subprocess.STDOUT
             )
         bot = cls(process, log)
-        ready = asyncio.ensure_future(fake.ready.wait())
+        before = fake.gateway.session_id(shard[0] if shard else 0)
+        ready = asyncio.ensure_future(identified(fake, shard[0] if shard else 0, before))
         exited = asyncio.ensure_future(process.wait())
         done, _ = await asyncio.wait(
             {ready, exited}, timeout=START_WITHIN, return_when=asyncio.FIRST_COMPLETED
@@ -189,6 +209,36 @@ class BotProcess:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
+async def identified(fake: FakeDiscord, shard: int, before: str | None) -> None:
+    """Until a new session identified for the shard and its guilds went out."""
+    while fake.gateway.session_id(shard) in (None, before) or not fake.ready.is_set():  # noqa: ASYNC110 - no event per shard
+        await asyncio.sleep(0.02)
+
+
+class Bots:
+    """The bot processes of one run: one, or one per shard; figures are summed over them."""
+
+    def __init__(self, processes: list[BotProcess]) -> None:
+        self.processes = processes
+
+    def cpu_seconds(self) -> float:
+        return sum(bot.cpu_seconds() for bot in self.processes)
+
+    def main_thread_seconds(self) -> float:
+        return sum(threads_cpu_seconds(bot.pid).get(bot.pid, 0.0) for bot in self.processes)
+
+    def memory_mb(self) -> tuple[float, float]:
+        sizes = [bot.memory_mb() for bot in self.processes]
+        return sum(now for now, _ in sizes), sum(peak for _, peak in sizes)
+
+    async def stop(self) -> int:
+        codes = [await bot.stop() for bot in self.processes]
+        return next((code for code in codes if code), 0)
+
+    def log_tail(self) -> str:
+        return "\n".join(bot.log_tail() for bot in self.processes)
+
+
 # -- members and what they send -------------------------------------------------------------------
 
 
@@ -199,6 +249,7 @@ class Person:
     member: Member
     tracker: SandboxUser
     default_session: int | None = None
+    channel: Channel = VOTING  # where the member acts
 
 
 @dataclass(frozen=True)
@@ -214,13 +265,14 @@ class Action:
     person: Person | None
     succeeds: bool
 
-    def payload(self, member: Member, session_id: int) -> dict[str, object]:
+    def payload(self, person: Person, session_id: int) -> dict[str, object]:
+        member, channel = person.member, person.channel
         if self.kind in ("add", "sub", "rand", "again"):
             name = "add" if self.kind == "again" else self.kind
-            return slash("vote", name, member=member, channel=VOTING)
+            return slash("vote", name, member=member, channel=channel)
         if self.kind in ("dice", "luck"):
-            return slash(self.kind, member=member, channel=VOTING)
-        return slash("dom", "dice", options={"session": session_id}, member=member, channel=VOTING)
+            return slash(self.kind, member=member, channel=channel)
+        return slash("dom", "dice", options={"session": session_id}, member=member, channel=channel)
 
 
 @dataclass
@@ -251,12 +303,22 @@ class Cast:
         return list(seen.values())
 
 
-def cast(sandbox: SandboxTracker, votes: int, concurrency: int, mixed: bool, bare: int) -> Cast:
+def cast(
+    sandbox: SandboxTracker,
+    votes: int,
+    concurrency: int,
+    mixed: bool,
+    bare: int,
+    channels: tuple[Channel, ...],
+) -> Cast:
+    """Workers and voters take the channels in turn (one per shard's guild)."""
     ids = itertools.count(FIRST_MEMBER_ID)
+    places = itertools.cycle(channels)
 
     def person(name: str, default_session: int | None = None) -> Person:
         member_id = next(ids)
-        return Person(Member(member_id, f"{name}{member_id}"), sandbox.add_user(), default_session)
+        member = Member(member_id, f"{name}{member_id}")
+        return Person(member, sandbox.add_user(), default_session, next(places))
 
     demo = sandbox.demo()
     workers = []
@@ -264,8 +326,9 @@ def cast(sandbox: SandboxTracker, votes: int, concurrency: int, mixed: bool, bar
         owner_user = sandbox.add_user()
         session = sandbox.add_session(owner_user, link_enabled=False)
         owner_id = next(ids)
-        owner = Person(Member(owner_id, f"owner{owner_id}"), owner_user, session.id)
-        workers.append((person("warmup"), owner))
+        warmup = person("warmup")
+        owner = Person(Member(owner_id, f"owner{owner_id}"), owner_user, session.id, warmup.channel)
+        workers.append((warmup, owner))
     actions = []
     for index in range(votes):
         kind = MIX[index % len(MIX)] if mixed else ("add", "sub", "rand")[index % 3]
@@ -309,7 +372,7 @@ async def run_action(
 ) -> Sample:
     warmup, owner = worker
     person = action.person or (owner if action.kind in ("dice", "luck") else warmup)
-    exchange = await fake.interact(action.payload(person.member, session_id))
+    exchange = await fake.interact(action.payload(person, session_id))
     content, sample = await answer(exchange)
     sample.kind = action.kind
     if content is not None and (content in PLAYED_ANSWERS) != action.succeeds:
@@ -406,11 +469,20 @@ class Ledger:
         )
 
 
-def read_ledger(database: Path) -> Counter[str]:
+LEDGER_SQL = "SELECT status, count(*) FROM ledger GROUP BY status"
+
+
+async def read_ledger(store: dict[str, str]) -> Counter[str]:
     """The bot's ledger by status, read-only, after the bot stopped."""
-    uri = f"file:{database}?mode=ro"
+    if "DATABASE_URL" in store:
+        conn = await asyncpg.connect(store["DATABASE_URL"])
+        try:
+            return Counter({row["status"]: row["count"] for row in await conn.fetch(LEDGER_SQL)})
+        finally:
+            await conn.close()
+    uri = f"file:{store['DATABASE_PATH']}?mode=ro"
     with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
-        return Counter(dict(conn.execute("SELECT status, count(*) FROM ledger GROUP BY status")))
+        return Counter(dict(conn.execute(LEDGER_SQL)))
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -444,7 +516,7 @@ async def bare_calls(
 
 
 async def timed_phase(
-    fake: FakeDiscord, bot: BotProcess, plan: Cast, rss_every: int, rate: float | None
+    fake: FakeDiscord, bot: Bots, plan: Cast, rss_every: int, rate: float | None
 ) -> tuple[list[Sample], float, int, list[tuple[int, float]]]:
     """Send every action with the workers; return samples, seconds, late starts, RSS series.
 
@@ -487,28 +559,36 @@ async def run(args: argparse.Namespace) -> Report:
     votes, concurrency = args.votes, args.concurrency
     bare = args.bare if args.bare is not None else min(200, max(20, votes))
     sandbox = SandboxTracker(seed=args.seed)
-    plan = cast(sandbox, votes, concurrency, args.mixed, bare)
-    with tempfile.TemporaryDirectory(prefix="ctvote-bench-") as tmp:
+    channels = (VOTING, OTHER_VOTING)[: args.processes]
+    plan = cast(sandbox, votes, concurrency, args.mixed, bare, channels)
+    with tempfile.TemporaryDirectory(prefix="ctvote-bench-") as tmp, database(args.store) as url:
         data = Path(tmp)
+        key = Fernet.generate_key().decode()
+        store = {"TOKEN_KEY": key} | (
+            {"DATABASE_URL": await url} if url else {"DATABASE_PATH": str(data / "bot.sqlite3")}
+        )
         async with FakeDiscord() as fake:
             fake.ack_deadline = 3.0
             await sandbox.start()
             try:
-                fake.add_guild(GUILD_ID, "Bench server", channels=[VOTING])
-                bot = await BotProcess.start(fake, sandbox, data, args.profile)
+                for channel in channels:
+                    assert channel.guild_id is not None
+                    fake.add_guild(channel.guild_id, f"Bench {channel.id}", channels=[channel])
+                bot = await start_bots(fake, sandbox, data, args, store)
                 try:
                     clock = time.perf_counter()
-                    await expect_answer(
-                        fake,
-                        slash(
-                            "links",
-                            "add",
-                            options={"token": plan.link_token},
-                            member=MODERATOR,
-                            channel=VOTING,
-                        ),
-                        "Link added",
-                    )
+                    for channel in channels:
+                        await expect_answer(
+                            fake,
+                            slash(
+                                "links",
+                                "add",
+                                options={"token": plan.link_token},
+                                member=MODERATOR,
+                                channel=channel,
+                            ),
+                            "Link added",
+                        )
                     people = plan.people
                     resubmitted: Counter[str] = Counter()
                     setup_concurrency = max(concurrency, SETUP_CONCURRENCY)
@@ -535,14 +615,13 @@ async def run(args: argparse.Namespace) -> Report:
                     bare_tokens = {v.api_token for v in plan.bare_voters}
 
                     cpu_before, bench_before = bot.cpu_seconds(), time.process_time()
-                    threads_before = threads_cpu_seconds(bot.pid)
+                    main_before = bot.main_thread_seconds()
                     machine_before = machine_busy_seconds()
                     samples, elapsed, late_starts, series = await timed_phase(
                         fake, bot, plan, args.rss_every, args.rate
                     )
                     cpu = bot.cpu_seconds() - cpu_before
-                    threads = threads_cpu_seconds(bot.pid)
-                    main_cpu = threads[bot.pid] - threads_before.get(bot.pid, 0)
+                    main_cpu = bot.main_thread_seconds() - main_before
                     bench_cpu = time.process_time() - bench_before
                     others = machine_busy_seconds() - machine_before - cpu - bench_cpu
                     rss_now, rss_peak = bot.memory_mb()
@@ -555,7 +634,7 @@ async def run(args: argparse.Namespace) -> Report:
                 await sandbox.stop()
         if code != 0:
             say(f"the bot exited with status {code}:\n{bot.log_tail()}")
-        ledger = Ledger(read_ledger(data / "bot.sqlite3"))
+        ledger = Ledger(await read_ledger(store))
         ledger.tracker = Counter(
             str(r.status) for r in sandbox.requests if r.bearer not in bare_tokens
         )
@@ -577,6 +656,8 @@ async def run(args: argparse.Namespace) -> Report:
         else f"due at {args.rate:g} per s, at most {concurrency} at a time, "
         f"{late_starts} started late for want of an idle member"
     )
+    processes = "1 bot process" if args.processes == 1 else f"{args.processes} bot processes"
+    say(f"store: {args.store}, {processes}")
     say(f"timed: {votes} interactions ({mode}), {pace}, in {elapsed:.2f} s")
     kinds = Counter(s.kind for s in samples)
     say("  by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
@@ -620,10 +701,48 @@ async def run(args: argparse.Namespace) -> Report:
         f"ack_p50_ms={ms(percentile(acks, 50))} ack_p99_ms={ms(percentile(acks, 99))} "
         f"reply_p50_ms={ms(reply_p50)} reply_p99_ms={ms(percentile(replies, 99))} "
         f"bare_p50_ms={ms(bare_p50)} overhead_p50_ms={ms(reply_p50 - bare_p50)} "
-        f"votes_per_s={rate:.1f} rss_mb={rss_peak:.1f}"
+        f"votes_per_s={rate:.1f} rss_mb={rss_peak:.1f} store={args.store} "
+        f"processes={args.processes}"
     )
     ok = lost == 0 and ledger.agrees and not unexpected and late == 0 and code == 0
     return Report(lines, last, ok)
+
+
+@contextlib.contextmanager
+def database(store: str) -> Iterator[Awaitable[str] | None]:
+    """For PostgreSQL, a local server for this run and (awaited) an empty database's URL."""
+    if store == "sqlite":
+        yield None
+        return
+    server = PostgresServer(durable=True)
+    try:
+        server.start()
+        yield server.new_database(migrated=False)
+    finally:
+        server.stop()
+
+
+async def start_bots(
+    fake: FakeDiscord,
+    sandbox: SandboxTracker,
+    data: Path,
+    args: argparse.Namespace,
+    store: dict[str, str],
+) -> Bots:
+    if args.processes == 1:
+        return Bots([await BotProcess.start(fake, sandbox, data, args.profile, store)])
+    started: list[BotProcess] = []
+    try:
+        for shard in range(args.processes):
+            started.append(
+                await BotProcess.start(
+                    fake, sandbox, data, None, store, shard=(shard, args.processes)
+                )
+            )
+    except BaseException:
+        await Bots(started).stop()
+        raise
+    return Bots(started)
 
 
 async def _append(into: list[Sample], sample: Awaitable[Sample]) -> None:
@@ -649,6 +768,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=1, help="the sandbox's seed")
     parser.add_argument(
+        "--store",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the bot's database: a SQLite file, or a local PostgreSQL server started for the run",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="bot processes; 2 runs shards 0 and 1 of 2 (needs --store postgres)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         default=None,
@@ -662,6 +794,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--votes and --concurrency must be at least 1")
     if args.rate is not None and args.rate <= 0:
         parser.error("--rate must be positive")
+    if args.processes > 1 and args.store != "postgres":
+        parser.error("--processes 2 shares one database: use --store postgres")
     if args.profile is not None:
         args.profile = args.profile.absolute()  # the bot runs in its own temporary directory
     return args

@@ -19,7 +19,7 @@ from storage.guilds import GuildStore
 from storage.ledger import LedgerStore
 from storage.life_lock import LifeLock
 from storage.links import LinkStore
-from storage.migrate import load_migrations, migrate
+from storage.migrate import load_migrations, migrate, schema_version
 from storage.private_files import create_private_file
 from storage.reminders import ReminderStore
 from storage.sql import unavailable_as_storage_error
@@ -114,6 +114,13 @@ class Database(AccountStore, LinkStore, GuildStore, LedgerStore, CardStore, Remi
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+
+    def others_running(self) -> bool:
+        """True while another process has this database open."""
+        return self._life.others_alive()
+
+    async def schema_version(self) -> int:
+        return await schema_version(self._conn)
 
     async def get_meta(self, key: str) -> str | None:
         row = await self._fetch_one("SELECT value FROM meta WHERE key = ?", (key,))

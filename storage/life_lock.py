@@ -40,6 +40,14 @@ class LifeLock:
         os.close(fd)
         return True
 
+    def others_alive(self) -> bool:
+        """True while another process life holds its lock on this database."""
+        return any(
+            not self.ended(int(path.stem))
+            for path in self._folder.glob("*.lock")
+            if path.stem.isdigit() and int(path.stem) != self.boot_id
+        )
+
     def release(self) -> None:
         self._path(self.boot_id).unlink(missing_ok=True)
         os.close(self._fd)

@@ -47,14 +47,18 @@ def database_path(tmp_path: Path) -> Path:
 
 
 BACKENDS = ("sqlite", "postgres")
+ONLY = {"sqlite_only": "postgres", "postgres_only": "sqlite"}  # marker: the backend it leaves out
 OpenStorage = Callable[..., AbstractAsyncContextManager[Storage]]
 StoredBytes = Callable[[], Awaitable[bytes]]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
-        metafunc.parametrize("backend", BACKENDS[:1] if only_sqlite else BACKENDS)
+        excluded = {
+            ONLY[mark.name] for mark in metafunc.definition.iter_markers() if mark.name in ONLY
+        }
+        backends = [backend for backend in BACKENDS if backend not in excluded]
+        metafunc.parametrize("backend", backends)
 
 
 @pytest.fixture(scope="session")

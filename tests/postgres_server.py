@@ -23,10 +23,9 @@ from storage.postgres.database import apply_migrations, postgres_migrations
 
 DEFAULT_BIN = Path("/usr/lib/postgresql/15/bin")
 TEMPLATE = "ctvote_template"
-SERVER_OPTIONS = (
-    "-c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    " -c max_connections=300 -c shared_buffers=32MB"
-)
+SERVER_OPTIONS = "-c listen_addresses='' -c max_connections=300 -c shared_buffers=32MB"
+# A test database is thrown away: no need to wait for the disk.
+THROWAWAY_OPTIONS = " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 
 
 class PostgresUnavailable(Exception):
@@ -48,7 +47,10 @@ def find_binaries() -> Path:
 
 
 class PostgresServer:
-    def __init__(self) -> None:
+    """`durable`: the server's default settings (each commit flushed), as in production."""
+
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         self.bin = find_binaries()
         self.root = Path(tempfile.mkdtemp(prefix="ctvote-pg-"))
         self.data = self.root / "data"
@@ -70,8 +72,11 @@ class PostgresServer:
         )  # fmt: skip
         self._run(
             "pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-t", "30",
-            "-o", f"-k {self.root} {SERVER_OPTIONS}", "start",
+            "-o", f"-k {self.root} {self._options()}", "start",
         )  # fmt: skip
+
+    def _options(self) -> str:
+        return SERVER_OPTIONS if self.durable else SERVER_OPTIONS + THROWAWAY_OPTIONS
 
     def stop(self) -> None:
         if self.data.exists():
@@ -104,7 +109,7 @@ class PostgresServer:
         template = TEMPLATE if migrated else "template0"
         admin = await asyncpg.connect(self.url("postgres"))
         try:
-            await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
+            await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
         finally:
             await admin.close()
         return self.url(name)

@@ -12,7 +12,8 @@ NUMBER = r"\d+(?:\.\d+)?"
 LAST_LINE = re.compile(
     rf"bench: votes=(?P<votes>\d+) concurrency=(?P<concurrency>\d+) lost=(?P<lost>\d+) "
     rf"ack_p50_ms={NUMBER} ack_p99_ms={NUMBER} reply_p50_ms={NUMBER} reply_p99_ms={NUMBER} "
-    rf"bare_p50_ms={NUMBER} overhead_p50_ms=-?{NUMBER} votes_per_s={NUMBER} rss_mb={NUMBER}"
+    rf"bare_p50_ms={NUMBER} overhead_p50_ms=-?{NUMBER} votes_per_s={NUMBER} rss_mb={NUMBER} "
+    rf"store=(?P<store>\w+) processes=(?P<processes>\d)"
 )
 
 
@@ -48,3 +49,14 @@ def test_mixed_games_and_refusals_are_answered() -> None:
     assert "  by kind: add 4, again 2, dice 2, luck 2, not_dom 2, rand 4, sub 4" in lines
     ledger = "ledger rows: played 21, refused 2; tracker requests from the bot: "
     assert ledger + "HTTP 200 21, HTTP 403 2: agree" in lines
+
+
+def test_two_shard_processes_on_postgres_answer_every_vote() -> None:
+    """The benchmark starts its own PostgreSQL server and one bot per shard."""
+    lines = run_bench(
+        "--votes", "20", "--concurrency", "5", "--store", "postgres", "--processes", "2"
+    )
+    match = LAST_LINE.fullmatch(lines[-1])
+    assert match is not None, lines[-1]
+    assert (match["lost"], match["store"], match["processes"]) == ("0", "postgres", "2")
+    assert "ledger rows: played 25; tracker requests from the bot: HTTP 200 25: agree" in lines

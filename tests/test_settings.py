@@ -70,6 +70,10 @@ BAD_VALUES = [
     ("DEV_GUILD_ID", "0"),
     ("LOG_LEVEL", "LOUD"),
     ("LOG_LEVEL", "5"),
+    ("DATABASE_URL", "mysql://db/ctvote"),
+    ("SHARD_COUNT", "0"),
+    ("SHARD_IDS", "0,x"),
+    ("SHARD_IDS", "1"),  # without SHARD_COUNT
 ]
 
 
@@ -96,6 +100,25 @@ def test_a_bad_token_key_is_refused_without_echoing_it(bad_key: str) -> None:
     assert "Fernet key" in text
     assert bad_key not in text
     assert DISCORD_SECRET not in text
+
+
+@pytest.mark.parametrize("ids", ["2", "0,0", "-1"])
+def test_shard_ids_must_be_shards_of_the_count(ids: str) -> None:
+    text = problem(DISCORD_TOKEN=DISCORD_SECRET, SHARD_COUNT="2", SHARD_IDS=ids)
+    assert text.splitlines()[0] == (
+        "SHARD_IDS is invalid: Value error, must be distinct shard numbers from 0 to 1."
+    )
+
+
+def test_shards_and_a_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "postgresql://ctvote:db-SECRET@127.0.0.1:5432/ctvote"
+    for name, value in {"SHARD_COUNT": "4", "SHARD_IDS": " 2, 3 ", "DATABASE_URL": url}.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(discord_token=DISCORD_SECRET)
+    assert (settings.shard_count, settings.shard_ids) == (4, (2, 3))
+    assert settings.database_url is not None
+    assert settings.database_url.get_secret_value() == url
+    assert "db-SECRET" not in repr(settings)
 
 
 def test_every_bad_variable_gets_its_own_line() -> None:

@@ -76,6 +76,11 @@ class Gateway:
     def connected(self) -> bool:
         return self._session is not None and self._session.socket is not None
 
+    def session_id(self, shard: int) -> str | None:
+        """The id of the shard's current session: a new one after each IDENTIFY."""
+        session = self._sessions.get(shard)
+        return None if session is None else session.id
+
     @property
     def shards(self) -> set[Shard]:
         """The shards identified so far."""
@@ -99,12 +104,14 @@ class Gateway:
                     session.socket = None
         return ws
 
-    async def dispatch(self, event: str, data: JSON) -> int:
-        """Send an event to the session of its guild's shard; buffered for RESUME if its socket
-        is down. Returns the shard id."""
-        guild_id = data.get("guild_id")
-        count = max((session.shard[1] for session in self._sessions.values()), default=1)
-        shard = shard_of(int(guild_id) if guild_id is not None else None, count)
+    async def dispatch(self, event: str, data: JSON, *, shard: int | None = None) -> int:
+        """Send an event to the session of its guild's shard (or of `shard`, as a session that
+        overlaps another can receive it); buffered for RESUME if its socket is down. Returns the
+        shard id."""
+        if shard is None:
+            guild_id = data.get("guild_id")
+            count = max((session.shard[1] for session in self._sessions.values()), default=1)
+            shard = shard_of(int(guild_id) if guild_id is not None else None, count)
         session = self._sessions.get(shard)
         if session is None:
             raise AssertionError(f"no discord.py client has identified shard {shard}")

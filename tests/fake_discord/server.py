@@ -153,8 +153,11 @@ class FakeDiscord:
 
     # Interactions
 
-    async def interact(self, payload: JSON, within: float = DEFAULT_TIMEOUT) -> Exchange:
-        """Dispatch INTERACTION_CREATE (a copy of `payload`, completed as Discord would)."""
+    async def interact(
+        self, payload: JSON, within: float = DEFAULT_TIMEOUT, *, shard: int | None = None
+    ) -> Exchange:
+        """Dispatch INTERACTION_CREATE (a copy of `payload`, completed as Discord would) to its
+        guild's shard, or to `shard`."""
         if not self.ready.is_set():
             try:
                 async with asyncio.timeout(within):
@@ -173,7 +176,7 @@ class FakeDiscord:
             payload, dispatched_at=loop.time(), deadline=self.ack_deadline, store=self.store
         )
         self._exchanges[exchange.token] = exchange
-        exchange.shard = await self.gateway.dispatch("INTERACTION_CREATE", payload)
+        exchange.shard = await self.gateway.dispatch("INTERACTION_CREATE", payload, shard=shard)
         return exchange
 
     async def redeliver(self, exchange: Exchange) -> None:
