@@ -5,8 +5,9 @@ from __future__ import annotations
 import aiosqlite
 
 from storage.models import GuildSettings
+from storage.read_cache import ReadCache
 from storage.rows import settings_from_row
-from storage.sql import ReadCache, SqlStore
+from storage.sql import SqlStore
 from storage.token_cipher import TokenCipher
 
 

@@ -14,6 +14,7 @@ from storage.errors import (
     StorageError,
     VoteAlreadyCounted,
 )
+from storage.group_commit import GroupCommit
 from storage.models import LedgerEntry, LedgerStatus, LinkTally, NewCall, PlayedResult
 from storage.rows import entry_from_row
 from storage.sql import Params, SqlStore
@@ -101,6 +102,7 @@ class LedgerStore(SqlStore):
     """Each method is one statement, so a crash between two calls leaves whole rows only."""
 
     boot_id: int  # this process life's, written on its pending rows
+    _group_commit: GroupCommit  # syncs the log before a call leaves
 
     async def begin_call(
         self, call: NewCall, *, now: datetime, limit_since: datetime | None = None
@@ -140,6 +142,7 @@ class LedgerStore(SqlStore):
             raise refused from None
         if not rows:
             raise VoteAlreadyCounted("the voter has a counted vote within the limit")
+        await self._group_commit.durable()  # on disk before the call is sent, power cut or not
         return int(rows[0][0])
 
     async def finish_played(self, entry_id: int, result: PlayedResult, *, now: datetime) -> None:

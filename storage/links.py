@@ -9,8 +9,9 @@ import aiosqlite
 
 from storage.errors import LinkNameTaken
 from storage.models import ChannelLink, VoteInterval
+from storage.read_cache import ReadCache
 from storage.rows import link_from_row
-from storage.sql import ReadCache, SqlStore
+from storage.sql import SqlStore
 from storage.timestamps import to_db
 from storage.token_cipher import TokenCipher
 

@@ -71,7 +71,7 @@ async def test_everything_moves_and_still_works(tmp_path: Path, postgres: Postgr
     report = await move_up(path, url, key)
 
     assert report.rows == {
-        "meta": 2,
+        "meta": 3,  # the key check, the command sync digest, the log sync's mark
         "accounts": 3,
         "channel_links": 1,
         "guild_settings": 1,

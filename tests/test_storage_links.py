@@ -9,7 +9,7 @@ import pytest
 from storage.errors import LinkNameTaken
 from storage.interface import Storage
 from storage.models import ChannelLink, GuildSettings, LedgerStatus, PlayedResult, VoteInterval
-from storage.sql import ReadCache
+from storage.read_cache import ReadCache
 from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, vote
 
 

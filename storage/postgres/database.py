@@ -37,6 +37,7 @@ from storage.models import (
     VoteInterval,
 )
 from storage.postgres import votes
+from storage.read_cache import ReadCache
 from storage.rows import (
     account_from_row,
     card_from_row,
@@ -44,7 +45,7 @@ from storage.rows import (
     link_from_row,
     settings_from_row,
 )
-from storage.sql import DATABASE_UNAVAILABLE, ReadCache
+from storage.sql import DATABASE_UNAVAILABLE
 from storage.timestamps import from_db, to_db, to_db_or_none
 from storage.token_cipher import TokenCipher, check_key
 
