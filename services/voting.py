@@ -14,7 +14,7 @@ from services.clock import Clock
 from services.errors import LinkNotResolved, NotAllowed, NotConnected, OwnLinkVote, VoteLimited
 from services.markup import plain, timestamp
 from storage.database import Database
-from storage.errors import StorageUnavailable
+from storage.errors import LinkRemoved, StorageUnavailable
 from storage.models import Account, ChannelLink, LedgerEntry, LedgerStatus, NewCall, VoteInterval
 from tracker import errors
 from tracker.client import TrackerClient
@@ -139,6 +139,10 @@ class VotingService:
                 result = await self._caller.call(
                     call, lambda: self._tracker.vote(link.link_token, vote_type, bearer=bearer)
                 )
+            except LinkRemoved:
+                raise LinkNotResolved(
+                    f"Link `{link.name}` has just been removed from this channel; nothing was sent."
+                ) from None
             except errors.RequestRejected as error:
                 if anonymous:
                     raise errors.RequestRejected(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 from datetime import timedelta
 
 import httpx
@@ -380,3 +382,33 @@ async def test_rate_limited_vote_asks_to_try_again_later(world: BotWorld) -> Non
     (entry,) = await world.ledger()
     assert (entry.status, entry.reason) == (LedgerStatus.REFUSED, "rate_limited")
     assert entry.guild_id == GUILD_ID
+
+
+# A vote racing the link's removal
+
+
+async def test_a_vote_racing_the_links_removal_is_told_so_and_logs_no_error(
+    world: BotWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The link goes after the vote found it and before its ledger row: a removal, not a bug."""
+    await world.add_link()
+    choices = await world.run(
+        autocomplete(
+            "vote", "add", focused="link", options={"link": ""}, member=ALICE, channel=GENERAL
+        )
+    )
+    assert [c["value"] for c in await choices.autocomplete_choices()] == ["link"]
+    # The removal lands between the vote's reading of the channel's links and its ledger row.
+    with sqlite3.connect(world.settings.database_path) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("DELETE FROM channel_links WHERE guild_id = ?", (GUILD_ID,))
+    conn.close()
+
+    with caplog.at_level(logging.WARNING):
+        answer = await refusal(await world.vote(ALICE))
+
+    assert "just been removed" in answer.content
+    assert "went wrong" not in answer.content
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert world.sandbox.requests == []
+
