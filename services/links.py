@@ -35,9 +35,18 @@ NAME_RULE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 DEFAULT_NAME = "link"
 
 
+def typed_name(name: str) -> str:
+    """A link name as typed, in the one form names are stored and compared in.
+
+    Case, spaces around it and spaces inside it (which become `-`) do not matter, wherever a
+    name is typed: `/links`, `/vote` and their autocompletes.
+    """
+    return "-".join(name.strip().lower().split())
+
+
 def normalise_name(name: str) -> str:
     """Names are typed in commands and shown in messages: keep them short, plain and unambiguous."""
-    candidate = "-".join(name.strip().lower().split())
+    candidate = typed_name(name)
     if not NAME_RULE.fullmatch(candidate):
         raise BadInput(
             "A link name is 1 to 32 characters: lowercase letters, digits, `-` and `_`, "
@@ -111,7 +120,7 @@ class LinkAdmin:
         if actor.guild_id is None or not actor.manage_guild:
             return []
         links = await self._db.links_in_channel(actor.guild_id, channel_id)
-        return [link.name for link in links if link.name.startswith(typed.strip().lower())][:25]
+        return [link.name for link in links if link.name.startswith(typed_name(typed))][:25]
 
     async def set_voter_role(
         self, actor: Actor, role_id: int | None, role_guild_id: int | None

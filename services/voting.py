@@ -12,6 +12,7 @@ from services.actor import Actor
 from services.calls import GameCaller
 from services.clock import Clock
 from services.errors import LinkNotResolved, NotAllowed, NotConnected, OwnLinkVote, VoteLimited
+from services.links import typed_name
 from services.markup import plain, timestamp
 from storage.database import Database
 from storage.errors import LinkRemoved, StorageUnavailable
@@ -62,8 +63,7 @@ class VotingService:
         if actor.guild_id is None or actor.channel_id is None:
             return []
         links = await self._db.links_in_channel(actor.guild_id, actor.channel_id)
-        typed = typed.strip().lower()
-        return [link.name for link in links if link.name.startswith(typed)][:25]
+        return [link.name for link in links if link.name.startswith(typed_name(typed))][:25]
 
     async def resolve_link(self, actor: Actor, name: str | None) -> ChannelLink:
         guild_id, channel_id = actor.require_channel("Voting")
@@ -73,13 +73,13 @@ class VotingService:
                 "This channel has no link to vote on. A moderator can add one with `/links add`."
             )
         if name:
-            wanted = name.strip().lower()
+            wanted = typed_name(name)
             for link in links:
                 if link.name == wanted:
                     return link
             names = ", ".join(f"`{link.name}`" for link in links)
             raise LinkNotResolved(
-                f"This channel has no link named `{plain(name, limit=40)}`: {names}."
+                f"This channel has no link named “{plain(name, limit=40)}”: {names}."
             )
         if len(links) > 1:
             names = ", ".join(f"`{link.name}`" for link in links)

@@ -412,3 +412,33 @@ async def test_a_vote_racing_the_links_removal_is_told_so_and_logs_no_error(
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert world.sandbox.requests == []
 
+
+# Link names as typed
+
+
+async def test_a_link_name_is_found_however_it_is_typed_in_vote_and_autocomplete(
+    world: BotWorld,
+) -> None:
+    await world.add_link(name="My Link")
+    await world.add_link(world.new_link_token(), name="other")
+
+    choices = await world.run(
+        autocomplete(
+            "vote", "add", focused="link", options={"link": "My L"}, member=ALICE, channel=GENERAL
+        )
+    )
+    assert [c["value"] for c in await choices.autocomplete_choices()] == ["my-link"]
+    announced = await public_result(await world.vote(ALICE, link="  My   LINK "))
+    assert "on link `my-link`" in announced.content
+
+
+async def test_an_unknown_link_name_is_quoted_plainly_with_the_channels_names(
+    world: BotWorld,
+) -> None:
+    await world.add_link(name="alpha")
+    await world.add_link(world.new_link_token(), name="beta")
+
+    answer = await refusal(await world.vote(ALICE, link="no_such *link*"))
+
+    assert "“no\\_such \\*link\\*”" in answer.content  # escaped, so outside a code span
+    assert "`alpha`, `beta`" in answer.content
