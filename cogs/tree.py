@@ -84,7 +84,7 @@ def explain(error: BaseException) -> str | None:
     if isinstance(error, errors.TrackerError):
         for kind, text in TRACKER_TEXTS:
             if isinstance(error, kind):
-                return text(error)
+                return f"{text(error)} {error.hint}" if error.hint else text(error)
     if isinstance(error, app_commands.TransformerError):
         return "One of the options has a value this command cannot use."
     if isinstance(error, app_commands.CommandSignatureMismatch):

@@ -145,11 +145,7 @@ class VotingService:
                 ) from None
             except errors.RequestRejected as error:
                 if anonymous:
-                    raise errors.RequestRejected(
-                        f"{error.message} Anonymous votes from this bot share one vote. "
-                        f"{CONNECT_HINT}",
-                        code=error.code,
-                    ) from error
+                    error.hint = f"Anonymous votes from this bot share one vote. {CONNECT_HINT}"
                 raise
         if result.session is not None and result.session != link.session_id:
             try:

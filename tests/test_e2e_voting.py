@@ -442,3 +442,19 @@ async def test_an_unknown_link_name_is_quoted_plainly_with_the_channels_names(
 
     assert "“no\\_such \\*link\\*”" in answer.content  # escaped, so outside a code span
     assert "`alpha`, `beta`" in answer.content
+
+
+# Our own words keep their formatting
+
+
+async def test_a_tracker_refusal_keeps_the_formatting_of_our_hint(world: BotWorld) -> None:
+    await world.add_link()
+    await vote_directly(world)  # the bot's address has used the shared anonymous vote
+
+    answer = await refusal(await world.vote(BOB))
+
+    assert "You can vote on this link again after" in answer.content
+    assert "\\" not in answer.content, answer.content
+    assert answer.content.endswith(
+        "Connect your own account with `/account connect` to get a vote of your own."
+    ), answer.content
