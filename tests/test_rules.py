@@ -19,6 +19,7 @@ from services.errors import (
     VoteLimited,
 )
 from services.links import ChannelChoice
+from services.voting import LinkByName, VoteOutcome
 from storage.database import Database
 from storage.models import ChannelLink, LedgerStatus, NewCall, VoteInterval
 from tracker import errors
@@ -27,6 +28,7 @@ from tracker.sandbox import Fault, SandboxTracker
 
 GUILD, CHANNEL = 10, 20
 MODERATOR = Actor(user_id=1, guild_id=GUILD, channel_id=CHANNEL, manage_guild=True)
+THE_LINK = LinkByName(None)  # the channel's only link
 
 
 def member(user_id: int, *roles: int) -> Actor:
@@ -62,7 +64,7 @@ async def test_identified_vote_sends_the_members_token_and_is_played_in_the_ledg
     link = await add_link(services, demo.link_token)
     await services.accounts.connect(member(2), demo.voter_token, "")
 
-    outcome = await services.voting.vote(member(2), None, VoteType.ADD)
+    outcome = await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
 
     sent = sandbox.requests[-1]
     assert sent.bearer == demo.voter_token
@@ -81,17 +83,17 @@ async def test_daily_link_refuses_a_second_vote_locally_until_24_hours_passed(
 ) -> None:
     await add_link(services, demo.link_token)
     await services.accounts.connect(member(2), demo.voter_token, "")
-    await services.voting.vote(member(2), None, VoteType.ADD)
+    await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
 
     with pytest.raises(VoteLimited) as refused:
-        await services.voting.vote(member(2), None, VoteType.SUB)
+        await services.voting.vote(member(2), THE_LINK, VoteType.SUB)
     assert len(sandbox.requests) == 1
     assert refused.value.next_vote_at is not None
     assert refused.value.next_vote_at - sandbox.now() > timedelta(hours=23, minutes=59)
     assert "<t:" in refused.value.message
 
     sandbox.advance(timedelta(hours=24, seconds=1))
-    await services.voting.vote(member(2), None, VoteType.SUB)
+    await services.voting.vote(member(2), THE_LINK, VoteType.SUB)
     assert len(sandbox.requests) == 2
 
 
@@ -100,11 +102,11 @@ async def test_once_link_refuses_a_second_vote_for_good(
 ) -> None:
     await add_link(services, demo.link_token, interval=VoteInterval.ONCE)
     await services.accounts.connect(member(2), demo.voter_token, "")
-    await services.voting.vote(member(2), None, VoteType.RAND)
+    await services.voting.vote(member(2), THE_LINK, VoteType.RAND)
     sandbox.advance(timedelta(days=30))
 
     with pytest.raises(VoteLimited, match="one vote per person") as refused:
-        await services.voting.vote(member(2), None, VoteType.ADD)
+        await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
     assert refused.value.next_vote_at is None
     assert len(sandbox.requests) == 1
 
@@ -113,12 +115,12 @@ async def test_members_without_account_share_one_anonymous_vote(
     services: Services, sandbox: SandboxTracker, db: Database, demo
 ) -> None:
     await add_link(services, demo.link_token)
-    first = await services.voting.vote(member(3), None, VoteType.ADD)
+    first = await services.voting.vote(member(3), THE_LINK, VoteType.ADD)
     assert first.anonymous is True
     assert sandbox.requests[-1].bearer is None
 
     with pytest.raises(VoteLimited, match=r"anonymous vote .* is used") as refused:
-        await services.voting.vote(member(4), None, VoteType.ADD)
+        await services.voting.vote(member(4), THE_LINK, VoteType.ADD)
     assert "/account connect" in refused.value.message
     assert len(sandbox.requests) == 1
     (entry,) = await db.recent_calls(GUILD)
@@ -130,7 +132,7 @@ async def test_link_for_connected_accounts_only_refuses_anonymous_voters(
 ) -> None:
     await add_link(services, demo.link_token, anonymous=False)
     with pytest.raises(NotConnected, match="/account connect"):
-        await services.voting.vote(member(3), None, VoteType.ADD)
+        await services.voting.vote(member(3), THE_LINK, VoteType.ADD)
     assert sandbox.requests == []
 
 
@@ -140,11 +142,11 @@ async def test_double_click_sends_one_request(
     await add_link(services, demo.link_token)
     await services.accounts.connect(member(2), demo.voter_token, "")
     sandbox.gate = asyncio.Event()
-    first = asyncio.create_task(services.voting.vote(member(2), None, VoteType.ADD))
+    first = asyncio.create_task(services.voting.vote(member(2), THE_LINK, VoteType.ADD))
     await sandbox.wait_for_requests(1)
 
     with pytest.raises(AlreadyInProgress):
-        await services.voting.vote(member(2), None, VoteType.ADD)
+        await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
     sandbox.gate.set()
     await first
     assert len(sandbox.requests) == 1
@@ -180,7 +182,7 @@ async def test_owner_voting_on_own_link_is_a_penalty_in_result_and_ledger(
     await add_link(services, demo.link_token)
     await services.accounts.connect(member(5), demo.owner_token, str(demo.session_id))
 
-    outcome = await services.voting.vote(member(5), None, VoteType.SUB)
+    outcome = await services.voting.vote(member(5), THE_LINK, VoteType.SUB)
 
     assert outcome.result.penalty is True
     assert outcome.result.operation is Operation.ADD
@@ -197,11 +199,11 @@ async def test_lost_answer_is_unknown_in_the_ledger_and_still_counts_for_the_lim
     sandbox.queue_fault(Fault.drop(apply_game=True))
 
     with pytest.raises(errors.OutcomeUnknown):
-        await services.voting.vote(member(2), None, VoteType.ADD)
+        await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
     (entry,) = await db.recent_calls(GUILD)
     assert entry.status is LedgerStatus.UNKNOWN
     with pytest.raises(VoteLimited):
-        await services.voting.vote(member(2), None, VoteType.ADD)
+        await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
     assert len(sandbox.requests) == 1
 
 
@@ -212,12 +214,12 @@ async def test_rejected_token_marks_the_account_and_stops_further_calls(
     await services.accounts.connect(member(2), "not-a-real-token", "")
 
     with pytest.raises(errors.Unauthorized):
-        await services.voting.vote(member(2), None, VoteType.ADD)
+        await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
     assert (await db.get_account(2)).token_rejected is True
     (entry,) = await db.recent_calls(GUILD)
     assert (entry.status, entry.reason) == (LedgerStatus.REFUSED, "unauthorized")
     with pytest.raises(NotConnected, match="rejected"):
-        await services.voting.vote(member(2), None, VoteType.ADD)
+        await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
     assert len(sandbox.requests) == 1
 
 
@@ -227,28 +229,33 @@ async def test_voter_role_is_required_when_set(
     await add_link(services, demo.link_token)
     await services.links.set_voter_role(MODERATOR, 77, GUILD)
     with pytest.raises(NotAllowed, match="<@&77>"):
-        await services.voting.vote(member(3), None, VoteType.ADD)
+        await services.voting.vote(member(3), THE_LINK, VoteType.ADD)
     assert sandbox.requests == []
-    await services.voting.vote(member(3, 77), None, VoteType.ADD)
+    await services.voting.vote(member(3, 77), THE_LINK, VoteType.ADD)
     assert len(sandbox.requests) == 1
 
 
-async def test_link_resolution_by_channel_and_name(services: Services, demo) -> None:
+async def test_link_resolution_by_channel_and_name(
+    services: Services, sandbox: SandboxTracker, demo
+) -> None:
     with pytest.raises(LinkNotResolved, match="no link"):
-        await services.voting.resolve_link(member(3), None)
+        await services.voting.vote(member(3), THE_LINK, VoteType.ADD)
     await add_link(services, demo.link_token, name="Alpha")
-    await add_link(services, "another-link-token", name="beta")
+    beta = sandbox.add_session(sandbox.add_user()).link_token
+    await add_link(services, beta, name="beta")
     with pytest.raises(LinkNotResolved, match="several links"):
-        await services.voting.resolve_link(member(3), None)
-    assert (await services.voting.resolve_link(member(3), "BETA")).name == "beta"
+        await services.voting.vote(member(3), THE_LINK, VoteType.ADD)
+    outcome = await services.voting.vote(member(3), LinkByName(" BETA "), VoteType.ADD)
+    assert isinstance(outcome, VoteOutcome)
+    assert outcome.link.name == "beta"
     with pytest.raises(LinkNotResolved, match="`alpha`, `beta`"):
-        await services.voting.resolve_link(member(3), "gamma")
+        await services.voting.vote(member(3), LinkByName("gamma"), VoteType.ADD)
     assert await services.voting.link_names(member(3), "a") == ["alpha"]
 
 
 async def test_voting_in_a_dm_is_refused(services: Services) -> None:
     with pytest.raises(NotAllowed, match="server channel"):
-        await services.voting.vote(Actor(user_id=3), None, VoteType.ADD)
+        await services.voting.vote(Actor(user_id=3), THE_LINK, VoteType.ADD)
 
 
 async def test_moderation_needs_manage_server_and_a_channel_of_this_server(
@@ -352,7 +359,7 @@ async def test_status_lists_when_each_link_reopens(
 ) -> None:
     link = await add_link(services, demo.link_token)
     await services.accounts.connect(member(2), demo.voter_token, "")
-    await services.voting.vote(member(2), None, VoteType.ADD)
+    await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
 
     status = await services.accounts.status(member(2))
     assert status.votes_cast == 1
