@@ -37,6 +37,7 @@ from tests.fake_discord import (
     running_bot,
     slash,
 )
+from tests.helpers_ledger import recent_calls
 from tracker.sandbox import DemoSetup, SandboxTracker
 
 GUILD_ID = 810_000_000_000_000_001
@@ -150,7 +151,7 @@ class BotWorld:
 
     async def ledger(self) -> list[LedgerEntry]:
         """The guild's game calls as the bot recorded them, newest first."""
-        return await self.db.recent_calls(GUILD_ID)
+        return recent_calls(self.settings.database_path, GUILD_ID)
 
     async def add_link(self, token: str | None = None, **options: Any) -> SentMessage:
         return await self.answer(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,7 @@ from services.links import ChannelChoice
 from services.voting import LinkByName, VoteOutcome
 from storage.database import Database
 from storage.models import ChannelLink, LedgerStatus, NewCall, VoteInterval
+from tests.helpers_ledger import calls, recent_calls
 from tracker import errors
 from tracker.models import Game, LuckResult, Operation, VoteType
 from tracker.sandbox import Fault, SandboxTracker
@@ -59,7 +61,7 @@ async def add_link(
 
 
 async def test_identified_vote_sends_the_members_token_and_is_played_in_the_ledger(
-    services: Services, sandbox: SandboxTracker, db: Database, demo
+    services: Services, sandbox: SandboxTracker, db: Database, demo, database_path: Path
 ) -> None:
     link = await add_link(services, demo.link_token)
     await services.accounts.connect(member(2), demo.voter_token, "")
@@ -71,7 +73,7 @@ async def test_identified_vote_sends_the_members_token_and_is_played_in_the_ledg
     assert sent.body == {"game": "link", "dom": 0, "token": demo.link_token, "type": "add"}
     assert outcome.anonymous is False
     assert outcome.result.operation is Operation.ADD
-    (entry,) = await db.recent_calls(GUILD)
+    (entry,) = recent_calls(database_path, GUILD)
     assert entry.status is LedgerStatus.PLAYED
     assert (entry.user_id, entry.link_id, entry.anonymous) == (2, link.id, False)
     assert entry.seconds == outcome.result.seconds
@@ -112,7 +114,7 @@ async def test_once_link_refuses_a_second_vote_for_good(
 
 
 async def test_members_without_account_share_one_anonymous_vote(
-    services: Services, sandbox: SandboxTracker, db: Database, demo
+    services: Services, sandbox: SandboxTracker, db: Database, demo, database_path: Path
 ) -> None:
     await add_link(services, demo.link_token)
     first = await services.voting.vote(member(3), THE_LINK, VoteType.ADD)
@@ -123,7 +125,7 @@ async def test_members_without_account_share_one_anonymous_vote(
         await services.voting.vote(member(4), THE_LINK, VoteType.ADD)
     assert "/account connect" in refused.value.message
     assert len(sandbox.requests) == 1
-    (entry,) = await db.recent_calls(GUILD)
+    (entry,) = recent_calls(database_path, GUILD)
     assert (entry.user_id, entry.anonymous) == (3, True)
 
 
@@ -153,12 +155,13 @@ async def test_double_click_sends_one_request(
 
 
 async def test_a_call_beyond_the_limit_waits_for_a_slot_before_its_ledger_row(
-    db: Database, sandbox: SandboxTracker
+    db: Database, sandbox: SandboxTracker, database_path: Path
 ) -> None:
     caller = GameCaller(db, sandbox.now, max_calls=1)
-    release = asyncio.Event()
+    release, started = asyncio.Event(), asyncio.Event()
 
     async def gated() -> LuckResult:
+        started.set()
         await release.wait()
         return LuckResult.model_validate({"operation": "ADD", "seconds": 60})
 
@@ -167,17 +170,18 @@ async def test_a_call_beyond_the_limit_waits_for_a_slot_before_its_ledger_row(
 
     first = asyncio.create_task(caller.call(luck(1), gated))
     second = asyncio.create_task(caller.call(luck(2), gated))
-    await asyncio.sleep(0)  # one step each: the first is sent, the second meets the limit
-    assert await db.count_calls() == 1  # queued behind any row the second could have written
+    await started.wait()  # the first is sent; the second met the limit
+    await db.vote_count(2)  # a statement queued behind any row the second could have written
+    assert len(calls(database_path)) == 1
     release.set()
     await asyncio.gather(first, second)
-    older, newer = await db.calls_with_status(LedgerStatus.PLAYED)
+    older, newer = calls(database_path, LedgerStatus.PLAYED)
     assert older.finished_at is not None
     assert newer.created_at >= older.finished_at
 
 
 async def test_owner_voting_on_own_link_is_a_penalty_in_result_and_ledger(
-    services: Services, db: Database, demo
+    services: Services, db: Database, demo, database_path: Path
 ) -> None:
     await add_link(services, demo.link_token)
     await services.accounts.connect(member(5), demo.owner_token, str(demo.session_id))
@@ -186,13 +190,13 @@ async def test_owner_voting_on_own_link_is_a_penalty_in_result_and_ledger(
 
     assert outcome.result.penalty is True
     assert outcome.result.operation is Operation.ADD
-    (entry,) = await db.recent_calls(GUILD)
+    (entry,) = recent_calls(database_path, GUILD)
     assert entry.penalty is True
     assert entry.status is LedgerStatus.PLAYED
 
 
 async def test_lost_answer_is_unknown_in_the_ledger_and_still_counts_for_the_limit(
-    services: Services, sandbox: SandboxTracker, db: Database, demo
+    services: Services, sandbox: SandboxTracker, db: Database, demo, database_path: Path
 ) -> None:
     await add_link(services, demo.link_token)
     await services.accounts.connect(member(2), demo.voter_token, "")
@@ -200,7 +204,7 @@ async def test_lost_answer_is_unknown_in_the_ledger_and_still_counts_for_the_lim
 
     with pytest.raises(errors.OutcomeUnknown):
         await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
-    (entry,) = await db.recent_calls(GUILD)
+    (entry,) = recent_calls(database_path, GUILD)
     assert entry.status is LedgerStatus.UNKNOWN
     with pytest.raises(VoteLimited):
         await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
@@ -208,7 +212,7 @@ async def test_lost_answer_is_unknown_in_the_ledger_and_still_counts_for_the_lim
 
 
 async def test_rejected_token_marks_the_account_and_stops_further_calls(
-    services: Services, sandbox: SandboxTracker, db: Database, demo
+    services: Services, sandbox: SandboxTracker, db: Database, demo, database_path: Path
 ) -> None:
     await add_link(services, demo.link_token)
     await services.accounts.connect(member(2), "not-a-real-token", "")
@@ -216,7 +220,7 @@ async def test_rejected_token_marks_the_account_and_stops_further_calls(
     with pytest.raises(errors.Unauthorized):
         await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
     assert (await db.get_account(2)).token_rejected is True
-    (entry,) = await db.recent_calls(GUILD)
+    (entry,) = recent_calls(database_path, GUILD)
     assert (entry.status, entry.reason) == (LedgerStatus.REFUSED, "unauthorized")
     with pytest.raises(NotConnected, match="rejected"):
         await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
@@ -305,7 +309,7 @@ async def test_link_names_are_normalised_and_unique_per_channel(services: Servic
 
 
 async def test_dice_uses_the_saved_default_session_and_the_owners_token(
-    services: Services, sandbox: SandboxTracker, db: Database, demo
+    services: Services, sandbox: SandboxTracker, db: Database, demo, database_path: Path
 ) -> None:
     await services.accounts.connect(member(5), demo.owner_token, f" {demo.session_id} ")
     outcome = await services.games.play(member(5), Game.DICE, None, as_dom=False)
@@ -314,12 +318,12 @@ async def test_dice_uses_the_saved_default_session_and_the_owners_token(
     assert sent.body == {"game": "dice", "dom": 0, "session": demo.session_id}
     assert sent.bearer == demo.owner_token
     assert outcome.session_id == demo.session_id
-    (entry,) = await db.recent_calls(GUILD)
+    (entry,) = recent_calls(database_path, GUILD)
     assert (entry.game, entry.dom, entry.status) == ("dice", False, LedgerStatus.PLAYED)
 
 
 async def test_dom_games_send_dom_1_and_a_non_dom_is_refused_by_the_tracker(
-    services: Services, sandbox: SandboxTracker, db: Database, demo
+    services: Services, sandbox: SandboxTracker, db: Database, demo, database_path: Path
 ) -> None:
     await services.accounts.connect(member(6), demo.dom_token, "")
     await services.games.dom_link(member(6), demo.session_id, VoteType.SUB)
@@ -332,7 +336,7 @@ async def test_dom_games_send_dom_1_and_a_non_dom_is_refused_by_the_tracker(
     await services.accounts.connect(member(2), demo.voter_token, "")
     with pytest.raises(errors.Forbidden):
         await services.games.play(member(2), Game.LUCK, demo.session_id, as_dom=True)
-    latest = (await db.recent_calls(GUILD))[0]
+    latest = (recent_calls(database_path, GUILD))[0]
     assert (latest.status, latest.reason) == (LedgerStatus.REFUSED, "forbidden")
 
 
