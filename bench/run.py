@@ -49,7 +49,7 @@ from pydantic import SecretStr
 
 from settings import Settings
 from tests.fake_discord import (
-    MANAGE_GUILD,
+    MODERATOR_PERMISSIONS,
     Channel,
     Exchange,
     FakeDiscord,
@@ -68,7 +68,7 @@ VOTING = Channel(910_000_000_000_000_010, "voting", GUILD_ID)
 # A guild of the other shard when there are two: (guild_id >> 22) % 2 differs.
 OTHER_GUILD_ID = GUILD_ID + (1 << 22)
 OTHER_VOTING = Channel(910_000_000_000_000_020, "voting", OTHER_GUILD_ID)
-MODERATOR = Member(920_000_000_000_000_001, "moderator", permissions=MANAGE_GUILD)
+MODERATOR = Member(920_000_000_000_000_001, "moderator", permissions=MODERATOR_PERMISSIONS)
 FIRST_MEMBER_ID = 930_000_000_000_000_000
 ANSWER_WITHIN = 30.0  # seconds one interaction may take before it counts as lost
 START_WITHIN = 60.0

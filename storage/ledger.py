@@ -15,14 +15,21 @@ from storage.errors import (
     VoteAlreadyCounted,
 )
 from storage.group_commit import GroupCommit
-from storage.models import LedgerEntry, LedgerStatus, LinkTally, NewCall, PlayedResult
+from storage.models import LedgerEntry, LinkTally, NewCall, PlayedResult
 from storage.rows import entry_from_row
 from storage.sql import Params, SqlStore
 from storage.timestamps import to_db, to_db_or_none
 
-# A vote "counted" if the tracker may have recorded it: played, or sent without a known answer.
-# The voters' terms repeat the partial indexes of migration 0002 word for word, so they are used.
-COUNTED_VOTE = "game = 'link' AND dom = 0 AND status IN ('played', 'unknown', 'pending')"
+# What counts as a vote, said once. A public vote is a LINK game through a shared link (a dom's
+# LINK game is not one). It limits the next vote when the tracker may have counted it: played,
+# or sent without a known answer. Cards and counts show played votes only.
+# The partial indexes of migration 0002 repeat these terms: SQLite uses a partial index only when
+# the query holds each of its terms, which the query-plan test checks for every question below.
+PUBLIC_VOTE = "game = 'link' AND dom = 0"
+COUNTED_VOTE = f"{PUBLIC_VOTE} AND status IN ('played', 'unknown', 'pending')"
+PLAYED_VOTE = f"{PUBLIC_VOTE} AND status = 'played'"
+
+# The votes that limit a voter's next: a member's own, or the one anonymous vote of a link.
 IDENTIFIED_VOTES = f"user_id = ? AND link_id = ? AND anonymous = 0 AND {COUNTED_VOTE}"
 ANONYMOUS_VOTES = f"link_id = ? AND anonymous = 1 AND {COUNTED_VOTE}"
 LAST_IDENTIFIED_VOTE_SQL = f"""
@@ -46,6 +53,30 @@ LATEST_VOTES_OF_USER_SQL = f"""
     WHERE newness = 1
     ORDER BY created_at DESC, id DESC
 """
+VOTE_COUNT_SQL = f"SELECT count(*) FROM ledger WHERE user_id = ? AND {PLAYED_VOTE}"
+# A link card's figures: played public votes only (refused ones changed nothing).
+TALLY_SQL = f"""
+    SELECT
+        count(*) FILTER (WHERE anonymous = 0) AS identified,
+        count(*) FILTER (WHERE anonymous = 1) AS anonymous,
+        count(*) FILTER (WHERE anonymous = 0 AND created_at >= ?) AS identified_today,
+        count(*) FILTER (WHERE anonymous = 1 AND created_at >= ?) AS anonymous_today,
+        coalesce(sum(seconds) FILTER (WHERE operation = 'ADD'), 0) AS added,
+        coalesce(sum(seconds) FILTER (WHERE operation = 'SUB'), 0) AS removed
+    FROM ledger
+    WHERE link_id = ? AND {PLAYED_VOTE}
+"""
+LAST_PLAYED_ON_LINK_SQL = f"""
+    SELECT * FROM ledger
+    WHERE link_id = ? AND {PLAYED_VOTE}
+    ORDER BY created_at DESC, id DESC
+    LIMIT 1
+"""
+# A penalty is a played, identified vote, so the terms of ledger_counted_identified change
+# nothing here; without them SQLite read every vote on the link, for every identified vote.
+PENALTY_OF_USER_ON_LINK_SQL = f"""
+    SELECT 1 FROM ledger WHERE {IDENTIFIED_VOTES} AND penalty = 1 LIMIT 1
+"""
 _BEGIN_CALL = """
     INSERT INTO ledger (created_at, user_id, guild_id, channel_id, link_id, session_id, game, dom,
                         vote_type, anonymous, interaction_id, boot_id)
@@ -61,40 +92,14 @@ BEGIN_VOTE_SQL = {
     """
     for anonymous, votes in ((False, IDENTIFIED_VOTES), (True, ANONYMOUS_VOTES))
 }
-VOTE_COUNT_SQL = """
-    SELECT count(*) FROM ledger
-    WHERE user_id = ? AND game = 'link' AND dom = 0 AND status = 'played'
+# The terms of the partial index ledger_pending.
+PENDING_LIVES_SQL = """
+    SELECT DISTINCT boot_id FROM ledger WHERE status = 'pending' AND boot_id IS NOT NULL
 """
-RECENT_IN_GUILD_SQL = """
-    SELECT * FROM ledger WHERE guild_id = ? ORDER BY created_at DESC, id DESC LIMIT ?
-"""
-RECENT_IN_CHANNEL_SQL = """
-    SELECT * FROM ledger WHERE guild_id = ? AND channel_id = ?
-    ORDER BY created_at DESC, id DESC LIMIT ?
-"""
-WITH_STATUS_SQL = "SELECT * FROM ledger WHERE status = ? ORDER BY created_at, id"
-# A link card's figures: played public votes only (refused ones changed nothing).
-TALLY_SQL = """
-    SELECT
-        count(*) FILTER (WHERE anonymous = 0) AS identified,
-        count(*) FILTER (WHERE anonymous = 1) AS anonymous,
-        count(*) FILTER (WHERE anonymous = 0 AND created_at > ?) AS identified_today,
-        count(*) FILTER (WHERE anonymous = 1 AND created_at > ?) AS anonymous_today,
-        coalesce(sum(seconds) FILTER (WHERE operation = 'ADD'), 0) AS added,
-        coalesce(sum(seconds) FILTER (WHERE operation = 'SUB'), 0) AS removed
-    FROM ledger
-    WHERE link_id = ? AND game = 'link' AND dom = 0 AND status = 'played'
-"""
-LAST_PLAYED_ON_LINK_SQL = """
-    SELECT * FROM ledger
-    WHERE link_id = ? AND game = 'link' AND dom = 0 AND status = 'played'
-    ORDER BY created_at DESC, id DESC
-    LIMIT 1
-"""
-# A penalty is a played, identified vote, so the terms of ledger_counted_identified change
-# nothing here; without them SQLite read every vote on the link, for every identified vote.
-PENALTY_OF_USER_ON_LINK_SQL = f"""
-    SELECT 1 FROM ledger WHERE {IDENTIFIED_VOTES} AND penalty = 1 LIMIT 1
+RECOVER_INTERRUPTED_SQL = """
+    UPDATE ledger SET status = 'unknown', finished_at = ?, reason = 'interrupted'
+    WHERE status = 'pending' AND (boot_id IS NULL OR boot_id IN ({lives}))
+    RETURNING id
 """
 
 
@@ -196,10 +201,6 @@ class LedgerStore(SqlStore):
             (to_db(now), reason, entry_id),
         )
 
-    async def get_entry(self, entry_id: int) -> LedgerEntry | None:
-        row = await self._fetch_one("SELECT * FROM ledger WHERE id = ?", (entry_id,))
-        return None if row is None else entry_from_row(row)
-
     async def last_counted_vote(self, link_id: int, *, user_id: int | None) -> LedgerEntry | None:
         """The vote limiting the next: the member's own, or (user_id None) the shared anonymous."""
         if user_id is None:
@@ -217,41 +218,15 @@ class LedgerStore(SqlStore):
         ((count,),) = await self._fetch_all(VOTE_COUNT_SQL, (user_id,))
         return int(count)
 
-    async def recent_calls(
-        self, guild_id: int, channel_id: int | None = None, limit: int = 20
-    ) -> list[LedgerEntry]:
-        """Newest first; channel_id None means the whole guild."""
-        if channel_id is None:
-            return await self._entries(RECENT_IN_GUILD_SQL, (guild_id, limit))
-        return await self._entries(RECENT_IN_CHANNEL_SQL, (guild_id, channel_id, limit))
-
-    async def calls_with_status(self, status: LedgerStatus) -> list[LedgerEntry]:
-        """Oldest first."""
-        return await self._entries(WITH_STATUS_SQL, (status.value,))
-
-    async def count_calls(self) -> int:
-        ((count,),) = await self._fetch_all("SELECT count(*) FROM ledger")
-        return int(count)
-
     async def _recover_interrupted(self, now: datetime, ended: Callable[[int], bool]) -> int:
         """Rows pending of a process life that `ended` belong to a call cut off: unknown outcome.
 
         A process that still runs keeps its rows; rows older than process lives count as ended.
         """
-        lives = await self._fetch_all(
-            "SELECT DISTINCT boot_id FROM ledger WHERE status = 'pending' AND boot_id IS NOT NULL"
-        )
+        lives = await self._fetch_all(PENDING_LIVES_SQL)
         over = [life for (life,) in lives if ended(life)]
-        rows = await self._fetch_all(
-            f"""
-            UPDATE ledger SET status = 'unknown', finished_at = ?, reason = 'interrupted'
-            WHERE status = 'pending'
-                AND (boot_id IS NULL OR boot_id IN ({", ".join("?" * len(over))}))
-            RETURNING id
-            """,
-            (to_db(now), *over),
-        )
-        return len(rows)
+        sql = RECOVER_INTERRUPTED_SQL.format(lives=", ".join("?" * len(over)))
+        return len(await self._fetch_all(sql, (to_db(now), *over)))
 
     async def _finish(self, entry_id: int, sql: str, params: Params) -> None:
         """Run an UPDATE … RETURNING id that finishes the pending entry."""

@@ -20,7 +20,13 @@ from settings import Settings
 from storage.interface import Storage
 from storage.models import LedgerEntry
 from tests.fake_discord import (
-    MANAGE_GUILD,
+    GUILD_CATEGORY,
+    GUILD_FORUM,
+    GUILD_MEDIA,
+    GUILD_VOICE,
+    MODERATOR_PERMISSIONS,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
     Channel,
     Exchange,
     FakeDiscord,
@@ -31,13 +37,22 @@ from tests.fake_discord import (
     running_bot,
     slash,
 )
+from tests.helpers_ledger import Location, recent_calls
 from tracker.sandbox import DemoSetup, SandboxTracker
 
 GUILD_ID = 810_000_000_000_000_001
 GENERAL = Channel(810_000_000_000_000_010, "general", GUILD_ID)
 VOTING = Channel(810_000_000_000_000_011, "voting", GUILD_ID)
+# Channels a moderator may name in an option, though the bot should not post there for them.
+CATEGORY = Channel(810_000_000_000_000_012, "games", GUILD_ID, GUILD_CATEGORY)
+FORUM = Channel(810_000_000_000_000_013, "forum", GUILD_ID, GUILD_FORUM)
+MEDIA = Channel(810_000_000_000_000_014, "media", GUILD_ID, GUILD_MEDIA)
+HIDDEN = Channel(810_000_000_000_000_015, "staff", GUILD_ID, denied=VIEW_CHANNEL | SEND_MESSAGES)
+READ_ONLY = Channel(810_000_000_000_000_016, "rules", GUILD_ID, denied=SEND_MESSAGES)
+VOICE = Channel(810_000_000_000_000_017, "lounge", GUILD_ID, GUILD_VOICE)
+CHANNELS = (GENERAL, VOTING, CATEGORY, FORUM, MEDIA, HIDDEN, READ_ONLY, VOICE)
 VOTER_ROLE = Role(810_000_000_000_000_020, "voters")
-MODERATOR = Member(820_000_000_000_000_001, "moderator", permissions=MANAGE_GUILD)
+MODERATOR = Member(820_000_000_000_000_001, "moderator", permissions=MODERATOR_PERMISSIONS)
 ALICE = Member(820_000_000_000_000_002, "alice")
 BOB = Member(820_000_000_000_000_003, "bob")
 OWNER = Member(820_000_000_000_000_004, "owner")
@@ -141,9 +156,15 @@ class BotWorld:
         """The public link token of one more sandbox session, owned by a new tracker user."""
         return self.sandbox.add_session(self.sandbox.add_user(), **session_options).link_token
 
+    @property
+    def ledger_location(self) -> Location:
+        """Where the bot's ledger is: its SQLite file, or its PostgreSQL database's URL."""
+        url = self.settings.database_url
+        return self.settings.database_path if url is None else url.get_secret_value()
+
     async def ledger(self) -> list[LedgerEntry]:
         """The guild's game calls as the bot recorded them, newest first."""
-        return await self.db.recent_calls(GUILD_ID)
+        return recent_calls(self.ledger_location, GUILD_ID)
 
     async def add_link(self, token: str | None = None, **options: Any) -> SentMessage:
         return await self.answer(
@@ -209,7 +230,7 @@ async def bot_world(data_dir: Path, database_url: str | None = None) -> AsyncIte
     sandbox = SandboxTracker(seed=11)
     async with FakeDiscord() as fake:
         await sandbox.start()
-        fake.add_guild(GUILD_ID, "Test server", channels=[GENERAL, VOTING], roles=[VOTER_ROLE])
+        fake.add_guild(GUILD_ID, "Test server", channels=CHANNELS, roles=[VOTER_ROLE])
         world = BotWorld(fake, sandbox, data_dir, database_url)
         try:
             await world.start()

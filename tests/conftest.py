@@ -20,6 +20,7 @@ from storage.database import Database
 from storage.interface import Storage
 from storage.postgres.database import PostgresDatabase
 from tests.bot_world import BotWorld, bot_world
+from tests.helpers_ledger import Location
 from tests.helpers_storage import file_bytes
 from tests.postgres_server import PostgresServer, PostgresUnavailable
 from tracker.client import TrackerClient
@@ -100,6 +101,12 @@ def open_storage(database_url: str | None, database_path: Path, token_key: bytes
         return PostgresDatabase.connect(database_url, key, now=now)
 
     return connect
+
+
+@pytest.fixture
+def ledger_location(database_url: str | None, database_path: Path) -> Location:
+    """Where this test's ledger can be read from outside the bot (`tests.helpers_ledger`)."""
+    return database_path if database_url is None else database_url
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from tests.bot_world import BOT_SCRIPT, GENERAL, GUILD_ID, MODERATOR, BotWorld, 
 from tests.fake_discord import Channel, Exchange, Member, slash
 from tests.fake_discord.gateway import shard_of
 from tests.helpers_faults import world_environment
+from tests.helpers_ledger import calls
 
 pytestmark = pytest.mark.postgres_only
 
@@ -165,9 +166,8 @@ async def test_each_guild_s_votes_reach_its_shard_and_each_is_played_once(
     assert len(world.sandbox.requests) == 200
     assert world.fake.gateway.shards == {(0, SHARDS), (1, SHARDS)}
     assert world.fake.errors == []
-    async with ledger_of(world) as db:
-        assert len(await db.calls_with_status(LedgerStatus.PLAYED)) == 200
-        assert await db.count_calls() == 200
+    assert len(calls(world.ledger_location, LedgerStatus.PLAYED)) == 200
+    assert len(calls(world.ledger_location)) == 200
     lives = await _lives_per_guild(world)
     assert set(lives) == {GUILD_ID, OTHER_GUILD}
     assert all(len(found) == 1 for found in lives.values()), lives  # one process per guild
@@ -216,14 +216,10 @@ async def test_a_killed_process_leaves_the_other_serving_and_settles_its_call_on
     await bots.kill(0)
 
     await bots.start(0)  # its start settles its own earlier call, not shard 1's call under way
-    async with ledger_of(world) as db:
-        by_guild = {
-            entry.guild_id: entry for entry in await db.calls_with_status(LedgerStatus.UNKNOWN)
-        }
-        assert list(by_guild) == [GUILD_ID]
-        assert by_guild[GUILD_ID].reason == "interrupted"
-        [pending] = await db.calls_with_status(LedgerStatus.PENDING)
-        assert pending.guild_id == OTHER_GUILD
+    [unknown] = calls(world.ledger_location, LedgerStatus.UNKNOWN)
+    assert (unknown.guild_id, unknown.reason) == (GUILD_ID, "interrupted")
+    [pending] = calls(world.ledger_location, LedgerStatus.PENDING)
+    assert pending.guild_id == OTHER_GUILD
     gate.set()
     assert f"<@{MODERATOR.id}> voted" in (await public_result(survivor)).content
     assert killed.messages == [] or all(message.ephemeral for message in killed.messages)
@@ -234,8 +230,7 @@ async def test_a_killed_process_leaves_the_other_serving_and_settles_its_call_on
             late.id, world.sandbox.add_user().api_token, None, now=world.sandbox.now()
         )
     await public_result(await vote(world, late, links[1]))  # shard 1 served throughout
-    async with ledger_of(world) as db:
-        assert await db.calls_with_status(LedgerStatus.PENDING) == []
+    assert calls(world.ledger_location, LedgerStatus.PENDING) == []
 
 
 async def _lives_per_guild(world: BotWorld) -> dict[int, set[int]]:

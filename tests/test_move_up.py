@@ -17,6 +17,7 @@ from storage.models import LedgerStatus, PlayedResult, VoteInterval
 from storage.move_up import TABLES, MoveRefused, move_up
 from storage.postgres.database import PostgresDatabase
 from tests.bot_world import ROOT, bot_environment
+from tests.helpers_ledger import calls, recent_calls
 from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, vote
 from tests.postgres_server import PostgresServer
 
@@ -59,7 +60,7 @@ async def fill(path: Path, key: bytes) -> dict[str, object]:
         return {
             "link": link,
             "gone": gone.id,
-            "ledger": await db.recent_calls(GUILD, limit=100),
+            "ledger": recent_calls(path, GUILD),
         }
 
 
@@ -95,7 +96,7 @@ async def test_everything_moves_and_still_works(tmp_path: Path, postgres: Postgr
         assert await db.links_in_channel(GUILD, CHANNEL) == [before["link"]]
         settings = await db.guild_settings(GUILD)
         assert (settings.voter_role_id, settings.log_channel_id) == (55, 66)
-        assert await db.recent_calls(GUILD, limit=100) == before["ledger"]
+        assert recent_calls(url, GUILD) == before["ledger"]
         assert await db.get_meta("synced_commands:1:global") == "abc"
         assert [card.message_id for card in await db.cards_of_link(before["link"].id)] == [999]
         assert await db.is_subscribed(USER)
@@ -110,7 +111,7 @@ async def test_everything_moves_and_still_works(tmp_path: Path, postgres: Postgr
         assert newer.id > before["link"].id > before["gone"]
         entry_id = await db.begin_call(vote(newer.id), now=NOW)
         assert entry_id > max(entry.id for entry in before["ledger"])
-        assert len(await db.calls_with_status(LedgerStatus.PENDING)) == 1
+        assert len(calls(url, LedgerStatus.PENDING)) == 1
 
 
 async def test_a_database_with_data_is_never_written_to(
@@ -124,8 +125,7 @@ async def test_a_database_with_data_is_never_written_to(
 
     with pytest.raises(MoveRefused, match="already holds data"):
         await move_up(path, url, key)
-    async with PostgresDatabase.connect(url, key) as db:
-        assert await db.count_calls() == 0
+    assert calls(url) == []
 
 
 async def test_a_bot_still_running_on_the_file_stops_the_move(

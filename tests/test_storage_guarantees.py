@@ -15,6 +15,7 @@ from storage.errors import CallUnderWay, InteractionSeen, VoteAlreadyCounted
 from storage.interface import Storage
 from storage.models import LedgerStatus, PlayedResult
 from tests.conftest import OpenStorage
+from tests.helpers_ledger import Location, calls
 from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, vote
 
 PLAYED = PlayedResult("ADD", 60, 1.0, False, None, None)
@@ -29,17 +30,21 @@ async def link_id(db: Storage) -> int:
     return link.id
 
 
-async def test_an_interaction_is_recorded_once(db: Storage, link_id: int) -> None:
+async def test_an_interaction_is_recorded_once(
+    db: Storage, link_id: int, ledger_location: Location
+) -> None:
     first = await db.begin_call(replace(vote(link_id), interaction_id=77), now=NOW)
     await db.finish_played(first, PLAYED, now=NOW)
     again = replace(vote(None, game="dice", user_id=USER + 1), interaction_id=77)
     with pytest.raises(InteractionSeen):
         await db.begin_call(again, now=NOW)
-    assert await db.count_calls() == 1
+    assert len(calls(ledger_location)) == 1
     assert await db.begin_call(replace(vote(link_id, user_id=USER + 2), interaction_id=78), now=NOW)
 
 
-async def test_one_pending_vote_per_link_and_voter(db: Storage, link_id: int) -> None:
+async def test_one_pending_vote_per_link_and_voter(
+    db: Storage, link_id: int, ledger_location: Location
+) -> None:
     first = await db.begin_call(vote(link_id), now=NOW)
     with pytest.raises(CallUnderWay):
         await db.begin_call(vote(link_id), now=NOW)
@@ -49,10 +54,12 @@ async def test_one_pending_vote_per_link_and_voter(db: Storage, link_id: int) ->
         await db.begin_call(vote(link_id, user_id=USER + 2, anonymous=True), now=NOW)
     await db.finish_refused(first, "cooldown", None, now=NOW)
     await db.begin_call(vote(link_id), now=NOW)  # the first is settled
-    assert await db.count_calls() == 4
+    assert len(calls(ledger_location)) == 4
 
 
-async def test_one_pending_game_per_member_game_and_session(db: Storage) -> None:
+async def test_one_pending_game_per_member_game_and_session(
+    db: Storage, ledger_location: Location
+) -> None:
     dice = replace(vote(None, game="dice"), session_id=5)
     await db.begin_call(dice, now=NOW)
     with pytest.raises(CallUnderWay):
@@ -60,17 +67,17 @@ async def test_one_pending_game_per_member_game_and_session(db: Storage) -> None
     await db.begin_call(replace(dice, game="luck"), now=NOW)
     await db.begin_call(replace(dice, dom=True), now=NOW)
     await db.begin_call(replace(dice, session_id=6), now=NOW)
-    assert await db.count_calls() == 4
+    assert len(calls(ledger_location)) == 4
 
 
 async def test_the_limit_is_checked_in_the_step_that_writes_the_row(
-    db: Storage, link_id: int
+    db: Storage, link_id: int, ledger_location: Location
 ) -> None:
     voted = await db.begin_call(vote(link_id), now=NOW - timedelta(hours=1))
     await db.finish_played(voted, PLAYED, now=NOW)
     with pytest.raises(VoteAlreadyCounted):
         await db.begin_call(vote(link_id), now=NOW, limit_since=DAY_AGO)
-    assert await db.count_calls() == 1
+    assert len(calls(ledger_location)) == 1
     # A day later the same vote no longer limits; other voters were never limited by it.
     assert await db.begin_call(vote(link_id), now=NOW, limit_since=NOW - timedelta(minutes=59))
     assert await db.begin_call(vote(link_id, user_id=USER + 1), now=NOW, limit_since=DAY_AGO)
@@ -89,7 +96,7 @@ async def test_a_refused_vote_does_not_limit_and_an_unknown_one_does(
 
 
 async def test_two_processes_racing_the_same_vote_write_one_row(
-    db: Storage, open_storage: OpenStorage, link_id: int
+    db: Storage, open_storage: OpenStorage, link_id: int, ledger_location: Location
 ) -> None:
     """Each round, both "processes" try to begin the same member's vote at once."""
     async with open_storage() as other:
@@ -106,8 +113,8 @@ async def test_two_processes_racing_the_same_vote_write_one_row(
             await db.finish_played(written[0], PLAYED, now=NOW)
             with pytest.raises(VoteAlreadyCounted):
                 await other.begin_call(call, now=NOW, limit_since=DAY_AGO)
-    assert await db.count_calls() == 20
-    assert len(await db.calls_with_status(LedgerStatus.PLAYED)) == 20
+    assert len(calls(ledger_location)) == 20
+    assert len(calls(ledger_location, LedgerStatus.PLAYED)) == 20
 
 
 async def test_background_work_is_claimed_by_one_process(

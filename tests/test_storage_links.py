@@ -10,6 +10,7 @@ from storage.errors import LinkNameTaken
 from storage.interface import Storage
 from storage.models import ChannelLink, GuildSettings, LedgerStatus, PlayedResult, VoteInterval
 from storage.read_cache import ReadCache
+from tests.helpers_ledger import Location, ledger_entry
 from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, vote
 
 
@@ -103,12 +104,14 @@ async def test_removed_link_ids_are_never_reused(db: Storage) -> None:
     assert again.id > first.id
 
 
-async def test_removing_a_link_keeps_its_ledger_rows(db: Storage) -> None:
+async def test_removing_a_link_keeps_its_ledger_rows(
+    db: Storage, ledger_location: Location
+) -> None:
     link = await add(db, "alice")
     entry_id = await db.begin_call(vote(link.id), now=NOW)
     await db.finish_played(entry_id, PlayedResult("ADD", 60, 1.0, False, NOW, 9), now=NOW)
     await db.remove_link(GUILD, CHANNEL, "alice")
-    entry = await db.get_entry(entry_id)
+    entry = ledger_entry(ledger_location, entry_id)
     assert entry is not None
     assert (entry.link_id, entry.status, entry.session_id) == (None, LedgerStatus.PLAYED, 9)
 

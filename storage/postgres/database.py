@@ -29,7 +29,6 @@ from storage.models import (
     DueReminder,
     GuildSettings,
     LedgerEntry,
-    LedgerStatus,
     LinkCard,
     LinkTally,
     NewCall,
@@ -466,10 +465,6 @@ class PostgresDatabase:
         if await self._fetchval(sql, entry_id, *args) is None:
             raise EntryNotPending(f"Ledger entry {entry_id} does not exist or is already finished.")
 
-    async def get_entry(self, entry_id: int) -> LedgerEntry | None:
-        row = await self._fetchrow("SELECT * FROM ledger WHERE id = $1", entry_id)
-        return None if row is None else entry_from_row(row)
-
     async def last_counted_vote(self, link_id: int, *, user_id: int | None) -> LedgerEntry | None:
         if user_id is None:
             row = await self._fetchrow(votes.LAST_COUNTED_VOTE_SQL[True], link_id)
@@ -482,35 +477,6 @@ class PostgresDatabase:
 
     async def vote_count(self, user_id: int) -> int:
         return int(await self._fetchval(votes.VOTE_COUNT_SQL, user_id))
-
-    async def recent_calls(
-        self, guild_id: int, channel_id: int | None = None, limit: int = 20
-    ) -> list[LedgerEntry]:
-        if channel_id is None:
-            rows = await self._fetch(
-                "SELECT * FROM ledger WHERE guild_id = $1"
-                " ORDER BY created_at DESC, id DESC LIMIT $2",
-                guild_id,
-                limit,
-            )
-        else:
-            rows = await self._fetch(
-                "SELECT * FROM ledger WHERE guild_id = $1 AND channel_id = $2"
-                " ORDER BY created_at DESC, id DESC LIMIT $3",
-                guild_id,
-                channel_id,
-                limit,
-            )
-        return self._entries(rows)
-
-    async def calls_with_status(self, status: LedgerStatus) -> list[LedgerEntry]:
-        rows = await self._fetch(
-            "SELECT * FROM ledger WHERE status = $1 ORDER BY created_at, id", status.value
-        )
-        return self._entries(rows)
-
-    async def count_calls(self) -> int:
-        return int(await self._fetchval("SELECT count(*) FROM ledger"))
 
     async def link_tally(self, link_id: int, *, day_start: datetime) -> LinkTally:
         (row,) = await self._fetch(votes.TALLY_SQL, link_id, to_db(day_start))
