@@ -1,0 +1,56 @@
+"""The two backends keep one schema: the same migration numbers, tables and columns.
+
+A SQLite migration without its PostgreSQL twin (or the other way round) fails here, before the
+move from SQLite to PostgreSQL could meet a column it does not know.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+
+from storage.database import Database
+from storage.migrate import load_migrations
+from storage.postgres.database import postgres_migrations
+from tests.helpers_storage import KEY, db_path, raw_query
+from tests.postgres_server import PostgresServer
+
+
+def test_every_migration_has_its_twin() -> None:
+    sqlite = [migration.version for migration in load_migrations()]
+    postgres = [migration.version for migration in postgres_migrations()]
+    assert sqlite == postgres
+
+
+async def test_both_backends_have_the_same_tables_and_columns(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    path = db_path(tmp_path)
+    async with Database.connect(path, KEY):
+        pass
+    tables = [
+        name
+        for (name,) in raw_query(path, "SELECT name FROM sqlite_master WHERE type = 'table'")
+        if name != "sqlite_sequence"
+    ]
+    sqlite = {
+        table: [row[1] for row in raw_query(path, f"PRAGMA table_info({table})")]
+        for table in tables
+    }
+
+    conn = await asyncpg.connect(await postgres.new_database())
+    try:
+        rows = await conn.fetch(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+        )
+    finally:
+        await conn.close()
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        found.setdefault(row["table_name"], []).append(row["column_name"])
+    found.pop("schema_migrations")  # PostgreSQL's record of versions, PRAGMA user_version's twin
+    assert {table: sorted(columns) for table, columns in found.items()} == {
+        table: sorted(columns) for table, columns in sqlite.items()
+    }
