@@ -16,7 +16,7 @@ from storage.errors import (
 )
 from storage.group_commit import GroupCommit
 from storage.models import LedgerEntry, LinkTally, NewCall, PlayedResult
-from storage.rows import entry_from_row
+from storage.rows import entry_from_row, tally_from_rows
 from storage.sql import Params, SqlStore
 from storage.timestamps import to_db, to_db_or_none
 
@@ -241,15 +241,7 @@ class LedgerStore(SqlStore):
         since = to_db(day_start)
         (row,) = await self._fetch_all(TALLY_SQL, (since, since, link_id))
         last = await self._fetch_one(LAST_PLAYED_ON_LINK_SQL, (link_id,))
-        return LinkTally(
-            identified=row["identified"],
-            anonymous=row["anonymous"],
-            identified_today=row["identified_today"],
-            anonymous_today=row["anonymous_today"],
-            seconds_added=row["added"],
-            seconds_removed=row["removed"],
-            last_vote=None if last is None else entry_from_row(last),
-        )
+        return tally_from_rows(row, last)
 
     async def had_penalty_on_link(self, user_id: int, link_id: int) -> bool:
         """An earlier penalty proves the member owns the link's session."""

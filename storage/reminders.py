@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from storage.models import DueReminder
+from storage.rows import reminder_from_row
 from storage.sql import SqlStore
-from storage.timestamps import from_db, to_db
+from storage.timestamps import to_db
 
 # The member's latest counted vote per daily link, once its window has passed, if it reopened
 # after they opted in and was not announced yet. A later vote replaces it.
@@ -63,18 +64,7 @@ class ReminderStore(SqlStore):
             DUE_REMINDERS_SQL,
             {"voted_before": to_db(now - window), "window": window_us, "limit": limit},
         )
-        return [
-            DueReminder(
-                ledger_id=row["ledger_id"],
-                user_id=row["user_id"],
-                link_id=row["link_id"],
-                link_name=row["name"],
-                guild_id=row["guild_id"],
-                channel_id=row["channel_id"],
-                reopened_at=from_db(row["created_at"]) + window,
-            )
-            for row in rows
-        ]
+        return [reminder_from_row(row, window) for row in rows]
 
     async def claim_reminder(self, ledger_id: int, *, now: datetime) -> bool:
         """True for the one process that sends this reminder; recorded as not delivered yet."""

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from storage.models import (
     Account,
     ChannelLink,
+    DueReminder,
     GuildSettings,
     LedgerEntry,
     LedgerStatus,
     LinkCard,
+    LinkTally,
     VoteInterval,
 )
 from storage.timestamps import from_db, from_db_or_none
@@ -77,6 +80,32 @@ def card_from_row(row: Row) -> LinkCard:
         link_id=row["link_id"],
         channel_id=row["channel_id"],
         posted_at=from_db(row["posted_at"]),
+    )
+
+
+def tally_from_rows(row: Row, last: Row | None) -> LinkTally:
+    """A card's figures (`TALLY_SQL`'s columns) and the link's last played vote."""
+    return LinkTally(
+        identified=row["identified"],
+        anonymous=row["anonymous"],
+        identified_today=row["identified_today"],
+        anonymous_today=row["anonymous_today"],
+        seconds_added=row["added"],
+        seconds_removed=row["removed"],
+        last_vote=None if last is None else entry_from_row(last),
+    )
+
+
+def reminder_from_row(row: Row, window: timedelta) -> DueReminder:
+    """A due reminder: the vote it is about reopened `window` after it was cast."""
+    return DueReminder(
+        ledger_id=row["ledger_id"],
+        user_id=row["user_id"],
+        link_id=row["link_id"],
+        link_name=row["name"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        reopened_at=from_db(row["created_at"]) + window,
     )
 
 

@@ -42,10 +42,12 @@ from storage.rows import (
     card_from_row,
     entry_from_row,
     link_from_row,
+    reminder_from_row,
     settings_from_row,
+    tally_from_rows,
 )
 from storage.sql import DATABASE_UNAVAILABLE
-from storage.timestamps import from_db, to_db, to_db_or_none
+from storage.timestamps import to_db, to_db_or_none
 from storage.token_cipher import TokenCipher, check_key
 
 log = logging.getLogger(__name__)
@@ -481,15 +483,7 @@ class PostgresDatabase:
     async def link_tally(self, link_id: int, *, day_start: datetime) -> LinkTally:
         (row,) = await self._fetch(votes.TALLY_SQL, link_id, to_db(day_start))
         last = await self._fetchrow(votes.LAST_PLAYED_ON_LINK_SQL, link_id)
-        return LinkTally(
-            identified=row["identified"],
-            anonymous=row["anonymous"],
-            identified_today=row["identified_today"],
-            anonymous_today=row["anonymous_today"],
-            seconds_added=row["added"],
-            seconds_removed=row["removed"],
-            last_vote=None if last is None else entry_from_row(last),
-        )
+        return tally_from_rows(row, last)
 
     async def had_penalty_on_link(self, user_id: int, link_id: int) -> bool:
         return await self._fetchrow(votes.PENALTY_OF_USER_ON_LINK_SQL, user_id, link_id) is not None
@@ -570,18 +564,7 @@ class PostgresDatabase:
             window // timedelta(microseconds=1),
             limit,
         )
-        return [
-            DueReminder(
-                ledger_id=row["ledger_id"],
-                user_id=row["user_id"],
-                link_id=row["link_id"],
-                link_name=row["name"],
-                guild_id=row["guild_id"],
-                channel_id=row["channel_id"],
-                reopened_at=from_db(row["created_at"]) + window,
-            )
-            for row in rows
-        ]
+        return [reminder_from_row(row, window) for row in rows]
 
     async def claim_reminder(self, ledger_id: int, *, now: datetime) -> bool:
         """True for the one process that sends this reminder; recorded as not delivered yet."""
