@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -156,9 +156,20 @@ async def test_status_shows_connection_session_votes_and_when_each_link_reopens(
 
 
 def live_connect_forms() -> list[object]:
-    """Connect forms the process still holds (each with the text a member typed into it)."""
+    """Connect forms the process still holds (each with the text a member typed into it).
+
+    Matched by name: loading the extension gives the bot its own copy of the class.
+    """
     gc.collect()
-    return [form for form in gc.get_objects() if isinstance(form, ConnectModal)]
+    return [form for form in gc.get_objects() if type(form).__name__ == ConnectModal.__name__]
+
+
+async def until(condition: Callable[[], bool], within: float = 5) -> None:
+    """Poll `condition` until it holds; fail after `within` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "the condition never held"
+        await asyncio.sleep(0.01)
 
 
 async def test_a_connect_form_that_failed_is_dropped_and_an_open_one_expires(
@@ -167,6 +178,7 @@ async def test_a_connect_form_that_failed_is_dropped_and_an_open_one_expires(
     """A rejected token's text must not stay in memory for the life of the process."""
     opened = await world.command("account", "connect", member=ALICE)
     await opened.modal()
+    await until(lambda: len(live_connect_forms()) == 1)  # kept once Discord took it
     [waiting] = live_connect_forms()
     assert waiting.timeout is not None
     assert waiting.timeout <= 15 * 60  # an interaction's token lives 15 minutes
@@ -175,10 +187,7 @@ async def test_a_connect_form_that_failed_is_dropped_and_an_open_one_expires(
 
     assert rejected.ephemeral
     assert "without spaces" in rejected.content
-    deadline = asyncio.get_running_loop().time() + 5
-    while live_connect_forms() != [waiting] and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.01)
-    assert live_connect_forms() == [waiting]  # still open, until it expires
+    await until(lambda: live_connect_forms() == [waiting])  # still open, until it expires
 
 
 async def test_status_with_many_links_is_paged_into_messages_discord_accepts(
@@ -222,7 +231,7 @@ async def test_status_with_many_links_is_paged_into_messages_discord_accepts(
 
     exchange = await world.command("account", "status", member=ALICE)
     first = await exchange.final()
-    shown = await exchange.wait_for_message(lambda m: f"`{names[-1]}`" in m.content)
+    shown = await exchange.wait_for_message(lambda m: f"`{names[0]}`" in m.content)  # the oldest
 
     pages = [m for m in exchange.messages if m.content]
     assert len(pages) > 1

@@ -33,9 +33,10 @@ async def tracker_error_posts(world: BotWorld) -> list[SentMessage]:
     Log posts follow the member's answer; a configuration change posted after them is the marker
     that the ones before it are in.
     """
-    marker = world.new_link_token()
-    await world.answer("links", "add", member=MODERATOR, token=marker, name="marker")
-    await world.fake.wait_for_channel_message(VOTING.id, lambda m: "`marker`" in m.content)
+    name = f"marker{len(world.fake.channel_messages(VOTING.id))}"
+    token = world.new_link_token()
+    await world.answer("links", "add", member=MODERATOR, token=token, name=name, channel=VOTING)
+    await world.fake.wait_for_channel_message(VOTING.id, lambda m: f"`{name}`" in m.content)
     return [m for m in world.fake.channel_messages(VOTING.id) if "Tracker error" in m.content]
 
 
@@ -178,9 +179,10 @@ async def test_a_call_that_waits_too_long_for_a_slot_is_told_the_bot_is_busy(
     for exchange in under_way:
         await exchange.wait_for_message(lambda m: not m.ephemeral)
     again = await world.vote(voters[100])
-    assert f"<@{voters[100].id}> voted" in (
-        await again.wait_for_message(lambda m: not m.ephemeral)
-    ).content
+    assert (
+        f"<@{voters[100].id}> voted"
+        in (await again.wait_for_message(lambda m: not m.ephemeral)).content
+    )
     played = await world.db.calls_with_status(LedgerStatus.PLAYED)
     assert len(played) == 101
 

@@ -1,0 +1,116 @@
+"""How often the bot lets a member, a link or anyone at all make it call the tracker.
+
+Every call leaves from the bot's one address, so the tracker blames the bot for one member's
+hammering. The state lives in memory, per process: a restart forgets the waits (at worst a few
+more requests reach the tracker), and several processes each keep their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from services.clock import Clock
+from services.errors import CallHeldBack
+from services.markup import timestamp
+from storage.models import NewCall
+from tracker import errors
+
+FREE_REFUSALS = 3  # refusals in a row before a member waits: a typo or two cost nothing
+FIRST_WAIT = timedelta(seconds=30)  # doubles with each further refusal
+LONGEST_WAIT = timedelta(minutes=15)
+REFUSAL_MEMORY = timedelta(minutes=15)  # quiet this long after a refusal: the count starts over
+UNKNOWN_LINK_PAUSE = timedelta(minutes=15)
+PAUSE_WITHOUT_RETRY_AFTER = timedelta(seconds=30)
+PRUNE_ABOVE = 1_000  # entries kept before expired ones are dropped
+
+TRACKER_PAUSED = "The tracker asked the bot to slow down, so nothing was sent. Try again {when}."
+LINK_PAUSED = (
+    "The tracker does not know this link, so the bot sends no votes on it for now; "
+    "a moderator should check it. Try again {when}."
+)
+MEMBER_WAITS = (
+    "The tracker refused your last requests, so the bot waits before sending more of yours. "
+    "Try again {when}."
+)
+
+
+@dataclass
+class _Refusals:
+    count: int
+    last: datetime
+
+    def wait_until(self) -> datetime | None:
+        if self.count < FREE_REFUSALS:
+            return None
+        doublings = min(self.count - FREE_REFUSALS, 10)
+        return self.last + min(FIRST_WAIT * 2**doublings, LONGEST_WAIT)
+
+
+class CallThrottle:
+    """Holds calls back after a 429 (everyone), a 404 on a link (that link) or repeated
+    refusals (that member); learns from each answer the tracker gives."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._paused_until: datetime | None = None
+        self._unknown_links: dict[int, datetime] = {}
+        self._refusals: dict[int, _Refusals] = {}
+
+    def check(self, call: NewCall) -> None:
+        """Refuse a call the tracker should not see now, before anything is written or sent."""
+        now = self._clock()
+        if self._paused_until is not None and now < self._paused_until:
+            raise _held_back(TRACKER_PAUSED, self._paused_until)
+        link_until = self._unknown_links.get(call.link_id) if call.link_id is not None else None
+        if link_until is not None and now < link_until:
+            raise _held_back(LINK_PAUSED, link_until)
+        refusals = self._refusals.get(call.user_id)
+        member_until = refusals.wait_until() if refusals is not None else None
+        if member_until is not None and now < member_until:
+            raise _held_back(MEMBER_WAITS, member_until)
+
+    def settle(self, call: NewCall, error: errors.TrackerError | None) -> None:
+        """Learn from the answer: None when the game was played."""
+        now = self._clock()
+        if error is None:
+            self._refusals.pop(call.user_id, None)
+        elif isinstance(error, errors.RateLimited):
+            wait = (
+                timedelta(seconds=error.retry_after)
+                if error.retry_after is not None
+                else PAUSE_WITHOUT_RETRY_AFTER
+            )
+            self._paused_until = max(self._paused_until or now, now + wait)
+        elif isinstance(error, errors.NotFound) and (link_id := _public_vote_link(call)):
+            self._unknown_links[link_id] = now + UNKNOWN_LINK_PAUSE  # not the member's fault
+        elif isinstance(error, errors.TrackerRefused) and not isinstance(
+            error, errors.TrackerUnreachable
+        ):
+            self._count_refusal(call.user_id, now)
+        self._prune(now)
+
+    def _count_refusal(self, user_id: int, now: datetime) -> None:
+        refusals = self._refusals.get(user_id)
+        if refusals is None or now - refusals.last > REFUSAL_MEMORY:
+            self._refusals[user_id] = _Refusals(count=1, last=now)
+        else:
+            refusals.count += 1
+            refusals.last = now
+
+    def _prune(self, now: datetime) -> None:
+        if len(self._unknown_links) > PRUNE_ABOVE:
+            self._unknown_links = {k: v for k, v in self._unknown_links.items() if v > now}
+        if len(self._refusals) > PRUNE_ABOVE:
+            self._refusals = {
+                k: v for k, v in self._refusals.items() if now - v.last <= REFUSAL_MEMORY
+            }
+
+
+def _public_vote_link(call: NewCall) -> int | None:
+    """The link a public vote went to; None for any other game (a 404 then means the session)."""
+    return None if call.dom else call.link_id
+
+
+def _held_back(text: str, until: datetime) -> CallHeldBack:
+    return CallHeldBack(text.format(when=timestamp(until, "R")), until=until)
