@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import TypeVar
 
 from services.clock import Clock
@@ -92,30 +92,32 @@ class GameCaller:
         mine: set[asyncio.Task[object]] = {task} if task is not None else set()
         self._calling |= mine
         try:
-            await self._take_slot()
-            try:
+            async with self._slot():
                 self._throttle.check(call)  # a 429 may have come while this call waited
                 self._sending |= mine
                 try:
                     result = await self._call(call, play)
-                except errors.TrackerError as error:
-                    self._throttle.settle(call, error)
-                    raise
                 finally:
                     self._sending -= mine
-            finally:
-                self._slots.release()
+        except errors.TrackerError as error:
+            self._throttle.settle(call, error)
+            raise
         finally:
             self._calling -= mine
         self._throttle.settle(call, None)
         return result
 
-    async def _take_slot(self) -> None:
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
         try:
             async with asyncio.timeout(self._slot_wait):
                 await self._slots.acquire()
         except TimeoutError:
             raise BotBusy(SLOTS_BUSY) from None
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     async def _call(self, call: NewCall, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
         entry_id = await self._db.begin_call(call, now=self._clock())
