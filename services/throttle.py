@@ -7,6 +7,7 @@ more requests reach the tracker), and several processes each keep their own.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,6 +16,8 @@ from services.errors import CallHeldBack
 from services.markup import timestamp
 from storage.models import NewCall
 from tracker import errors
+
+log = logging.getLogger(__name__)
 
 FREE_REFUSALS = 3  # refusals in a row before a member waits: a typo or two cost nothing
 FIRST_WAIT = timedelta(seconds=30)  # doubles with each further refusal
@@ -82,8 +85,10 @@ class CallThrottle:
                 else PAUSE_WITHOUT_RETRY_AFTER
             )
             self._paused_until = max(self._paused_until or now, now + wait)
+            log.warning("the tracker asked to slow down: no calls for %g s", wait.total_seconds())
         elif isinstance(error, errors.NotFound) and (link_id := _public_vote_link(call)):
             self._unknown_links[link_id] = now + UNKNOWN_LINK_PAUSE  # not the member's fault
+            log.warning("link %d: the tracker does not know its token; votes on it paused", link_id)
         elif isinstance(error, errors.TrackerRefused) and not isinstance(
             error, errors.TrackerUnreachable
         ):
