@@ -23,7 +23,8 @@ FREE_REFUSALS = 3  # refusals in a row before a member waits: a typo or two cost
 FIRST_WAIT = timedelta(seconds=30)  # doubles with each further refusal
 LONGEST_WAIT = timedelta(minutes=15)
 REFUSAL_MEMORY = timedelta(minutes=15)  # quiet this long after a refusal: the count starts over
-UNKNOWN_LINK_PAUSE = timedelta(minutes=15)
+UNKNOWN_LINK_PAUSE = timedelta(minutes=15)  # doubles with each further 404 on the link
+LONGEST_LINK_PAUSE = timedelta(hours=24)
 PAUSE_WITHOUT_RETRY_AFTER = timedelta(seconds=30)
 PRUNE_ABOVE = 1_000  # entries kept before expired ones are dropped
 
@@ -38,6 +39,10 @@ MEMBER_WAITS = (
 )
 
 
+def _doubled(first: timedelta, times: int, longest: timedelta) -> timedelta:
+    return min(first * 2 ** min(times, 16), longest)
+
+
 @dataclass
 class _Refusals:
     count: int
@@ -46,8 +51,13 @@ class _Refusals:
     def wait_until(self) -> datetime | None:
         if self.count < FREE_REFUSALS:
             return None
-        doublings = min(self.count - FREE_REFUSALS, 10)
-        return self.last + min(FIRST_WAIT * 2**doublings, LONGEST_WAIT)
+        return self.last + _doubled(FIRST_WAIT, self.count - FREE_REFUSALS, LONGEST_WAIT)
+
+
+@dataclass
+class _UnknownLink:
+    count: int
+    until: datetime
 
 
 class CallThrottle:
@@ -57,7 +67,7 @@ class CallThrottle:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._paused_until: datetime | None = None
-        self._unknown_links: dict[int, datetime] = {}
+        self._unknown_links: dict[int, _UnknownLink] = {}
         self._refusals: dict[int, _Refusals] = {}
 
     def check(self, call: NewCall) -> None:
@@ -65,9 +75,9 @@ class CallThrottle:
         now = self._clock()
         if self._paused_until is not None and now < self._paused_until:
             raise _held_back(TRACKER_PAUSED, self._paused_until)
-        link_until = self._unknown_links.get(call.link_id) if call.link_id is not None else None
-        if link_until is not None and now < link_until:
-            raise _held_back(LINK_PAUSED, link_until)
+        link = self._unknown_links.get(call.link_id) if call.link_id is not None else None
+        if link is not None and now < link.until:
+            raise _held_back(LINK_PAUSED, link.until)
         refusals = self._refusals.get(call.user_id)
         member_until = refusals.wait_until() if refusals is not None else None
         if member_until is not None and now < member_until:
@@ -78,6 +88,8 @@ class CallThrottle:
         now = self._clock()
         if error is None:
             self._refusals.pop(call.user_id, None)
+            if call.link_id is not None:
+                self._unknown_links.pop(call.link_id, None)
         elif isinstance(error, errors.RateLimited):
             wait = (
                 timedelta(seconds=error.retry_after)
@@ -87,13 +99,21 @@ class CallThrottle:
             self._paused_until = max(self._paused_until or now, now + wait)
             log.warning("the tracker asked to slow down: no calls for %g s", wait.total_seconds())
         elif isinstance(error, errors.NotFound) and (link_id := _public_vote_link(call)):
-            self._unknown_links[link_id] = now + UNKNOWN_LINK_PAUSE  # not the member's fault
-            log.warning("link %d: the tracker does not know its token; votes on it paused", link_id)
+            self._pause_link(link_id, now)  # not the voter's fault: no refusal of theirs
         elif isinstance(error, errors.TrackerRefused) and not isinstance(
             error, errors.TrackerUnreachable
         ):
             self._count_refusal(call.user_id, now)
         self._prune(now)
+
+    def _pause_link(self, link_id: int, now: datetime) -> None:
+        """A wrong token (or a LINK game turned off): asked again after 15 min, 30, 60, … 24 h,
+        so moderators see its 404 a few times a day at most, however often members press."""
+        earlier = self._unknown_links.get(link_id)
+        count = earlier.count + 1 if earlier is not None else 1
+        pause = _doubled(UNKNOWN_LINK_PAUSE, count - 1, LONGEST_LINK_PAUSE)
+        self._unknown_links[link_id] = _UnknownLink(count=count, until=now + pause)
+        log.warning("link %d: the tracker does not know it; no votes for %s", link_id, pause)
 
     def _count_refusal(self, user_id: int, now: datetime) -> None:
         refusals = self._refusals.get(user_id)
@@ -105,7 +125,9 @@ class CallThrottle:
 
     def _prune(self, now: datetime) -> None:
         if len(self._unknown_links) > PRUNE_ABOVE:
-            self._unknown_links = {k: v for k, v in self._unknown_links.items() if v > now}
+            self._unknown_links = {
+                k: v for k, v in self._unknown_links.items() if now - v.until < LONGEST_LINK_PAUSE
+            }
         if len(self._refusals) > PRUNE_ABOVE:
             self._refusals = {
                 k: v for k, v in self._refusals.items() if now - v.last <= REFUSAL_MEMORY

@@ -115,3 +115,21 @@ def test_a_404_holds_back_a_public_vote_s_link_but_counts_against_a_dom_s_sessio
     for _ in range(3):
         throttle.settle(dice(user_id=4), refuse_404)
     assert held_until(throttle, dice(user_id=4)) == START + timedelta(seconds=30)
+
+
+def test_a_link_the_tracker_keeps_not_knowing_is_asked_about_less_and_less(
+    clock: MovingClock,
+) -> None:
+    throttle = CallThrottle(clock)
+    pauses = []
+    for _ in range(10):
+        throttle.settle(vote(link_id=9), errors.NotFound("no such link"))
+        until = held_until(throttle, vote(link_id=9))
+        assert until is not None
+        pauses.append(until - clock.now)
+        clock.now = until
+    assert pauses[:3] == [timedelta(minutes=m) for m in (15, 30, 60)]
+    assert max(pauses) == timedelta(hours=24)
+    throttle.settle(vote(link_id=9), None)  # the owner turned the LINK game back on
+    throttle.settle(vote(link_id=9), errors.NotFound("off again"))
+    assert held_until(throttle, vote(link_id=9)) == clock.now + timedelta(minutes=15)
