@@ -20,6 +20,7 @@ from cogs.cards import CardBoard, CardVoteButton
 from cogs.command_sync import sync_commands
 from cogs.modlog import ModLog
 from cogs.tree import BotTree
+from cogs.vote_flow import VoteFlow
 from services.clock import Clock, utc_now
 from services.container import Services
 from settings import Settings, SettingsError, load_settings
@@ -54,6 +55,7 @@ class CtVoteBot(commands.Bot):
         self.reminder_check_seconds = settings.reminder_check_seconds
         self.cards = CardBoard(self, services.cards, settings.card_refresh_seconds)
         self.modlog = ModLog(self, services.links, services.error_digest)
+        self.votes = VoteFlow(services.voting, self.cards, self.modlog)
         self.commands_synced = asyncio.Event()
 
     async def setup_hook(self) -> None:

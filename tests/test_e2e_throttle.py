@@ -14,6 +14,7 @@ from storage.models import LedgerStatus
 from tests.bot_world import ALICE, BOB, DOM, GENERAL, MODERATOR, OWNER, VOTING, BotWorld
 from tests.fake_discord import Member, SentMessage, button_click, slash
 from tests.helpers_faults import connected_member, new_member, private_answer
+from tests.helpers_ledger import calls
 from tests.test_e2e_cards import buttons, posted_card
 from tracker.sandbox import Fault
 
@@ -65,7 +66,7 @@ async def test_presses_on_a_card_whose_link_the_tracker_does_not_know_reach_it_o
         assert answer.ephemeral
         assert "does not know this link" in answer.content
         assert TRY_AGAIN in answer.content
-    assert await world.db.count_calls() == 1
+    assert len(await world.ledger()) == 1
     [posted] = await tracker_error_posts(world)
     assert "HTTP 404" in posted.content
 
@@ -92,7 +93,7 @@ async def test_a_member_refused_again_and_again_waits_before_the_bot_sends_more(
     for answer in answers[3:]:
         assert "refused your last requests" in answer.content
         assert TRY_AGAIN in answer.content
-    assert await world.db.count_calls() == 3
+    assert len(await world.ledger()) == 3
     assert len(await tracker_error_posts(world)) == 1
 
     # Others are not held up, and the wait ends on time, then grows with the next refusal.
@@ -127,7 +128,7 @@ async def test_a_429_pauses_every_members_calls_for_its_retry_after(world: BotWo
     for answer in paused:
         assert "asked the bot to slow down" in answer.content
         assert TRY_AGAIN in answer.content
-    assert await world.db.count_calls() == 1
+    assert len(await world.ledger()) == 1
 
     world.sandbox.advance(timedelta(seconds=10))
     voted = await (await world.vote(BOB)).wait_for_message(lambda m: not m.ephemeral)
@@ -174,7 +175,7 @@ async def test_a_call_that_waits_too_long_for_a_slot_is_told_the_bot_is_busy(
 
     assert "busy" in busy.content
     assert "Try again in a moment" in busy.content
-    assert await world.db.count_calls() == 100
+    assert len(await world.ledger()) == 100
     gate.set()
     for exchange in under_way:
         await exchange.wait_for_message(lambda m: not m.ephemeral)
@@ -183,7 +184,7 @@ async def test_a_call_that_waits_too_long_for_a_slot_is_told_the_bot_is_busy(
         f"<@{voters[100].id}> voted"
         in (await again.wait_for_message(lambda m: not m.ephemeral)).content
     )
-    played = await world.db.calls_with_status(LedgerStatus.PLAYED)
+    played = calls(world.settings.database_path, LedgerStatus.PLAYED)
     assert len(played) == 101
 
 

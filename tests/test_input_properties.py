@@ -339,7 +339,7 @@ async def test_tracker_results(
     public = await exchange.wait_for_message(lambda message: not message.ephemeral)
     pings_at_most(public, voter.id)
     assert world.fake.errors == []
-    [entry] = await world.db.recent_calls(GUILD_ID, limit=1)
+    entry = (await world.ledger())[0]
     assert entry.status is LedgerStatus.PLAYED
 
 
@@ -369,5 +369,5 @@ async def test_an_absurd_dice_or_luck_result_is_still_announced(
     assert "**+1h**" in public.content
     assert len(public.content) <= 2000
     assert world.fake.errors == []
-    [entry] = await world.db.recent_calls(GUILD_ID, limit=1)
+    entry = (await world.ledger())[0]
     assert entry.status is LedgerStatus.PLAYED
