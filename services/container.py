@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.accounts import AccountService
-from services.calls import GameCaller
+from services.calls import SLOT_WAIT_SECONDS, GameCaller
 from services.cards import CardService
 from services.clock import Clock
+from services.error_digest import ErrorDigest
 from services.games import GamesService
 from services.links import LinkAdmin
 from services.reminders import ReminderService
@@ -25,10 +26,18 @@ class Services:
     cards: CardService
     reminders: ReminderService
     calls: GameCaller
+    error_digest: ErrorDigest
 
     @classmethod
-    def build(cls, db: Storage, tracker: TrackerClient, clock: Clock) -> Services:
-        caller = GameCaller(db, clock)
+    def build(
+        cls,
+        db: Storage,
+        tracker: TrackerClient,
+        clock: Clock,
+        *,
+        slot_wait: float = SLOT_WAIT_SECONDS,
+    ) -> Services:
+        caller = GameCaller(db, clock, slot_wait=slot_wait)
         return cls(
             voting=VotingService(db, tracker, caller, clock),
             games=GamesService(db, tracker, caller),
@@ -37,4 +46,5 @@ class Services:
             cards=CardService(db, clock),
             reminders=ReminderService(db, clock),
             calls=caller,
+            error_digest=ErrorDigest(clock),
         )

@@ -19,8 +19,8 @@ async def main(path: Path) -> None:
     db = await Database.open(path, load_token_key(None, key_path_for(path)))
     call = NewCall(1, 2, 3, None, 4, "dice", False, None, False)
     result = PlayedResult("ADD", 60, 1.5, False, datetime.now(UTC), 4)
-    for session in range(LEFT_PENDING):  # one call under way per session
-        left = NewCall(1, 2, 3, None, 100 + session, "dice", False, None, False)
+    for session in range(LEFT_PENDING):  # one game under way per member
+        left = NewCall(100 + session, 2, 3, None, 4, "dice", False, None, False)
         entry_id = await db.begin_call(left, now=datetime.now(UTC))
         sys.stdout.write(f"pending {entry_id}\n")
     for round_ in itertools.count():

@@ -57,16 +57,18 @@ async def test_one_pending_vote_per_link_and_voter(
     assert len(calls(ledger_location)) == 4
 
 
-async def test_one_pending_game_per_member_game_and_session(
-    db: Storage, ledger_location: Location
+async def test_one_pending_game_per_member(
+    db: Storage, link_id: int, ledger_location: Location
 ) -> None:
     dice = replace(vote(None, game="dice"), session_id=5)
-    await db.begin_call(dice, now=NOW)
-    with pytest.raises(CallUnderWay):
-        await db.begin_call(dice, now=NOW)
+    first = await db.begin_call(dice, now=NOW)
+    for other in (dice, replace(dice, game="luck"), replace(dice, dom=True, session_id=6)):
+        with pytest.raises(CallUnderWay):
+            await db.begin_call(other, now=NOW)
+    await db.begin_call(replace(dice, user_id=USER + 1), now=NOW)  # another member
+    await db.begin_call(vote(link_id), now=NOW)  # a vote is not a game
+    await db.finish_played(first, PLAYED, now=NOW)
     await db.begin_call(replace(dice, game="luck"), now=NOW)
-    await db.begin_call(replace(dice, dom=True), now=NOW)
-    await db.begin_call(replace(dice, session_id=6), now=NOW)
     assert len(calls(ledger_location)) == 4
 
 

@@ -261,7 +261,7 @@ async def test_pending_calls_become_unknown_at_open(
 ) -> None:
     async with open_storage() as db:
         left = await db.begin_call(vote(None, game="dice"), now=NOW)
-        done = await played(db, vote(None, game="luck"))
+        done = await played(db, vote(None, game="luck", user_id=USER + 1))
         assert db.recovered_at_open == 0
     reopened_at = NOW + timedelta(hours=1)
     async with open_storage(now=reopened_at) as db:

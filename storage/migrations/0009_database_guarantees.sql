@@ -10,11 +10,11 @@ CREATE UNIQUE INDEX ledger_one_call_per_interaction ON ledger (interaction_id)
 ALTER TABLE ledger ADD COLUMN boot_id INTEGER;
 
 -- At most one vote under way per link and voter (all anonymous votes of a link are one voter),
--- and one game call under way per member, game, session and role.
+-- and one game call under way per member, whatever the game or session.
 CREATE UNIQUE INDEX ledger_one_pending_vote
     ON ledger (link_id, (CASE WHEN anonymous = 1 THEN 0 ELSE user_id END))
     WHERE status = 'pending' AND game = 'link' AND dom = 0;
-CREATE UNIQUE INDEX ledger_one_pending_game ON ledger (user_id, game, session_id, dom)
+CREATE UNIQUE INDEX ledger_one_pending_game ON ledger (user_id)
     WHERE status = 'pending' AND (game <> 'link' OR dom = 1);
 
 -- Which process edits a link's cards in the current refresh window.

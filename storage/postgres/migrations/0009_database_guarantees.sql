@@ -11,7 +11,7 @@ ALTER TABLE ledger ADD COLUMN boot_id integer;
 CREATE UNIQUE INDEX ledger_one_pending_vote
     ON ledger (link_id, (CASE WHEN anonymous THEN 0 ELSE user_id END))
     WHERE status = 'pending' AND game = 'link' AND NOT dom;
-CREATE UNIQUE INDEX ledger_one_pending_game ON ledger (user_id, game, session_id, dom)
+CREATE UNIQUE INDEX ledger_one_pending_game ON ledger (user_id)
     WHERE status = 'pending' AND (game <> 'link' OR dom);
 
 CREATE TABLE card_refresh_claims (
