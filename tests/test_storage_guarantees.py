@@ -9,11 +9,13 @@ import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
+import asyncpg
 import pytest
 
 from storage.errors import CallUnderWay, InteractionSeen, VoteAlreadyCounted
 from storage.interface import Storage
 from storage.models import LedgerStatus, PlayedResult
+from storage.postgres.database import PostgresDatabase
 from tests.conftest import OpenStorage
 from tests.helpers_ledger import Location, calls
 from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, vote
@@ -157,3 +159,26 @@ async def test_cached_links_and_settings_follow_another_process_within_a_second(
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"still {names} and role {role} after 1.5 s")
+
+
+@pytest.mark.postgres_only
+async def test_a_lost_lock_connection_is_replaced_before_another_start_settles_its_calls(
+    db: PostgresDatabase, open_storage: OpenStorage, database_url: str, ledger_location: Location
+) -> None:
+    """The server drops the connection holding a running process's lock (as a restart does)."""
+    under_way = await db.begin_call(replace(vote(None, game="dice"), session_id=5), now=NOW)
+    admin = await asyncpg.connect(database_url)
+    try:
+        holder = "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted"
+        lost = await admin.fetchval(holder, db.boot_id)
+        await admin.execute("SELECT pg_terminate_backend($1)", lost)
+        deadline = asyncio.get_running_loop().time() + 10
+        while await admin.fetchval(holder, db.boot_id) in (None, lost):
+            assert asyncio.get_running_loop().time() < deadline, "the lock was not taken again"
+            await asyncio.sleep(0.02)
+    finally:
+        await admin.close()
+
+    async with open_storage() as starting:
+        assert starting.recovered_at_open == 0
+    assert [entry.id for entry in calls(ledger_location, LedgerStatus.PENDING)] == [under_way]

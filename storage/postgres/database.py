@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -100,12 +101,21 @@ class PostgresDatabase:
     recovered_at_open: int
 
     def __init__(
-        self, pool: asyncpg.Pool, life: asyncpg.Connection, boot_id: int, cipher: TokenCipher
+        self,
+        url: str,
+        pool: asyncpg.Pool,
+        life: asyncpg.Connection,
+        boot_id: int,
+        cipher: TokenCipher,
     ) -> None:
+        self._url = url
         self._pool = pool
         self._life = life
         self.boot_id = boot_id
         self._cipher = cipher
+        self._closing = False
+        self._relocking: asyncio.Task[None] | None = None
+        life.add_termination_listener(self._life_lost)
         self._channel_links: ReadCache[tuple[int, int], tuple[ChannelLink, ...]] = ReadCache()
         self._settings: ReadCache[int, GuildSettings] = ReadCache()
 
@@ -122,7 +132,7 @@ class PostgresDatabase:
         except BaseException:
             await life.close()
             raise
-        db = cls(pool, life, boot_id, cipher)
+        db = cls(url, pool, life, boot_id, cipher)
         try:
             applied = await db._migrate(postgres_migrations())
             await check_key(db, cipher)
@@ -150,8 +160,39 @@ class PostgresDatabase:
 
     async def close(self) -> None:
         """Pending rows written by this life stay pending until a later start settles them."""
+        self._closing = True
+        if self._relocking is not None:
+            self._relocking.cancel()
         await self._pool.close()
         await self._life.close()
+
+    def _life_lost(self, conn: asyncpg.Connection) -> None:
+        """The connection holding this life's lock broke (a restart of the server, the network):
+        until the lock is taken again, a process starting now would settle this one's calls."""
+        if self._closing or conn is not self._life:
+            return
+        log.error("lost the connection holding this process's lock on PostgreSQL; retaking it")
+        self._relocking = asyncio.ensure_future(self._retake_life())
+
+    async def _retake_life(self) -> None:
+        delay = 0.1
+        while not self._closing:
+            try:
+                life = await asyncpg.connect(self._url)
+                locked = await life.fetchval(
+                    "SELECT pg_try_advisory_lock($1, $2)", BOOT_LOCKS, self.boot_id
+                )
+            except (*_UNAVAILABLE, asyncpg.PostgresError) as error:
+                log.warning("cannot retake the process lock yet: %s", type(error).__name__)
+            else:
+                if locked:
+                    self._life = life
+                    life.add_termination_listener(self._life_lost)
+                    log.warning("the process lock on PostgreSQL is held again")
+                    return
+                await life.close()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
     async def __aenter__(self) -> Self:
         return self
