@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
@@ -12,6 +13,7 @@ from storage.errors import (
     InteractionSeen,
     LinkRemoved,
     StorageError,
+    StorageUnavailable,
     VoteAlreadyCounted,
 )
 from storage.group_commit import GroupCommit
@@ -147,8 +149,15 @@ class LedgerStore(SqlStore):
             raise refused from None
         if not rows:
             raise VoteAlreadyCounted("the voter has a counted vote within the limit")
-        await self._group_commit.durable()  # on disk before the call is sent, power cut or not
-        return int(rows[0][0])
+        entry_id = int(rows[0][0])
+        try:
+            await self._group_commit.durable()  # on disk before the call is sent, power cut or not
+        except StorageUnavailable:
+            # Not sent, so it must not count as a vote; if even this fails, start-up settles it.
+            with contextlib.suppress(StorageError):
+                await self.finish_refused(entry_id, "not_sent", None, now=now)
+            raise
+        return entry_id
 
     async def finish_played(self, entry_id: int, result: PlayedResult, *, now: datetime) -> None:
         """Record the outcome; a result without a session id keeps the one the call was made for.
