@@ -41,12 +41,6 @@ def test_a_server_that_cannot_start_fails_the_run_with_one_clear_line() -> None:
         shutil.rmtree(binaries)
     assert done.returncode != 0
     reasons = [line for line in done.stdout.splitlines() if "PostgreSQL could not start" in line]
-    assert (
-        reasons
-        == [
-            "!!! _pytest.outcomes.Exit: PostgreSQL could not start for the tests: initdb failed: "
-            "initdb: could not create directory: Permission denied !!!"
-        ]
-        or len(reasons) == 1
-    ), done.stdout
+    assert len(reasons) == 1, done.stdout
+    assert "could not start for the tests: initdb failed: initdb: could not create" in reasons[0]
     assert "skipped" not in done.stdout
