@@ -6,13 +6,16 @@ move from SQLite to PostgreSQL could meet a column it does not know.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from storage.database import Database
+from storage.interface import Storage
 from storage.migrate import load_migrations
-from storage.postgres.database import postgres_migrations
+from storage.postgres.database import PostgresDatabase, postgres_migrations
 from tests.helpers_storage import KEY, db_path, raw_query
 from tests.postgres_server import PostgresServer
 
@@ -54,3 +57,17 @@ async def test_both_backends_have_the_same_tables_and_columns(
     assert {table: sorted(columns) for table, columns in found.items()} == {
         table: sorted(columns) for table, columns in sqlite.items()
     }
+
+
+@pytest.mark.parametrize("backend_class", [Database, PostgresDatabase])
+def test_each_backend_offers_every_method_of_the_interface(backend_class: type) -> None:
+    """Services are typed against `Storage`; a method one backend lacks would fail at run time."""
+    wanted = {
+        name: inspect.signature(member)
+        for name, member in vars(Storage).items()
+        if callable(member) and not name.startswith("_")
+    }
+    for name, signature in wanted.items():
+        offered = getattr(backend_class, name, None)
+        assert offered is not None, name
+        assert list(inspect.signature(offered).parameters) == list(signature.parameters), name
