@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -418,10 +419,11 @@ class PostgresDatabase:
     async def begin_call(
         self, call: NewCall, *, now: datetime, limit_since: datetime | None = None
     ) -> int:
-        """Commit a pending row before the call is sent, in one transaction with its checks.
+        """Commit a pending row before the call is sent, in one step with its checks.
 
-        With `limit_since` (a vote), the voter's lock is taken first, so of two processes checking
-        the same member's vote on the same link, the second sees the first one's row.
+        A game is one statement. A vote is a transaction that takes the voter's lock first, so of
+        two processes checking the same member's vote on the same link, the second waits and its
+        statement sees the first one's row; BEGIN and the lock go in one round trip.
         """
         args = (
             call.link_id,
@@ -440,14 +442,20 @@ class PostgresDatabase:
         )
         try:
             with unavailable_as_storage_error():
-                async with self._pool.acquire() as conn, conn.transaction():
-                    if limit_since is not None:
-                        voter = "anonymous" if call.anonymous else call.user_id
-                        await conn.execute(
-                            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                            f"vote:{call.link_id}:{voter}",
-                        )
-                    entry_id = await conn.fetchval(votes.BEGIN_CALL_SQL[call.anonymous], *args)
+                async with self._pool.acquire() as conn:
+                    if limit_since is None:
+                        entry_id = await conn.fetchval(votes.BEGIN_CALL_SQL[False], *args)
+                    else:
+                        lock = _voter_lock(call)  # an int: nothing from outside is interpolated
+                        await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({lock})")
+                        try:
+                            sql = votes.BEGIN_CALL_SQL[call.anonymous]
+                            entry_id = await conn.fetchval(sql, *args)
+                        except BaseException:
+                            with contextlib.suppress(*_UNAVAILABLE, asyncpg.PostgresError):
+                                await conn.execute("ROLLBACK")  # else the pool's reset does
+                            raise
+                        await conn.execute("COMMIT")
         except asyncpg.ForeignKeyViolationError:
             raise LinkRemoved("That link has just been removed from this channel.") from None
         except asyncpg.UniqueViolationError as error:
@@ -649,6 +657,13 @@ async def apply_migrations(conn: asyncpg.Connection, migrations: list[Migration]
                     to_db(datetime.now(UTC)),
                 )
     return len(missing)
+
+
+def _voter_lock(call: NewCall) -> int:
+    """The advisory lock of a link's voter (one for all its anonymous votes); a collision only
+    makes two voters take turns."""
+    voter = 0 if call.anonymous else call.user_id
+    return ((call.link_id or 0) << 32 ^ voter) & 0x7FFF_FFFF_FFFF_FFFF
 
 
 async def _hold_a_life_lock(conn: asyncpg.Connection) -> int:
