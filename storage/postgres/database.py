@@ -66,6 +66,7 @@ _UNAVAILABLE = (
     asyncpg.InsufficientResourcesError,
     asyncpg.OperatorInterventionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # what a connection the server dropped mid-use can raise
 )
 _PENDING_CONSTRAINTS = ("ledger_one_pending_vote", "ledger_one_pending_game")
 # Settles the pending rows of every process life whose lock is free: those lives ended.
