@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 import discord
 import discord.gateway
@@ -20,24 +21,36 @@ from cogs.cards import CardBoard, CardVoteButton
 from cogs.command_sync import sync_commands
 from cogs.modlog import ModLog
 from cogs.tree import BotTree
+from ops.health import GatewayWatch, OpsServer, gateway_latency
+from ops.logs import JsonFormatter
+from ops.metrics import Metrics
+from ops.shutdown import stop_on_signals
 from services.clock import Clock, utc_now
 from services.container import Services
 from settings import Settings, SettingsError, load_settings
 from storage.database import Database
 from storage.errors import StorageError
-from storage.token_cipher import key_path_for, load_token_key
+from storage.private_files import refuse_if_open_to_others
+from storage.token_cipher import legacy_key_file, load_token_key
 from tracker.client import TrackerClient
 from tracker.http import create_http_client
 
 log = logging.getLogger("ctvote")
 
+ENV_FILE = Path(".env")  # read by the settings, from the folder the bot starts in
 EXTENSIONS = ("cogs.voting", "cogs.games", "cogs.accounts", "cogs.links", "cogs.reminders")
 # Loggers that print secrets below INFO: interaction payloads, HTTP/2 headers, SQL parameters.
 CHATTY_LIBRARIES = ("discord", "httpcore", "hpack", "h2", "aiosqlite", "asyncio")
 
 
 class CtVoteBot(commands.Bot):
-    def __init__(self, services: Services, db: Database, settings: Settings) -> None:
+    def __init__(
+        self,
+        services: Services,
+        db: Database,
+        settings: Settings,
+        metrics: Metrics | None = None,
+    ) -> None:
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
         intents = discord.Intents.none()
         intents.guilds = True
@@ -55,6 +68,16 @@ class CtVoteBot(commands.Bot):
         self.cards = CardBoard(self, services.cards, settings.card_refresh_seconds)
         self.modlog = ModLog(self, services.links)
         self.commands_synced = asyncio.Event()
+        self.stopping = False
+        self.ops_server: OpsServer | None = None
+        self.gateway = GatewayWatch()
+        self.gateway.attach(self)
+        self.metrics = metrics or Metrics()
+        self.metrics.watch(
+            calls_under_way=lambda: services.calls.calls_under_way,
+            gateway_latency=lambda: gateway_latency(self),
+            shards_connected=lambda: self.gateway.shards_up,
+        )
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(CardVoteButton)
@@ -66,6 +89,17 @@ class CtVoteBot(commands.Bot):
         await self.cards.close()
         await super().close()
 
+    async def stop_gracefully(self, grace: float) -> None:
+        """Refuse new interactions, let game calls already sent settle for up to `grace` seconds
+        (their members get their answers), then close. What is left becomes unknown."""
+        if self.stopping:
+            return
+        self.stopping = True
+        left = await self.services.calls.drain(grace)
+        if left:
+            log.warning("%d game calls did not settle within %g s; closing anyway", left, grace)
+        await self.close()
+
     async def sync_commands_if_changed(self) -> bool:
         if self.application_id is None:  # login sets it before setup_hook
             raise discord.app_commands.MissingApplicationID
@@ -75,11 +109,12 @@ class CtVoteBot(commands.Bot):
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level_number,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log_level_number, handlers=[handler])
     floor = max(settings.log_level_number, logging.INFO)
     for name in CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(floor)
@@ -102,7 +137,12 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
     """Open the database and the tracker client, hand them to a new bot, close all in reverse."""
     if settings.discord_api_url is not None and settings.discord_gateway_url is not None:
         point_discord_at(str(settings.discord_api_url), str(settings.discord_gateway_url))
-    key = load_token_key(settings.token_key, key_path_for(settings.database_path))
+    key = load_token_key(
+        settings.token_key,
+        settings.key_file,
+        legacy_path=legacy_key_file(settings.database_path),
+    )
+    metrics = Metrics()
     async with AsyncExitStack() as stack:
         db = await stack.enter_async_context(Database.connect(settings.database_path, key))
         if db.recovered_at_open:
@@ -112,17 +152,22 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
             )
         http = await stack.enter_async_context(create_http_client(settings))
         tracker = TrackerClient(http, settings.tracker_base_url)
-        services = Services.build(db, tracker, clock)
+        services = Services.build(db, tracker, clock, observer=metrics)
         # Runs after the bot closed and before the tracker client and the database close.
         stack.push_async_callback(services.calls.cancel_in_flight)
-        bot = CtVoteBot(services, db, settings)
+        bot = CtVoteBot(services, db, settings, metrics)
         await stack.enter_async_context(bot)
+        if settings.http_port is not None:
+            bot.ops_server = OpsServer(bot, metrics)
+            await bot.ops_server.start(settings.http_host, settings.http_port)
+            stack.push_async_callback(bot.ops_server.stop)
         yield bot
 
 
 async def serve(settings: Settings) -> None:
     async with assemble(settings) as bot:
-        await bot.start(settings.discord_token.get_secret_value())
+        with stop_on_signals(bot, settings.shutdown_grace_seconds):
+            await bot.start(settings.discord_token.get_secret_value())
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -138,7 +183,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
+        refuse_if_open_to_others(ENV_FILE)
         settings = load_settings()
+    except StorageError as error:
+        sys.stderr.write(f"ctvote: {error}\n")
+        return 1
     except SettingsError as error:
         sys.stderr.write(f"ctvote: {error}\n")
         return 2

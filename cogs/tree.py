@@ -11,6 +11,7 @@ import discord
 from discord import app_commands
 
 from cogs.replies import reply_privately
+from services.calls import RESTARTING
 from services.errors import UserError
 from services.markup import plain
 from storage.errors import StorageUnavailable
@@ -101,6 +102,9 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
     if isinstance(error, app_commands.CommandInvokeError):
         error = error.original
     text = explain(error)
+    metrics = getattr(interaction.client, "metrics", None)
+    if metrics is not None and (text is None or not isinstance(error, UserError)):
+        metrics.error(error)
     if isinstance(error, StorageUnavailable):
         log.error("storage unavailable in /%s: %s", _command_name(interaction), error)
     elif isinstance(error, app_commands.CommandSignatureMismatch):
@@ -120,6 +124,8 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
     try:
         await reply_privately(interaction, text)
     except discord.HTTPException as failure:
+        if metrics is not None:
+            metrics.errors.labels("reply_failed").inc()
         log.warning(
             "could not deliver an error reply for interaction %s: %s",
             interaction.id,
@@ -164,8 +170,15 @@ class BotTree(app_commands.CommandTree):
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         command = interaction.command
         is_command = interaction.type is discord.InteractionType.application_command
+        if is_command and getattr(interaction.client, "stopping", False):
+            await reply_privately(interaction, RESTARTING)
+            return False
         if is_command and not (command is not None and command.extras.get(OPENS_MODAL)):
             await acknowledge_privately(interaction)
+            metrics = getattr(interaction.client, "metrics", None)
+            if metrics is not None:
+                waited = discord.utils.utcnow() - interaction.created_at
+                metrics.ack_seconds.observe(max(waited.total_seconds(), 0.0))
         return True
 
     async def on_error(

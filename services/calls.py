@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Hashable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from services.clock import Clock
-from services.errors import AlreadyInProgress
+from services.errors import AlreadyInProgress, Restarting
 from storage.database import Database
 from storage.errors import StorageUnavailable
 from storage.models import NewCall, PlayedResult
@@ -20,6 +21,19 @@ from tracker.models import GameResult, LinkResult
 log = logging.getLogger(__name__)
 
 ResultT = TypeVar("ResultT", bound=GameResult)
+
+RESTARTING = "The bot is restarting, so nothing was sent. Try again in a minute."
+
+
+class CallObserver(Protocol):
+    """Told how each tracker call ended (metrics); game and outcome come from fixed sets."""
+
+    def call_settled(self, game: str, outcome: str, seconds: float) -> None: ...
+
+
+class _NoObserver:
+    def call_settled(self, game: str, outcome: str, seconds: float) -> None:
+        return None
 
 
 class GameCaller:
@@ -32,13 +46,46 @@ class GameCaller:
     cannot crowd out the event loop's work of acknowledging new interactions within 3 seconds.
     """
 
-    def __init__(self, db: Database, clock: Clock, *, max_calls: int = MAX_CONNECTIONS) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        max_calls: int = MAX_CONNECTIONS,
+        observer: CallObserver | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._observer = observer or _NoObserver()
         self._in_flight: set[Hashable] = set()
         self._slots = asyncio.Semaphore(max_calls)
         self._calling: set[asyncio.Task[object]] = set()  # waiting for a slot, or under way
         self._sending: set[asyncio.Task[object]] = set()  # under way: holding a slot
+        self._answering: set[asyncio.Task[object]] = set()  # made a call; the task is not done
+        self._stopping = False
+
+    @property
+    def calls_under_way(self) -> int:
+        return len(self._sending)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    async def drain(self, grace: float) -> int:
+        """At a clean stop: send no new call, and give the calls already made up to `grace`
+        seconds to settle and their members' answers to go out. Returns how many are left.
+
+        Waits for the interactions' tasks, not only the tracker calls, so the member's answer
+        (posted after the call settles) is delivered before the bot closes.
+        """
+        self._stopping = True
+        tasks = set(self._answering)
+        if not tasks:
+            return 0
+        log.info("stopping: waiting up to %gs for %d game calls", grace, len(tasks))
+        _, left = await asyncio.wait(tasks, timeout=grace)
+        return len(left)
 
     @contextmanager
     def exclusive(self, key: Hashable, busy_message: str) -> Iterator[None]:
@@ -69,11 +116,18 @@ class GameCaller:
         return sending
 
     async def call(self, call: NewCall, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
+        if self._stopping:
+            raise Restarting(RESTARTING)
         task = asyncio.current_task()
         mine: set[asyncio.Task[object]] = {task} if task is not None else set()
+        if task is not None and task not in self._answering:
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
         self._calling |= mine
         try:
             async with self._slots:
+                if self._stopping:  # the stop began while this call waited for a slot
+                    raise Restarting(RESTARTING)
                 self._sending |= mine
                 try:
                     return await self._call(call, play)
@@ -85,7 +139,7 @@ class GameCaller:
     async def _call(self, call: NewCall, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
         entry_id = await self._db.begin_call(call, now=self._clock())
         try:
-            result = await play()
+            result = await self._observed(call.game, play)
         except errors.TrackerRefused as error:
             await self._record(
                 entry_id,
@@ -116,6 +170,20 @@ class GameCaller:
             entry_id, self._db.finish_played(entry_id, _played(result, call), now=self._clock())
         )
         return result
+
+    async def _observed(self, game: str, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
+        started = time.perf_counter()
+        outcome = "unknown"
+        try:
+            result = await play()
+        except (errors.TrackerRefused, errors.InvalidGameRequest):
+            outcome = "refused"
+            raise
+        else:
+            outcome = "played"
+            return result
+        finally:
+            self._observer.call_settled(game, outcome, time.perf_counter() - started)
 
     @staticmethod
     async def _record(entry_id: int, write: Awaitable[None]) -> None:

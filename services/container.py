@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.accounts import AccountService
-from services.calls import GameCaller
+from services.calls import CallObserver, GameCaller
 from services.cards import CardService
 from services.clock import Clock
 from services.games import GamesService
@@ -27,8 +27,15 @@ class Services:
     calls: GameCaller
 
     @classmethod
-    def build(cls, db: Database, tracker: TrackerClient, clock: Clock) -> Services:
-        caller = GameCaller(db, clock)
+    def build(
+        cls,
+        db: Database,
+        tracker: TrackerClient,
+        clock: Clock,
+        *,
+        observer: CallObserver | None = None,
+    ) -> Services:
+        caller = GameCaller(db, clock, observer=observer)
         return cls(
             voting=VotingService(db, tracker, caller, clock),
             games=GamesService(db, tracker, caller),

@@ -50,3 +50,7 @@ class OwnLinkVote(UserError):
 
 class AlreadyInProgress(UserError):
     """The same call is already on its way to the tracker (a double click)."""
+
+
+class Restarting(UserError):
+    """The bot is stopping: it sends no new game call, so the member should try again soon."""

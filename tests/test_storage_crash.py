@@ -11,7 +11,7 @@ from pathlib import Path
 
 from storage.database import Database
 from storage.models import LedgerStatus
-from storage.token_cipher import key_path_for, load_token_key
+from storage.token_cipher import load_token_key
 from tests import helpers_storage_writer
 from tests.helpers_storage import db_path
 
@@ -46,7 +46,9 @@ async def test_killed_writer_leaves_unknown_rows_and_a_sound_file(tmp_path: Path
     finally:
         check.close()
 
-    async with Database.connect(path, load_token_key(None, key_path_for(path))) as db:
+    async with Database.connect(
+        path, load_token_key(None, helpers_storage_writer.key_file(path))
+    ) as db:
         unknown = await db.calls_with_status(LedgerStatus.UNKNOWN)
         assert db.recovered_at_open == len(unknown) >= len(announced)
         assert {entry.id for entry in unknown} >= set(announced)
