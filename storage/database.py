@@ -36,7 +36,7 @@ _PRAGMAS = (
     ("foreign_keys", "ON", 1),
     ("secure_delete", "ON", 1),
 )
-_KEY_CANARY_META = "token_key_canary"
+KEY_CANARY_META = "token_key_canary"
 _KEY_CANARY = "ctvote token key check"
 
 
@@ -118,9 +118,9 @@ class Database(AccountStore, LinkStore, GuildStore, LedgerStore, CardStore, Remi
 
     async def _check_key(self) -> None:
         """Fail at start-up, not at the first decrypt, when the key is not the database's."""
-        canary = await self.get_meta(_KEY_CANARY_META)
+        canary = await self.get_meta(KEY_CANARY_META)
         if canary is None:
-            await self.set_meta(_KEY_CANARY_META, self._cipher.encrypt(_KEY_CANARY).decode())
+            await self.set_meta(KEY_CANARY_META, self._cipher.encrypt(_KEY_CANARY).decode())
         else:
             self._cipher.decrypt(canary.encode())
 

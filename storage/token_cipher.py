@@ -71,17 +71,29 @@ def legacy_key_file(database_path: Path) -> Path:
 
 
 def load_token_key(
-    configured: SecretStr | None, key_path: Path, *, legacy_path: Path | None = None
+    configured: SecretStr | None,
+    key_path: Path,
+    *,
+    legacy_path: Path | None = None,
+    create: bool = True,
 ) -> bytes:
     """Use the configured key(s), else the key file, else create one: a first start needs no setup.
 
     A blank configured value counts as not configured. A key file left beside the database by
-    an older version is moved to `key_path`, out of the data folder.
+    an older version is moved to `key_path`, out of the data folder. Without `create` (the
+    maintenance commands), nothing is created or moved.
     """
     if configured is not None and configured.get_secret_value().strip():
         return configured.get_secret_value().strip().encode()
     if legacy_path is not None and legacy_path.exists() and not key_path.exists():
-        _move_key_file(legacy_path, key_path)
+        if create:
+            _move_key_file(legacy_path, key_path)
+        else:
+            key_path = legacy_path
+    if not key_path.exists() and not create:
+        raise StorageUnavailable(
+            f"there is no token key: TOKEN_KEY is not set and {key_path} does not exist"
+        )
     if not key_path.exists() and publish_private_file(key_path, Fernet.generate_key()):
         log.warning(
             "created a new token key in %s; keep a copy of it apart from the database's backups",
