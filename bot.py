@@ -21,7 +21,7 @@ from cogs.cards import CardBoard, CardVoteButton
 from cogs.command_sync import sync_commands
 from cogs.modlog import ModLog
 from cogs.tree import BotTree
-from ops.health import GatewayWatch, OpsServer, gateway_latency
+from ops.health import OpsServer, connected_shards, gateway_latency
 from ops.logs import JsonFormatter
 from ops.metrics import Metrics
 from ops.shutdown import stop_on_signals
@@ -70,13 +70,11 @@ class CtVoteBot(commands.Bot):
         self.commands_synced = asyncio.Event()
         self.stopping = False
         self.ops_server: OpsServer | None = None
-        self.gateway = GatewayWatch()
-        self.gateway.attach(self)
         self.metrics = metrics or Metrics()
         self.metrics.watch(
             calls_under_way=lambda: services.calls.calls_under_way,
             gateway_latency=lambda: gateway_latency(self),
-            shards_connected=lambda: self.gateway.shards_up,
+            shards_connected=lambda: connected_shards(self),
         )
 
     async def setup_hook(self) -> None:

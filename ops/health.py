@@ -22,40 +22,17 @@ log = logging.getLogger(__name__)
 DATABASE_TIMEOUT = 2.0
 
 
-class GatewayWatch:
-    """Which gateway connections (shards) are up, from discord.py's connection events.
+def connected_shards(bot: discord.Client) -> int:
+    """Gateway connections (shards) that are open and past READY.
 
-    `is_ready()` stays true through a dropped connection; these events do not.
+    Read from the sockets themselves: `is_ready()` alone stays true through a dropped connection.
     """
-
-    def __init__(self) -> None:
-        self._up: set[int] = set()
-
-    def attach(self, bot: discord.Client) -> None:
-        if isinstance(bot, discord.AutoShardedClient):
-            bot.add_listener(self._shard_up, "on_shard_ready")
-            bot.add_listener(self._shard_up, "on_shard_resumed")
-            bot.add_listener(self._shard_down, "on_shard_disconnect")
-        else:
-            bot.add_listener(self._up_unsharded, "on_ready")
-            bot.add_listener(self._up_unsharded, "on_resumed")
-            bot.add_listener(self._down_unsharded, "on_disconnect")
-
-    @property
-    def shards_up(self) -> int:
-        return len(self._up)
-
-    async def _shard_up(self, shard_id: int) -> None:
-        self._up.add(shard_id)
-
-    async def _shard_down(self, shard_id: int) -> None:
-        self._up.discard(shard_id)
-
-    async def _up_unsharded(self) -> None:
-        self._up.add(0)
-
-    async def _down_unsharded(self) -> None:
-        self._up.discard(0)
+    if not bot.is_ready():
+        return 0
+    if isinstance(bot, discord.AutoShardedClient):
+        return sum(not shard.is_closed() for shard in bot.shards.values())
+    ws = bot.ws
+    return int(ws is not None and ws.open)
 
 
 def gateway_latency(bot: discord.Client) -> float:
@@ -67,9 +44,9 @@ async def health_problem(bot: CtVoteBot) -> str | None:
     """Why the bot cannot serve members right now, or None when it can."""
     if bot.stopping:
         return "the bot is stopping"
-    expected = bot.shard_count or 1
-    if bot.gateway.shards_up < expected:
-        return f"gateway: {bot.gateway.shards_up} of {expected} connections up"
+    expected, up = bot.shard_count or 1, connected_shards(bot)
+    if up < expected:
+        return f"gateway: {up} of {expected} connections up"
     try:
         async with asyncio.timeout(DATABASE_TIMEOUT):
             await bot.db.get_meta("schema")  # any cheap read proves the database answers
