@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot import CtVoteBot, assemble
-from tests.bot_world import ALICE, BotWorld, public_result
+from tests.bot_world import ALICE, BotWorld, bot_environment, public_result
 from tests.fake_discord import running_bot
 from tests.helpers_faults import connected_member, private_answer
 from tracker.sandbox import Fault
@@ -53,6 +54,19 @@ def moved(before: Samples, after: Samples) -> Samples:
     }
 
 
+async def probe(url: str) -> tuple[int, str]:
+    """The container's health check (`python -m ops.probe`): its exit status and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ops.probe",
+        env=bot_environment(HTTP_PORT=url.rsplit(":", 1)[1]),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await process.communicate()
+    return process.returncode or 0, stderr.decode()
+
+
 @pytest.fixture
 async def bot_with_http(world: BotWorld) -> AsyncIterator[tuple[CtVoteBot, str]]:
     """The world's bot again, with HTTP_PORT set; yielded before it connects to Discord."""
@@ -71,10 +85,12 @@ async def test_healthz_is_503_until_connected_and_while_the_gateway_is_down(
 
     async with running_bot(world.fake, bot):
         assert await health_becomes(url, 200) == "ok\n"
+        assert await probe(url) == (0, "")
 
         world.fake.gateway.accepting.clear()  # an outage: the bot cannot reconnect
         await world.fake.gateway.drop()
         assert await health_becomes(url, 503) == "gateway: 0 of 1 connections up\n"
+        assert await probe(url) == (1, "ctvote probe: 503 gateway: 0 of 1 connections up\n")
         world.fake.gateway.accepting.set()
         assert await health_becomes(url, 200) == "ok\n"
         assert (await world.answer("account", "status", member=ALICE)).ephemeral  # it serves again
