@@ -200,3 +200,31 @@ async def test_a_backup_taken_while_votes_are_written_holds_every_vote_committed
     again = await asyncio.to_thread(ctvote, workdir, "backup", str(target), env=stopped_env(world))
     assert again.returncode == 1
     assert again.stderr == f"ctvote: {target} exists already; choose a new name for the backup\n"
+
+
+async def test_a_wrong_key_at_start_is_one_line_without_a_traceback(
+    world: BotWorld, workdir: Path
+) -> None:
+    await world.stop()
+    other_key = Fernet.generate_key().decode()
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, str(BOT_SCRIPT)],
+        cwd=workdir,
+        env=world_environment(world, TOKEN_KEY=other_key),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [f"ctvote: {WRONG_KEY_MESSAGE}"]
+
+
+def test_ctvote_sandbox_and_run_are_the_same_programs_as_before(workdir: Path) -> None:
+    sandbox = ctvote(workdir, "sandbox", "--help", env=bot_environment())
+    assert sandbox.returncode == 0
+    assert "--port" in sandbox.stdout
+    run = ctvote(workdir, "run", "--help", env=bot_environment())
+    assert run.returncode == 0
+    assert "--sandbox" in run.stdout
