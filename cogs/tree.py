@@ -103,8 +103,8 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
         error = error.original
     text = explain(error)
     metrics = getattr(interaction.client, "metrics", None)
-    if metrics is not None and (text is None or not isinstance(error, UserError)):
-        metrics.error(error)
+    if metrics is not None:
+        metrics.error(error, explained=text is not None)
     if isinstance(error, StorageUnavailable):
         log.error("storage unavailable in /%s: %s", _command_name(interaction), error)
     elif isinstance(error, app_commands.CommandSignatureMismatch):

@@ -25,7 +25,7 @@ def _error_classes(base: type[errors.TrackerError]) -> Iterator[type[errors.Trac
 
 # Tracker errors count under their reason, a fixed code of tracker/errors.py.
 ERROR_KINDS = (
-    *sorted({kind.reason for kind in _error_classes(errors.TrackerError)}),
+    *sorted({kind.reason for kind in _error_classes(errors.TrackerError)} - {"invalid"}),
     "storage_unavailable",
     "unexpected",
     "reply_failed",
@@ -97,8 +97,11 @@ class Metrics:
         self.game_calls.labels(game, outcome).inc()
         self.tracker_seconds.labels(game).observe(seconds)
 
-    def error(self, error: BaseException) -> None:
-        self.errors.labels(error_kind(error)).inc()
+    def error(self, error: BaseException, *, explained: bool) -> None:
+        """Count a failure; refusals of bad input or missing permissions are not failures."""
+        kind = error_kind(error, explained=explained)
+        if kind is not None:
+            self.errors.labels(kind).inc()
 
     def watch(
         self,
@@ -116,9 +119,11 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def error_kind(error: BaseException) -> str:
-    if isinstance(error, errors.TrackerError) and error.reason in ERROR_KINDS:
+def error_kind(error: BaseException, *, explained: bool) -> str | None:
+    if isinstance(error, errors.InvalidGameRequest):
+        return None  # our own validation: nothing was sent
+    if isinstance(error, errors.TrackerError):
         return error.reason
     if isinstance(error, StorageUnavailable):
         return "storage_unavailable"
-    return "unexpected"
+    return None if explained else "unexpected"
