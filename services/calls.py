@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 ResultT = TypeVar("ResultT", bound=GameResult)
 
-RESTARTING = "The bot is restarting, so nothing was sent. Try again in a minute."
+RESTARTING = "The bot is restarting; try again in a minute."
 
 
 class CallObserver(Protocol):
