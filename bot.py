@@ -49,7 +49,7 @@ class CtVoteBot(commands.Bot):
         services: Services,
         db: Database,
         settings: Settings,
-        metrics: Metrics | None = None,
+        metrics: Metrics,
     ) -> None:
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
         intents = discord.Intents.none()
@@ -70,7 +70,7 @@ class CtVoteBot(commands.Bot):
         self.commands_synced = asyncio.Event()
         self.stopping = False
         self.ops_server: OpsServer | None = None
-        self.metrics = metrics or Metrics()
+        self.metrics = metrics
         self.metrics.watch(
             calls_under_way=lambda: services.calls.calls_under_way,
             gateway_latency=lambda: gateway_latency(self),

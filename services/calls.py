@@ -68,10 +68,6 @@ class GameCaller:
     def calls_under_way(self) -> int:
         return len(self._sending)
 
-    @property
-    def stopping(self) -> bool:
-        return self._stopping
-
     async def drain(self, grace: float) -> int:
         """At a clean stop: send no new call, and give the calls already made up to `grace`
         seconds to settle and their members' answers to go out. Returns how many are left.
