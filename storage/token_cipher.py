@@ -94,7 +94,7 @@ def load_token_key(
         raise StorageUnavailable(
             f"there is no token key: TOKEN_KEY is not set and {key_path} does not exist"
         )
-    if not key_path.exists() and publish_private_file(key_path, Fernet.generate_key()):
+    if not key_path.exists() and _create_key_file(key_path):
         log.warning(
             "created a new token key in %s; keep a copy of it apart from the database's backups",
             key_path,
@@ -106,6 +106,13 @@ def load_token_key(
         raise StorageUnavailable(
             f"cannot read the token key file {key_path}: {describe_os_error(error)}"
         ) from None
+
+
+def _create_key_file(key_path: Path) -> bool:
+    try:
+        return publish_private_file(key_path, Fernet.generate_key())
+    except StorageUnavailable as error:
+        raise StorageUnavailable(f"{error}; set TOKEN_KEY (or TOKEN_KEY_FILE) instead") from None
 
 
 def _move_key_file(old: Path, new: Path) -> None:

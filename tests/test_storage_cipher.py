@@ -136,3 +136,12 @@ def test_publish_never_replaces_a_file(tmp_path: Path) -> None:
     assert not publish_private_file(path, b"second")
     assert path.read_bytes() == b"first"
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_a_key_file_that_cannot_be_created_says_to_set_token_key(tmp_path: Path) -> None:
+    blocker = tmp_path / "config"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(StorageUnavailable) as caught:
+        load_token_key(None, blocker / "ctvote" / "token.key")
+    assert str(caught.value).endswith("; set TOKEN_KEY (or TOKEN_KEY_FILE) instead")
+    assert "\n" not in str(caught.value)
