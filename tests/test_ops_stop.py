@@ -8,8 +8,8 @@ from pathlib import Path
 
 from services.calls import RESTARTING
 from storage.models import LedgerStatus
-from tests.bot_world import GUILD_ID, BotWorld, public_result
-from tests.fake_discord import Member, SentMessage
+from tests.bot_world import GENERAL, GUILD_ID, BotWorld, public_result
+from tests.fake_discord import Member, SentMessage, button_click
 from tests.helpers_faults import bot_process, connected_member, new_member, private_answer
 
 CALLS = 50
@@ -30,7 +30,10 @@ async def test_sigterm_lets_50_calls_on_a_slow_tracker_settle_as_played_and_exit
     world: BotWorld, tmp_path: Path
 ) -> None:
     await world.add_link()
+    card = await world.fake.wait_for_channel_message(GENERAL.id, lambda m: bool(m.components))
+    add_button = card.components[0]["components"][0]["custom_id"]
     members: list[Member] = [(await connected_member(world))[0] for _ in range(CALLS)]
+    clicker, _ = await connected_member(world)
     world.sandbox.gate = slow_tracker = asyncio.Event()
 
     async with bot_process(world, tmp_path, SHUTDOWN_GRACE_SECONDS="30") as process:
@@ -40,6 +43,11 @@ async def test_sigterm_lets_50_calls_on_a_slow_tracker_settle_as_played_and_exit
 
         refused = await _restarting_answer(world)
         late_vote = await private_answer(await world.vote(new_member("late")))
+        late_click = await private_answer(
+            await world.run(
+                button_click(add_button, message_id=card.id, member=clicker, channel=GENERAL)
+            )
+        )
         slow_tracker.set()
         async with asyncio.timeout(30):
             status = await process.wait()
@@ -47,6 +55,7 @@ async def test_sigterm_lets_50_calls_on_a_slow_tracker_settle_as_played_and_exit
     assert status == 0, (tmp_path / "stderr.txt").read_text()
     assert refused.ephemeral
     assert late_vote.content == RESTARTING
+    assert late_click.content == RESTARTING  # a card button reaches the game caller, which refuses
     for member, vote in zip(members, votes, strict=True):
         assert f"<@{member.id}> voted" in (await public_result(vote)).content
     assert len(world.sandbox.requests) == CALLS
