@@ -37,6 +37,9 @@ from tracker.http import create_http_client
 
 log = logging.getLogger("ctvote")
 
+# After the grace, members of calls still under way are told "may or may not have counted";
+# delivering that may take this long before the bot closes.
+GIVE_UP_REPLY_SECONDS = 5.0
 ENV_FILE = Path(".env")  # read by the settings, from the folder the bot starts in
 EXTENSIONS = ("cogs.voting", "cogs.games", "cogs.accounts", "cogs.links", "cogs.reminders")
 # Loggers that print secrets below INFO: interaction payloads, HTTP/2 headers, SQL parameters.
@@ -95,7 +98,10 @@ class CtVoteBot(commands.Bot):
         self.stopping = True
         left = await self.services.calls.drain(grace)
         if left:
-            log.warning("%d game calls did not settle within %g s; closing anyway", left, grace)
+            log.warning(
+                "%d game calls did not settle within %g s; they become unknown", left, grace
+            )
+            await self.services.calls.give_up(GIVE_UP_REPLY_SECONDS)
         await self.close()
 
     async def sync_commands_if_changed(self) -> bool:

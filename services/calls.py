@@ -63,6 +63,7 @@ class GameCaller:
         self._sending: set[asyncio.Task[object]] = set()  # under way: holding a slot
         self._answering: set[asyncio.Task[object]] = set()  # made a call; the task is not done
         self._stopping = False
+        self._giving_up = False
 
     @property
     def calls_under_way(self) -> int:
@@ -96,6 +97,19 @@ class GameCaller:
             yield
         finally:
             self._in_flight.discard(key)
+
+    async def give_up(self, reply_seconds: float) -> int:
+        """After the grace: stop waiting for the tracker. Each call still under way settles as
+        unknown, and its member is told it may or may not have counted (given `reply_seconds`
+        to deliver that) rather than getting no answer at all. Returns how many were stopped.
+        """
+        self._giving_up = True
+        tasks = set(self._sending)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=reply_seconds)
+        return len(tasks)
 
     async def cancel_in_flight(self) -> int:
         """At shutdown, before the tracker client and the database close: stop waiting for the
@@ -160,6 +174,9 @@ class GameCaller:
         except asyncio.CancelledError:
             unknown = self._db.finish_unknown(entry_id, "cancelled", now=self._clock())
             await asyncio.shield(self._record(entry_id, unknown))
+            task = asyncio.current_task()
+            if self._giving_up and task is not None and task.uncancel() == 0:
+                raise errors.NoResponse("the bot stopped before the tracker answered") from None
             raise
         # Also marks a connected member's account as used (a trigger of migration 0004).
         await self._record(
