@@ -21,6 +21,7 @@ from cogs.cards import CardBoard, CardVoteButton
 from cogs.command_sync import sync_commands
 from cogs.modlog import ModLog
 from cogs.tree import BotTree
+from cogs.vote_flow import VoteFlow
 from ops.health import OpsServer, connected_shards, gateway_latency
 from ops.logs import JsonFormatter
 from ops.metrics import Metrics
@@ -70,6 +71,7 @@ class CtVoteBot(commands.Bot):
         self.reminder_check_seconds = settings.reminder_check_seconds
         self.cards = CardBoard(self, services.cards, settings.card_refresh_seconds)
         self.modlog = ModLog(self, services.links)
+        self.votes = VoteFlow(services.voting, self.cards, self.modlog)
         self.commands_synced = asyncio.Event()
         self.stopping = False
         self.ops_server: OpsServer | None = None

@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 import discord
 
 from cogs.render import signed_duration
-from cogs.tree import report_error
-from cogs.vote_flow import by_id, cast_vote
 from services.cards import CardService, CardSummary
 from services.links import RemovedLink
 from services.markup import duration, timestamp
@@ -59,11 +57,8 @@ class CardVoteButton(
         return cls(int(match["link_id"]), VoteType(match["kind"]))
 
     async def callback(self, interaction: discord.Interaction[CtVoteBot]) -> None:
-        # discord.py only logs what a dynamic item raises: route it to the one error handler.
-        try:
-            await cast_vote(interaction, self.vote_type, by_id(self.link_id))
-        except Exception as error:
-            await report_error(interaction, error)
+        """Hand the press to the Voting cog, which owns every way of voting."""
+        interaction.client.dispatch("card_vote", interaction, self.link_id, self.vote_type)
 
 
 def card_view(link_id: int, *, disabled: bool = False) -> discord.ui.View:

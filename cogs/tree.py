@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
 
 import discord
 from discord import app_commands
@@ -85,7 +84,7 @@ def explain(error: BaseException) -> str | None:
     if isinstance(error, errors.TrackerError):
         for kind, text in TRACKER_TEXTS:
             if isinstance(error, kind):
-                return text(error)
+                return f"{text(error)} {error.hint}" if error.hint else text(error)
     if isinstance(error, app_commands.TransformerError):
         return "One of the options has a value this command cannot use."
     if isinstance(error, app_commands.CommandSignatureMismatch):
@@ -155,13 +154,15 @@ async def _log_tracker_error(interaction: discord.Interaction, error: errors.Tra
 OPENS_MODAL = "opens_modal"  # a command's extras key: its first answer must be the modal
 
 
-def acknowledge_privately(interaction: discord.Interaction) -> Coroutine[Any, Any, Any]:
-    """Defer with a private "thinking…": the 3 s deadline is met whatever the command does next.
+async def acknowledge_privately(interaction: discord.Interaction) -> None:
+    """Defer with a private "thinking…", unless the interaction was answered already.
 
-    The deferral fixes the answer's visibility, so refusals stay private; public results are posted
-    as a separate follow-up (`replies.publish`).
+    The one place every command and vote is acknowledged: the 3 s deadline is met whatever comes
+    next, and the deferral fixes the answer's visibility, so refusals stay private; public
+    results are posted as a separate follow-up (`replies.publish`).
     """
-    return interaction.response.defer(ephemeral=True, thinking=True)
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=True, thinking=True)
 
 
 class BotTree(app_commands.CommandTree):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tracker.models import VoteType
-
 
 class UserError(Exception):
     """A refusal with text that is safe and useful to show the person who asked."""
@@ -37,15 +35,6 @@ class VoteLimited(UserError):
     def __init__(self, message: str, *, next_vote_at: datetime | None) -> None:
         super().__init__(message)
         self.next_vote_at = next_vote_at
-
-
-class OwnLinkVote(UserError):
-    """The member owns the link's session: the vote waits for an explicit confirmation."""
-
-    def __init__(self, message: str, *, link_id: int, vote_type: VoteType) -> None:
-        super().__init__(message)
-        self.link_id = link_id
-        self.vote_type = vote_type
 
 
 class AlreadyInProgress(UserError):

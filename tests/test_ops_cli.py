@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from storage.models import LedgerStatus
 from storage.token_cipher import WRONG_KEY_MESSAGE
-from tests.bot_world import BOT_SCRIPT, GUILD_ID, BotWorld, bot_environment, public_result
+from tests.bot_world import BOT_SCRIPT, BotWorld, bot_environment, public_result
 from tests.helpers_faults import connected_member, world_environment
 
 CTVOTE = Path(sys.executable).parent / "ctvote"
@@ -173,7 +173,7 @@ async def test_a_backup_taken_while_votes_are_written_holds_every_vote_committed
     members = [(await connected_member(world))[0] for _ in range(120)]
     for member in members[:30]:
         await public_result(await world.vote(member))
-    committed = {entry.id for entry in await world.db.recent_calls(GUILD_ID, limit=1000)}
+    committed = {entry.id for entry in await world.ledger()}
     assert len(committed) == 30
 
     target = workdir / "backups" / "bot-copy.sqlite3"

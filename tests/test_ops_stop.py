@@ -8,7 +8,7 @@ from pathlib import Path
 
 from services.calls import RESTARTING
 from storage.models import LedgerStatus
-from tests.bot_world import GENERAL, GUILD_ID, BotWorld, public_result
+from tests.bot_world import GENERAL, BotWorld, public_result
 from tests.fake_discord import Member, SentMessage, button_click
 from tests.helpers_faults import (
     UNKNOWN_TEXT,
@@ -70,7 +70,7 @@ async def test_sigterm_lets_50_calls_on_a_slow_tracker_settle_as_played_and_exit
     world.sandbox.gate = None
     await world.start()
     assert world.db.recovered_at_open == 0
-    ledger = await world.db.recent_calls(GUILD_ID, limit=CALLS + 10)
+    ledger = await world.ledger()
     assert [entry.status for entry in ledger] == [LedgerStatus.PLAYED] * CALLS
     assert "Traceback" not in (tmp_path / "stderr.txt").read_text()
 
@@ -93,7 +93,7 @@ async def test_calls_still_waiting_after_the_grace_become_unknown_and_it_exits_0
     assert UNKNOWN_TEXT in (await private_answer(vote)).content
     world.sandbox.gate = None
     await world.start()
-    [entry] = await world.db.recent_calls(GUILD_ID)
+    [entry] = await world.ledger()
     assert (entry.status, entry.reason) == (LedgerStatus.UNKNOWN, "cancelled")
     assert (
         "1 game calls did not settle within 0.5 s; they become unknown"

@@ -26,7 +26,9 @@ TABLES = {
     "reminder_subscribers",
     "reminders_sent",
 }
-LATEST = 4  # 0001 tables, 0002 ledger indexes, 0003 cards and reminders, 0004 account use trigger
+# 0001 tables, 0002 ledger indexes, 0003 cards and reminders, 0004 account use trigger,
+# 0005 drops the ledger indexes only test queries used
+LATEST = 5
 
 
 def schema(path: Path) -> list[tuple[str, str]]:

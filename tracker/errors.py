@@ -12,6 +12,9 @@ class TrackerError(Exception):
 
     reason = "error"
     status: int | None = None
+    # Our own advice for the member, set by the service that knows it. It is shown after the
+    # explanation as written: the tracker's text is escaped, our formatting is kept.
+    hint: str | None = None
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)
