@@ -163,6 +163,10 @@ async def acknowledge_privately(interaction: discord.Interaction) -> None:
     """
     if not interaction.response.is_done():
         await interaction.response.defer(ephemeral=True, thinking=True)
+        metrics = getattr(interaction.client, "metrics", None)
+        if metrics is not None:
+            waited = discord.utils.utcnow() - interaction.created_at
+            metrics.ack_seconds.observe(max(waited.total_seconds(), 0.0))
 
 
 class BotTree(app_commands.CommandTree):
@@ -176,10 +180,6 @@ class BotTree(app_commands.CommandTree):
             return False
         if is_command and not (command is not None and command.extras.get(OPENS_MODAL)):
             await acknowledge_privately(interaction)
-            metrics = getattr(interaction.client, "metrics", None)
-            if metrics is not None:
-                waited = discord.utils.utcnow() - interaction.created_at
-                metrics.ack_seconds.observe(max(waited.total_seconds(), 0.0))
         return True
 
     async def on_error(

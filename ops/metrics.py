@@ -54,7 +54,7 @@ class Metrics:
         )
         self.ack_seconds = Histogram(
             "ctvote_discord_ack_seconds",
-            "Time from a command's creation on Discord to the bot's acknowledgement.",
+            "Time from an interaction's creation on Discord to the bot's acknowledgement.",
             buckets=_ACK_SECONDS,
             registry=self.registry,
         )
