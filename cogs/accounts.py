@@ -8,7 +8,7 @@ import discord
 from discord import app_commands, ui
 from discord.ext import commands
 
-from cogs.replies import actor_from, reply_privately
+from cogs.replies import actor_from, pages, reply_privately
 from cogs.tree import OPENS_MODAL, acknowledge_privately, report_error
 from services.accounts import AccountService, AccountStatus
 from services.markup import timestamp
@@ -16,6 +16,9 @@ from services.voting import UNCLEAR
 
 if TYPE_CHECKING:
     from bot import CtVoteBot
+
+
+CONNECT_FORM_TIMEOUT = 10 * 60  # seconds to find and paste a token; then the form is forgotten
 
 
 class ConnectModal(ui.Modal, title="Connect your tracker account"):
@@ -35,7 +38,7 @@ class ConnectModal(ui.Modal, title="Connect your tracker account"):
     )
 
     def __init__(self, accounts: AccountService) -> None:
-        super().__init__()
+        super().__init__(timeout=CONNECT_FORM_TIMEOUT)
         self.accounts = accounts
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
@@ -51,10 +54,11 @@ class ConnectModal(ui.Modal, title="Connect your tracker account"):
         )
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
+        self.stop()  # discord.py keeps a form that failed, and the text typed into it, otherwise
         await report_error(interaction, error)
 
 
-def describe_status(status: AccountStatus) -> str:
+def describe_status(status: AccountStatus) -> list[str]:
     account = status.account
     if account is None:
         lines = [
@@ -83,7 +87,7 @@ def describe_status(status: AccountStatus) -> str:
             f"• `{entry.link.name}` in <#{entry.link.channel_id}>: {unclear}"
             f"you can vote again {when}."
         )
-    return "\n".join(lines)
+    return lines
 
 
 class Accounts(
@@ -114,9 +118,9 @@ class Accounts(
     @app_commands.command(name="status")
     async def status(self, interaction: discord.Interaction) -> None:
         """Show whether your account is connected and when you can vote again."""
-        await reply_privately(
-            interaction, describe_status(await self.accounts.status(actor_from(interaction)))
-        )
+        status = await self.accounts.status(actor_from(interaction))
+        for page in pages(describe_status(status)):  # a line per link: many links, many pages
+            await reply_privately(interaction, page)
 
 
 async def setup(bot: CtVoteBot) -> None:

@@ -144,8 +144,9 @@ async def _log_tracker_error(interaction: discord.Interaction, error: errors.Tra
         return
     what = f"/{interaction.command.qualified_name}" if interaction.command else "a vote button"
     status = f"HTTP {error.status}, " if error.status else ""
-    await modlog.post(
+    await modlog.post_repeatable(
         interaction.guild_id,
+        (interaction.channel_id, error.reason, error.status),
         f"Tracker error on {what} by <@{interaction.user.id}> in <#{interaction.channel_id}>: "
         f"{status}{error.reason}: {plain(error.message)}",
     )

@@ -1,16 +1,18 @@
-"""The one path of every game call: a guard against doubles, the ledger before and after."""
+"""The one path of every game call: a guard against doubles, the throttle, a bounded wait for a
+slot, the ledger before and after."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Protocol, TypeVar
 
 from services.clock import Clock
-from services.errors import AlreadyInProgress, Restarting
+from services.errors import AlreadyInProgress, BotBusy, Restarting
+from services.throttle import CallThrottle
 from storage.database import Database
 from storage.errors import StorageUnavailable
 from storage.models import NewCall, PlayedResult
@@ -22,6 +24,10 @@ log = logging.getLogger(__name__)
 
 ResultT = TypeVar("ResultT", bound=GameResult)
 
+SLOT_WAIT_SECONDS = 10.0
+SLOTS_BUSY = (
+    "The bot is busy with many games right now, so yours was not sent. Try again in a moment."
+)
 RESTARTING = "The bot is restarting; try again in a minute."
 
 
@@ -44,6 +50,8 @@ class GameCaller:
     never one queued for a connection (where it could time out as "tracker busy" after waiting,
     or be cut off by a restart and then count as a vote of unknown outcome), and a burst of votes
     cannot crowd out the event loop's work of acknowledging new interactions within 3 seconds.
+    A call that finds no slot within `slot_wait` seconds is refused as busy rather than queued
+    for as long as the tracker is slow.
     """
 
     def __init__(
@@ -52,13 +60,16 @@ class GameCaller:
         clock: Clock,
         *,
         max_calls: int = MAX_CONNECTIONS,
+        slot_wait: float = SLOT_WAIT_SECONDS,
         observer: CallObserver | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._observer = observer or _NoObserver()
+        self._throttle = CallThrottle(clock)
         self._in_flight: set[Hashable] = set()
         self._slots = asyncio.Semaphore(max_calls)
+        self._slot_wait = slot_wait
         self._calling: set[asyncio.Task[object]] = set()  # waiting for a slot, or under way
         self._sending: set[asyncio.Task[object]] = set()  # under way: holding a slot
         self._answering: set[asyncio.Task[object]] = set()  # made a call; the task is not done
@@ -128,6 +139,7 @@ class GameCaller:
     async def call(self, call: NewCall, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
         if self._stopping:
             raise Restarting(RESTARTING)
+        self._throttle.check(call)
         task = asyncio.current_task()
         mine: set[asyncio.Task[object]] = {task} if task is not None else set()
         if task is not None and task not in self._answering:
@@ -135,16 +147,34 @@ class GameCaller:
             task.add_done_callback(self._answering.discard)
         self._calling |= mine
         try:
-            async with self._slots:
+            async with self._slot():
                 if self._stopping:  # the stop began while this call waited for a slot
                     raise Restarting(RESTARTING)
+                self._throttle.check(call)  # a 429 may have come while this call waited
                 self._sending |= mine
                 try:
-                    return await self._call(call, play)
+                    result = await self._call(call, play)
                 finally:
                     self._sending -= mine
+        except errors.TrackerError as error:
+            self._throttle.settle(call, error)
+            raise
         finally:
             self._calling -= mine
+        self._throttle.settle(call, None)
+        return result
+
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(self._slot_wait):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise BotBusy(SLOTS_BUSY) from None
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     async def _call(self, call: NewCall, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
         entry_id = await self._db.begin_call(call, now=self._clock())

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.accounts import AccountService
-from services.calls import CallObserver, GameCaller
+from services.calls import SLOT_WAIT_SECONDS, CallObserver, GameCaller
 from services.cards import CardService
 from services.clock import Clock
+from services.error_digest import ErrorDigest
 from services.games import GamesService
 from services.links import LinkAdmin
 from services.reminders import ReminderService
@@ -25,6 +26,7 @@ class Services:
     cards: CardService
     reminders: ReminderService
     calls: GameCaller
+    error_digest: ErrorDigest
 
     @classmethod
     def build(
@@ -33,9 +35,10 @@ class Services:
         tracker: TrackerClient,
         clock: Clock,
         *,
+        slot_wait: float = SLOT_WAIT_SECONDS,
         observer: CallObserver | None = None,
     ) -> Services:
-        caller = GameCaller(db, clock, observer=observer)
+        caller = GameCaller(db, clock, slot_wait=slot_wait, observer=observer)
         return cls(
             voting=VotingService(db, tracker, caller, clock),
             games=GamesService(db, tracker, caller),
@@ -44,4 +47,5 @@ class Services:
             cards=CardService(db, clock),
             reminders=ReminderService(db, clock),
             calls=caller,
+            error_digest=ErrorDigest(clock),
         )

@@ -41,5 +41,17 @@ class AlreadyInProgress(UserError):
     """The same call is already on its way to the tracker (a double click)."""
 
 
+class CallHeldBack(UserError):
+    """The bot holds a call back for a while, not to ask the tracker in vain; nothing was sent."""
+
+    def __init__(self, message: str, *, until: datetime) -> None:
+        super().__init__(message)
+        self.until = until
+
+
+class BotBusy(UserError):
+    """Every call slot stayed taken for longer than a member should wait; nothing was sent."""
+
+
 class Restarting(UserError):
     """The bot is stopping: it sends no new game call, so the member should try again soon."""
