@@ -12,7 +12,7 @@ from storage.database import Database
 from storage.errors import StorageError
 from storage.interface import Storage
 from storage.postgres.database import PostgresDatabase
-from storage.token_cipher import key_path_for, load_token_key
+from storage.token_cipher import legacy_key_file, load_token_key
 
 SHARED_KEY_NEEDED = (
     "TOKEN_KEY must be set when DATABASE_URL is: every process that shares the database must "
@@ -20,13 +20,18 @@ SHARED_KEY_NEEDED = (
 )
 
 
-def token_key(configured: SecretStr | None, database_url: SecretStr | None, path: Path) -> bytes:
-    """SQLite may keep a generated key beside its file; processes sharing a server cannot."""
+def token_key(
+    configured: SecretStr | None,
+    database_url: SecretStr | None,
+    key_file: Path,
+    database_path: Path,
+) -> bytes:
+    """One process may generate its key into a file; processes sharing a server cannot."""
     if database_url is not None and (
         configured is None or not configured.get_secret_value().strip()
     ):
         raise StorageError(SHARED_KEY_NEEDED)
-    return load_token_key(configured, key_path_for(path))
+    return load_token_key(configured, key_file, legacy_path=legacy_key_file(database_path))
 
 
 @asynccontextmanager

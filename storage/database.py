@@ -21,7 +21,7 @@ from storage.ledger import LedgerStore
 from storage.life_lock import LifeLock
 from storage.links import LinkStore
 from storage.migrate import load_migrations, migrate, schema_version
-from storage.private_files import create_private_file
+from storage.private_files import create_private_file, refuse_if_open_to_others
 from storage.reminders import ReminderStore
 from storage.sql import DATABASE_UNAVAILABLE, unavailable_as_storage_error
 from storage.token_cipher import TokenCipher, check_key
@@ -52,6 +52,8 @@ class Database(AccountStore, LinkStore, GuildStore, LedgerStore, CardStore, Remi
         """Create or migrate the file, prove the key fits, and settle calls a crash left pending."""
         cipher = TokenCipher(key)
         create_private_file(path)
+        for file in database_files(path):
+            refuse_if_open_to_others(file)
         life = LifeLock(Path(f"{path}.lives"))
         try:
             with unavailable_as_storage_error(f"cannot open the database {path}"):
@@ -151,6 +153,11 @@ class Database(AccountStore, LinkStore, GuildStore, LedgerStore, CardStore, Remi
         """SQLite's own verdict on the file: "ok", or what is damaged."""
         rows = await self._fetch_all("PRAGMA integrity_check")
         return "\n".join(str(row[0]) for row in rows)
+
+
+def database_files(path: Path) -> list[Path]:
+    """The database and the files SQLite keeps beside it, each as secret as the database."""
+    return [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
 
 
 async def _configure(conn: aiosqlite.Connection) -> None:

@@ -24,7 +24,8 @@ from pydantic import SecretStr
 from storage.database import Database
 from storage.errors import StorageError
 from storage.postgres.database import PostgresDatabase, unavailable_as_storage_error
-from storage.token_cipher import TokenCipher, key_path_for, load_token_key
+from storage.rows import SECRET_COLUMNS
+from storage.token_cipher import TokenCipher, default_key_file, legacy_key_file, load_token_key
 
 # Parents before children, so every foreign key finds its row.
 TABLES = (
@@ -39,7 +40,6 @@ TABLES = (
     "card_refresh_claims",
 )
 IDENTITIES = ("channel_links", "ledger")
-SECRETS = {"accounts": "api_token", "channel_links": "link_token"}
 
 
 class MoveRefused(StorageError):
@@ -169,7 +169,7 @@ async def _continue_identities(conn: asyncpg.Connection, sequences: list[sqlite3
 async def _decrypt_every_token(conn: asyncpg.Connection, cipher: TokenCipher) -> int:
     """Prove the move kept every secret readable with the key."""
     checked = 0
-    for table, column in SECRETS.items():
+    for table, _, column in SECRET_COLUMNS:
         for (ciphertext,) in await conn.fetch(f"SELECT {column} FROM {table}"):
             cipher.decrypt(ciphertext)
             checked += 1
@@ -194,12 +194,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.target:
         parser.error("name the PostgreSQL database with --to or DATABASE_URL")
-    key_file = key_path_for(args.source)
+    key_file = Path(os.environ.get("TOKEN_KEY_FILE") or default_key_file())
     configured = os.environ.get("TOKEN_KEY") or None
     try:
-        if configured is None and not key_file.exists():
-            raise MoveRefused(f"set TOKEN_KEY: there is no key file {key_file}")
-        key = load_token_key(SecretStr(configured) if configured else None, key_file)
+        key = load_token_key(
+            SecretStr(configured) if configured else None,
+            key_file,
+            legacy_path=legacy_key_file(args.source),
+            create=False,
+        )
         report = asyncio.run(move_up(args.source, args.target, key))
     except StorageError as error:
         sys.stderr.write(f"move_up: {error}\n")
@@ -208,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(
         f"Moved: {moved}. Row counts match; {report.tokens_checked} tokens decrypt.\n"
         f"Run every bot process with DATABASE_URL set and TOKEN_KEY set to this key"
-        f"{'' if configured else f' (the content of {key_file})'}.\n"
+        f"{'' if configured else ' (the content of its key file)'}.\n"
     )
     return 0
 

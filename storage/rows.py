@@ -21,6 +21,11 @@ from storage.timestamps import from_db, from_db_or_none
 from storage.token_cipher import TokenCipher
 
 Row = Mapping[str, Any]
+# Every column that holds ciphertext: (table, its key column, the column).
+SECRET_COLUMNS = (
+    ("accounts", "user_id", "api_token"),
+    ("channel_links", "id", "link_token"),
+)
 
 
 def entry_from_row(row: Row) -> LedgerEntry:

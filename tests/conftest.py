@@ -27,6 +27,15 @@ from tracker.client import TrackerClient
 from tracker.sandbox import SandboxTracker
 
 
+@pytest.fixture(autouse=True, scope="session")
+def config_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keep the token keys that bots started by tests generate out of the user's config folder."""
+    folder = tmp_path_factory.mktemp("config")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CONFIG_HOME", str(folder))
+        yield folder
+
+
 @pytest.fixture
 async def sandbox() -> AsyncIterator[SandboxTracker]:
     tracker = SandboxTracker(seed=7)

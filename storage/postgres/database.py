@@ -40,6 +40,7 @@ from storage.models import (
 from storage.postgres import votes
 from storage.read_cache import ReadCache
 from storage.rows import (
+    SECRET_COLUMNS,
     account_from_row,
     card_from_row,
     entry_from_row,
@@ -50,7 +51,7 @@ from storage.rows import (
 )
 from storage.sql import DATABASE_UNAVAILABLE
 from storage.timestamps import to_db, to_db_or_none
-from storage.token_cipher import TokenCipher, check_key
+from storage.token_cipher import KEY_CANARY_META, TokenCipher, check_key
 
 log = logging.getLogger(__name__)
 
@@ -247,6 +248,32 @@ class PostgresDatabase:
             key,
             value,
         )
+
+    async def rotate_token_key(self) -> int:
+        """Re-encrypt every stored secret with the newest key, in one transaction; return how
+        many. The old ciphertexts' row versions are vacuumed away (see `_vacuum` for the rest).
+        """
+        count = 0
+        with unavailable_as_storage_error():
+            async with self._pool.acquire() as conn, conn.transaction():
+                for table, key_column, column in SECRET_COLUMNS:  # names, never input
+                    select = f"SELECT {key_column}, {column} FROM {table} FOR UPDATE"  # noqa: S608
+                    update = f"UPDATE {table} SET {column} = $1 WHERE {key_column} = $2"  # noqa: S608
+                    for row_key, ciphertext in await conn.fetch(select):
+                        await conn.execute(update, self._cipher.rotate(bytes(ciphertext)), row_key)
+                        count += 1
+                canary = await conn.fetchval(
+                    "SELECT value FROM meta WHERE key = $1 FOR UPDATE", KEY_CANARY_META
+                )
+                if canary is not None:
+                    await conn.execute(
+                        "UPDATE meta SET value = $1 WHERE key = $2",
+                        self._cipher.rotate(canary.encode()).decode(),
+                        KEY_CANARY_META,
+                    )
+        for table, _, _ in SECRET_COLUMNS:
+            await self._vacuum(table)
+        return count
 
     # Accounts.
 
