@@ -19,7 +19,10 @@ from discord.ext import commands
 from cogs.cards import CardBoard, CardVoteButton
 from cogs.command_sync import sync_commands
 from cogs.modlog import ModLog
+from cogs.replies import actor_from
+from cogs.texts import Texts
 from cogs.tree import BotTree
+from i18n.catalogue import Catalogue
 from services.clock import Clock, utc_now
 from services.container import Services
 from settings import Settings, SettingsError, load_settings
@@ -37,7 +40,7 @@ CHATTY_LIBRARIES = ("discord", "httpcore", "hpack", "h2", "aiosqlite", "asyncio"
 
 
 class CtVoteBot(commands.Bot):
-    def __init__(self, services: Services, db: Database, settings: Settings) -> None:
+    def __init__(self, services: Services, db: Database, settings: Settings, texts: Texts) -> None:
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
         intents = discord.Intents.none()
         intents.guilds = True
@@ -50,17 +53,23 @@ class CtVoteBot(commands.Bot):
         )
         self.services = services
         self.db = db
+        self.texts = texts
         self.dev_guild_id = settings.dev_guild_id
         self.reminder_check_seconds = settings.reminder_check_seconds
-        self.cards = CardBoard(self, services.cards, settings.card_refresh_seconds)
-        self.modlog = ModLog(self, services.links)
+        self.cards = CardBoard(self, services.cards, texts, settings.card_refresh_seconds)
+        self.modlog = ModLog(self, services.links, texts)
         self.commands_synced = asyncio.Event()
 
     async def setup_hook(self) -> None:
+        await self.tree.set_translator(self.texts)
         self.add_dynamic_items(CardVoteButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands_if_changed()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Every interaction shows the server's and the member's language: keep them current."""
+        await self.services.locales.seen(actor_from(interaction))
 
     async def close(self) -> None:
         await self.cards.close()
@@ -115,7 +124,7 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
         services = Services.build(db, tracker, clock)
         # Runs after the bot closed and before the tracker client and the database close.
         stack.push_async_callback(services.calls.cancel_in_flight)
-        bot = CtVoteBot(services, db, settings)
+        bot = CtVoteBot(services, db, settings, Texts(Catalogue.load()))
         await stack.enter_async_context(bot)
         yield bot
 

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from cogs.texts import Texts
+from i18n.message import Message
 from services.links import LinkAdmin
 
 if TYPE_CHECKING:
@@ -18,11 +20,13 @@ log = logging.getLogger(__name__)
 class ModLog:
     """Best effort: a log channel that cannot be written to never breaks the command itself."""
 
-    def __init__(self, bot: CtVoteBot, links: LinkAdmin) -> None:
+    def __init__(self, bot: CtVoteBot, links: LinkAdmin, texts: Texts) -> None:
         self._bot = bot
         self._links = links
+        self._texts = texts
 
-    async def post(self, guild_id: int | None, text: str) -> None:
+    async def post(self, guild_id: int | None, message: Message, locale: object) -> None:
+        """Post in the server's language (`locale`: its `guild_locale`), as every public text."""
         if guild_id is None:
             return
         channel_id = await self._links.log_channel(guild_id)
@@ -30,7 +34,8 @@ class ModLog:
             return
         channel = self._bot.get_partial_messageable(channel_id, guild_id=guild_id)
         try:
-            await channel.send(text[:2000], allowed_mentions=discord.AllowedMentions.none())
+            text = self._texts.render(message, locale)[:2000]
+            await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
         except discord.HTTPException as error:
             log.warning(
                 "could not post to the log channel of guild %d: HTTP %s", guild_id, error.status

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 import discord
 
 from cogs.render import vote_message
-from cogs.replies import actor_from, publish
+from cogs.replies import actor_from, private_text, publish
 from cogs.tree import acknowledge_privately, report_error
+from i18n.message import Channel, Member, Message, Name, msg
 from services.actor import Actor
 from services.errors import OwnLinkVote
 from services.voting import VotingService
@@ -39,22 +41,29 @@ async def cast_vote(
     try:
         outcome = await voting.vote_on(actor, link, vote_type, confirmed=confirmed)
     except OwnLinkVote as question:
-        view = OwnVoteConfirmation(question.link_id, question.vote_type, actor.user_id)
-        await interaction.followup.send(question.message, view=view, ephemeral=True)
+        render = partial(private_text, interaction)
+        view = OwnVoteConfirmation(question.link_id, question.vote_type, actor.user_id, render)
+        await interaction.followup.send(render(question.message), view=view, ephemeral=True)
         return
     penalty = outcome.result.penalty
     private = (
-        "The tracker applied a penalty: this is your own link."
+        msg("The tracker applied a penalty: this is your own link.")
         if penalty
-        else "Your vote was counted."
+        else msg("Your vote was counted.")
     )
     await publish(interaction, vote_message(outcome, actor.user_id), private, about=actor.user_id)
     bot.cards.refresh(link.id)
     if penalty:
         await bot.modlog.post(
             link.guild_id,
-            f"⚠️ Penalty on link `{link.name}` in <#{link.channel_id}>: <@{actor.user_id}> "
-            "voted on their own link with their own account.",
+            msg(
+                "⚠️ Penalty on link {link} in {channel}: {member} voted on their own link with "
+                "their own account.",
+                link=Name(link.name),
+                channel=Channel(link.channel_id),
+                member=Member(actor.user_id),
+            ),
+            interaction.guild_locale,
         )
 
 
@@ -69,29 +78,39 @@ def by_name(name: str | None) -> FindLink:
 class OwnVoteConfirmation(discord.ui.View):
     """Confirm or cancel a vote on one's own link; only the member who asked can answer."""
 
-    def __init__(self, link_id: int, vote_type: VoteType, user_id: int) -> None:
+    def __init__(
+        self,
+        link_id: int,
+        vote_type: VoteType,
+        user_id: int,
+        render: Callable[[Message], str],
+    ) -> None:
         super().__init__(timeout=300)
         self.link_id = link_id
         self.vote_type = vote_type
         self.user_id = user_id
+        self.confirm.label = render(msg("Confirm: vote with the penalty"))[:80]
+        self.cancel.label = render(msg("Cancel"))[:80]
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return interaction.user.id == self.user_id
 
-    @discord.ui.button(label="Confirm: vote with the penalty", style=discord.ButtonStyle.danger)
+    @discord.ui.button(style=discord.ButtonStyle.danger)
     async def confirm(
         self, interaction: discord.Interaction[CtVoteBot], button: discord.ui.Button
     ) -> None:
         self.stop()
-        await interaction.response.edit_message(content="Sending your vote…", view=None)
+        sending = private_text(interaction, msg("Sending your vote…"))
+        await interaction.response.edit_message(content=sending, view=None)
         await cast_vote(interaction, self.vote_type, by_id(self.link_id), confirmed=True)
 
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(style=discord.ButtonStyle.secondary)
     async def cancel(
         self, interaction: discord.Interaction[CtVoteBot], button: discord.ui.Button
     ) -> None:
         self.stop()
-        await interaction.response.edit_message(content="Nothing was sent.", view=None)
+        nothing = private_text(interaction, msg("Nothing was sent."))
+        await interaction.response.edit_message(content=nothing, view=None)
 
     async def on_error(
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item

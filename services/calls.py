@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+from i18n.message import Message
 from services.clock import Clock
 from services.errors import AlreadyInProgress
 from storage.database import Database
@@ -41,7 +42,7 @@ class GameCaller:
         self._sending: set[asyncio.Task[object]] = set()  # under way: holding a slot
 
     @contextmanager
-    def exclusive(self, key: Hashable, busy_message: str) -> Iterator[None]:
+    def exclusive(self, key: Hashable, busy_message: Message) -> Iterator[None]:
         """Let one call per key run at a time; a second (a double click) is refused, not queued.
 
         The check and the claim happen with no await between them, so two tasks cannot both pass.

@@ -10,6 +10,7 @@ from services.cards import CardService
 from services.clock import Clock
 from services.games import GamesService
 from services.links import LinkAdmin
+from services.locales import LocaleService
 from services.reminders import ReminderService
 from services.voting import VotingService
 from storage.database import Database
@@ -24,6 +25,7 @@ class Services:
     links: LinkAdmin
     cards: CardService
     reminders: ReminderService
+    locales: LocaleService
     calls: GameCaller
 
     @classmethod
@@ -36,5 +38,6 @@ class Services:
             links=LinkAdmin(db, clock),
             cards=CardService(db, clock),
             reminders=ReminderService(db, clock),
+            locales=LocaleService(db),
             calls=caller,
         )

@@ -1,17 +1,20 @@
-"""Refusals a member or moderator may read: each carries its own ephemeral sentence."""
+"""Refusals a member or moderator may read: each carries its own sentence as a catalogue message."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from i18n.message import Message, msg
+from tracker.client import MAX_TOKEN_LENGTH
+from tracker.errors import InvalidGameRequest, TrackerError
 from tracker.models import VoteType
 
 
 class UserError(Exception):
-    """A refusal with text that is safe and useful to show the person who asked."""
+    """A refusal with a message that is safe and useful to show the person who asked."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.text)
         self.message = message
 
 
@@ -34,7 +37,7 @@ class NotConnected(UserError):
 class VoteLimited(UserError):
     """A local mirror of the tracker's vote limit refused the vote; nothing was sent."""
 
-    def __init__(self, message: str, *, next_vote_at: datetime | None) -> None:
+    def __init__(self, message: Message, *, next_vote_at: datetime | None) -> None:
         super().__init__(message)
         self.next_vote_at = next_vote_at
 
@@ -42,11 +45,43 @@ class VoteLimited(UserError):
 class OwnLinkVote(UserError):
     """The member owns the link's session: the vote waits for an explicit confirmation."""
 
-    def __init__(self, message: str, *, link_id: int, vote_type: VoteType) -> None:
+    def __init__(self, message: Message, *, link_id: int, vote_type: VoteType) -> None:
         super().__init__(message)
         self.link_id = link_id
         self.vote_type = vote_type
 
 
+class SharedVoteRefused(UserError):
+    """The tracker refused the channel's shared anonymous vote; its error goes to the log."""
+
+    def __init__(self, message: Message, *, tracker_error: TrackerError) -> None:
+        super().__init__(message)
+        self.tracker_error = tracker_error
+
+
 class AlreadyInProgress(UserError):
     """The same call is already on its way to the tracker (a double click)."""
+
+
+def invalid_token(error: InvalidGameRequest, *, link: bool) -> BadInput:
+    """Our sentence for a token the client's own check refused."""
+    if error.code == "token_length":
+        text = (
+            msg("The link token must be 1 to {max} characters.", max=MAX_TOKEN_LENGTH)
+            if link
+            else msg("The API token must be 1 to {max} characters.", max=MAX_TOKEN_LENGTH)
+        )
+    else:
+        text = (
+            msg("The link token may contain only visible ASCII characters, without spaces.")
+            if link
+            else msg("The API token may contain only visible ASCII characters, without spaces.")
+        )
+    return BadInput(text)
+
+
+def invalid_session(error: InvalidGameRequest) -> BadInput:
+    """Our sentence for a session id the client's own check refused."""
+    if error.code == "session_type":
+        return BadInput(msg("The session id must be a whole number."))
+    return BadInput(msg("The session id must be a positive number."))

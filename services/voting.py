@@ -8,11 +8,18 @@ from datetime import datetime, timedelta
 
 from pydantic import SecretStr
 
+from i18n.message import Message, Moment, Name, Names, Outside, msg
 from services.actor import Actor
 from services.calls import GameCaller
 from services.clock import Clock
-from services.errors import LinkNotResolved, NotAllowed, NotConnected, OwnLinkVote, VoteLimited
-from services.markup import plain, timestamp
+from services.errors import (
+    LinkNotResolved,
+    NotAllowed,
+    NotConnected,
+    OwnLinkVote,
+    SharedVoteRefused,
+    VoteLimited,
+)
 from storage.database import Database
 from storage.errors import StorageUnavailable
 from storage.models import Account, ChannelLink, LedgerEntry, LedgerStatus, NewCall, VoteInterval
@@ -23,8 +30,8 @@ from tracker.models import Game, LinkResult, VoteType
 log = logging.getLogger(__name__)
 
 DAILY_WINDOW = timedelta(hours=24)
-CONNECT_HINT = "Connect your own account with `/account connect` to get a vote of your own."
-UNCLEAR = "got no clear answer from the tracker, so it may or may not have counted"
+CONNECT_HINT = msg("Connect your own account with `/account connect` to get a vote of your own.")
+VOTING_IN_SERVERS = msg("Voting works only in a server channel.")
 
 
 @dataclass(frozen=True)
@@ -66,36 +73,42 @@ class VotingService:
         return [link.name for link in links if link.name.startswith(typed)][:25]
 
     async def resolve_link(self, actor: Actor, name: str | None) -> ChannelLink:
-        guild_id, channel_id = actor.require_channel("Voting")
+        guild_id, channel_id = actor.require_channel(VOTING_IN_SERVERS)
         links = await self._db.links_in_channel(guild_id, channel_id)
         if not links:
             raise LinkNotResolved(
-                "This channel has no link to vote on. A moderator can add one with `/links add`."
+                msg(
+                    "This channel has no link to vote on. "
+                    "A moderator can add one with `/links add`."
+                )
             )
+        names = Names(tuple(link.name for link in links))
         if name:
             wanted = name.strip().lower()
             for link in links:
                 if link.name == wanted:
                     return link
-            names = ", ".join(f"`{link.name}`" for link in links)
             raise LinkNotResolved(
-                f"This channel has no link named `{plain(name, limit=40)}`: {names}."
+                msg(
+                    "This channel has no link named {name}. Its links: {names}.",
+                    name=Outside(name, limit=40),
+                    names=names,
+                )
             )
         if len(links) > 1:
-            names = ", ".join(f"`{link.name}`" for link in links)
             raise LinkNotResolved(
-                f"This channel has several links; choose one with `link`: {names}."
+                msg("This channel has several links; choose one with `link`: {names}.", names=names)
             )
         return links[0]
 
     async def card_link(self, actor: Actor, link_id: int) -> ChannelLink:
         """The link behind a card's button: it must still exist and belong to this server."""
-        actor.require_channel("Voting")
+        actor.require_channel(VOTING_IN_SERVERS)
         link = await self._db.get_link(link_id)
         if link is None:
-            raise LinkNotResolved("This link was removed; its card no longer takes votes.")
+            raise LinkNotResolved(msg("This link was removed; its card no longer takes votes."))
         if link.guild_id != actor.guild_id:
-            raise NotAllowed("That link belongs to another server.")
+            raise NotAllowed(msg("That link belongs to another server."))
         return link
 
     async def vote(
@@ -115,10 +128,14 @@ class VotingService:
         bearer: SecretStr | None = None if account is None else account.api_token
         key = (link.id, None if anonymous else actor.user_id)
         busy = (
-            f"This channel's anonymous vote on `{link.name}` is already on its way to the "
-            f"tracker. {CONNECT_HINT}"
+            msg(
+                "This channel's anonymous vote on {link} is already on its way to the tracker. "
+                "{hint}",
+                link=Name(link.name),
+                hint=CONNECT_HINT,
+            )
             if anonymous
-            else "Your vote on this link is already on its way; wait for its answer."
+            else msg("Your vote on this link is already on its way; wait for its answer.")
         )
         with self._caller.exclusive(key, busy):
             await self._check_limit(actor, link, anonymous=anonymous)
@@ -141,10 +158,14 @@ class VotingService:
                 )
             except errors.RequestRejected as error:
                 if anonymous:
-                    raise errors.RequestRejected(
-                        f"{error.message} Anonymous votes from this bot share one vote. "
-                        f"{CONNECT_HINT}",
-                        code=error.code,
+                    raise SharedVoteRefused(
+                        msg(
+                            "The tracker refused this channel's anonymous vote on {link}: "
+                            "anonymous votes from this bot share one vote. {hint}",
+                            link=Name(link.name),
+                            hint=CONNECT_HINT,
+                        ),
+                        tracker_error=error,
                     ) from error
                 raise
         if result.session is not None and result.session != link.session_id:
@@ -163,9 +184,12 @@ class VotingService:
         ) or await self._db.had_penalty_on_link(actor.user_id, link.id)
         if owns:
             raise OwnLinkVote(
-                f"`{link.name}` is your own session's link: a vote on it with your account makes "
-                "the tracker apply a penalty (time added at the maximum multiplier). "
-                "Send it anyway?",
+                msg(
+                    "{link} is your own session's link: a vote on it with your account makes "
+                    "the tracker apply a penalty (time added at the maximum multiplier). "
+                    "Send it anyway?",
+                    link=Name(link.name),
+                ),
                 link_id=link.id,
                 vote_type=vote_type,
             )
@@ -174,12 +198,20 @@ class VotingService:
         account = await self._db.get_account(actor.user_id)
         if account is not None and account.token_rejected:
             raise NotConnected(
-                "The tracker rejected your API token last time. "
-                "Connect again with `/account connect` "
-                "(or `/account disconnect` to vote anonymously)."
+                msg(
+                    "The tracker rejected your API token last time. "
+                    "Connect again with `/account connect` "
+                    "(or `/account disconnect` to vote anonymously)."
+                )
             )
         if account is None and not link.anonymous_allowed:
-            raise NotConnected(f"Link `{link.name}` counts only connected accounts. {CONNECT_HINT}")
+            raise NotConnected(
+                msg(
+                    "Link {link} counts only connected accounts. {hint}",
+                    link=Name(link.name),
+                    hint=CONNECT_HINT,
+                )
+            )
         return account
 
     async def _check_limit(self, actor: Actor, link: ChannelLink, *, anonymous: bool) -> None:
@@ -192,26 +224,67 @@ class VotingService:
         reopens = next_vote_at(link.interval, last)
         if reopens is not None and reopens <= self._clock():
             return
-        when = f"You can vote again {timestamp(reopens, 'R')}." if reopens else ""
-        name = f"`{link.name}`"
-        if anonymous:
-            rule = "once" if link.interval is VoteInterval.ONCE else "once per 24 hours"
-            used = (
-                f"This channel's last anonymous vote on {name} {UNCLEAR}; to be safe it is used"
-                if is_uncertain(last)
-                else f"This channel's anonymous vote on {name} is used"
+        raise VoteLimited(
+            _limit_message(link, last, anonymous=anonymous, reopens=reopens), next_vote_at=reopens
+        )
+
+
+def _limit_message(
+    link: ChannelLink, last: LedgerEntry, *, anonymous: bool, reopens: datetime | None
+) -> Message:
+    """Why the vote is refused, one whole sentence per case, with when it reopens (if ever)."""
+    name = Name(link.name)
+    once = link.interval is VoteInterval.ONCE or reopens is None
+    when = Moment(reopens, "relative") if reopens is not None else None
+    if anonymous and is_uncertain(last):
+        if once:
+            return msg(
+                "This channel's last anonymous vote on {link} got no clear answer from the "
+                "tracker, so it may or may not have counted; to be safe it is used: members "
+                "without a connected account share one vote, once. {hint}",
+                link=name,
+                hint=CONNECT_HINT,
             )
-            message = (
-                f"{used}: members without a connected account share one vote, {rule}. "
-                f"{when} {CONNECT_HINT}"
+        return msg(
+            "This channel's last anonymous vote on {link} got no clear answer from the tracker, "
+            "so it may or may not have counted; to be safe it is used: members without a "
+            "connected account share one vote per 24 hours. You can vote again {when}. {hint}",
+            link=name,
+            when=when,
+            hint=CONNECT_HINT,
+        )
+    if anonymous:
+        if once:
+            return msg(
+                "This channel's anonymous vote on {link} is used: members without a connected "
+                "account share one vote, once. {hint}",
+                link=name,
+                hint=CONNECT_HINT,
             )
-        elif is_uncertain(last):
-            counts = "your one vote" if link.interval is VoteInterval.ONCE else "your vote"
-            message = (
-                f"Your last vote on {name} {UNCLEAR}; to be safe it counts as {counts}. {when}"
+        return msg(
+            "This channel's anonymous vote on {link} is used: members without a connected "
+            "account share one vote per 24 hours. You can vote again {when}. {hint}",
+            link=name,
+            when=when,
+            hint=CONNECT_HINT,
+        )
+    if is_uncertain(last):
+        if once:
+            return msg(
+                "Your last vote on {link} got no clear answer from the tracker, so it may or may "
+                "not have counted; to be safe it counts as your one vote.",
+                link=name,
             )
-        elif link.interval is VoteInterval.ONCE:
-            message = f"You have already voted on {name}; it allows one vote per person."
-        else:
-            message = f"You have already voted on {name} in the last 24 hours. {when}"
-        raise VoteLimited(" ".join(message.split()), next_vote_at=reopens)
+        return msg(
+            "Your last vote on {link} got no clear answer from the tracker, so it may or may not "
+            "have counted; to be safe it counts as your vote. You can vote again {when}.",
+            link=name,
+            when=when,
+        )
+    if once:
+        return msg("You have already voted on {link}; it allows one vote per person.", link=name)
+    return msg(
+        "You have already voted on {link} in the last 24 hours. You can vote again {when}.",
+        link=name,
+        when=when,
+    )

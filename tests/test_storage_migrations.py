@@ -25,7 +25,8 @@ TABLES = {
     "reminder_subscribers",
     "reminders_sent",
 }
-LATEST = 4  # 0001 tables, 0002 ledger indexes, 0003 cards and reminders, 0004 account use trigger
+LATEST = 5  # 0001 tables, 0002 ledger indexes, 0003 cards and reminders, 0004 account use trigger,
+# 0005 locales
 
 
 def schema(path: Path) -> list[tuple[str, str]]:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 
 class TrackerError(Exception):
-    """Base class; `message` is the tracker's own text (or ours), safe to show a member."""
+    """Base class; `message` is the tracker's own text (or ours) for the log; `code` its kind.
+
+    Members read our own sentence for the error's kind and code, in their language.
+    """
 
     reason = "error"
     status: int | None = None
@@ -22,7 +25,7 @@ class TrackerError(Exception):
 
 
 class InvalidGameRequest(TrackerError, ValueError):
-    """Our own validation refused the arguments; nothing was sent."""
+    """Our own validation refused the arguments; nothing was sent. `code` says which rule."""
 
     reason = "invalid"
 
