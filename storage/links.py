@@ -109,7 +109,16 @@ class LinkStore(SqlStore):
         )
 
     async def set_guild_locale(self, guild_id: int, locale: str) -> None:
-        """The server's language changed: its links' public messages follow."""
+        """The server's language changed: its links' public messages follow.
+
+        Read first: a write that changes nothing would still wait for a locked database.
+        """
+        stale = await self._fetch_one(
+            "SELECT 1 FROM channel_links WHERE guild_id = ? AND locale IS NOT ? LIMIT 1",
+            (guild_id, locale),
+        )
+        if stale is None:
+            return
         await self._channel_links.changed_by(
             self._write(
                 "UPDATE channel_links SET locale = ? WHERE guild_id = ? AND locale IS NOT ?",

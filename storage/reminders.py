@@ -48,7 +48,16 @@ class ReminderStore(SqlStore):
         return bool(added)
 
     async def set_member_locale(self, user_id: int, locale: str) -> None:
-        """Reminders follow the language a subscriber last used; others have nothing stored."""
+        """Reminders follow the language a subscriber last used; others have nothing stored.
+
+        Read first: a write that changes nothing would still wait for a locked database.
+        """
+        stale = await self._fetch_one(
+            "SELECT 1 FROM reminder_subscribers WHERE user_id = ? AND locale IS NOT ?",
+            (user_id, locale),
+        )
+        if stale is None:
+            return
         await self._write(
             "UPDATE reminder_subscribers SET locale = ? WHERE user_id = ? AND locale IS NOT ?",
             (locale, user_id, locale),

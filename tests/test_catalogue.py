@@ -100,3 +100,12 @@ def test_fuzzy_and_missing_entries_fall_back_to_english(tmp_path: Path) -> None:
     assert loaded.gettext("xx", "Today") == "Today"
     assert loaded.gettext("xx", "Time") == "Zeit"
     assert loaded.gettext("xx", "In total") == "In total"
+
+
+@pytest.mark.parametrize(
+    ("locale", "language"),
+    [("de", "de"), ("fr", "fr"), ("en-GB", "en"), ("en-US", "en"), ("es-ES", "en"), (None, "en")],
+)
+def test_discord_locales_map_to_our_languages(locale: str | None, language: str) -> None:
+    """Discord's own fallbacks: any English is English; a language we lack reads English."""
+    assert Catalogue.load().language_of(locale) == language
