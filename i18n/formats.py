@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale
 from babel.numbers import format_decimal
@@ -25,6 +25,7 @@ def babel_locale(language: str) -> Locale:
     return Locale.parse(language.replace("-", "_"))
 
 
+@lru_cache(maxsize=4096)  # Babel's formatting is slow next to a vote; values repeat
 def format_number(value: float, language: str) -> str:
     """`1.37` in English, `1,37` in German; counts get the language's grouping.
 
@@ -35,6 +36,7 @@ def format_number(value: float, language: str) -> str:
     return format_decimal(value, locale=babel_locale(language))
 
 
+@lru_cache(maxsize=4096)
 def format_duration(seconds: int, language: str, sign: str = "") -> str:
     """`2d 3h 15m` style, exact to the minute, seconds only below one minute; `sign` + or -."""
     seconds = abs(int(seconds))
