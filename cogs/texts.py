@@ -7,6 +7,8 @@ choice names at sync. Command and option names stay English everywhere.
 
 from __future__ import annotations
 
+import logging
+
 from babel.lists import format_list
 from discord import app_commands
 
@@ -27,6 +29,8 @@ from i18n.message import (
     Term,
 )
 from services.markup import plain, timestamp
+
+log = logging.getLogger(__name__)
 
 ENGLISH_NAMES = (
     app_commands.TranslationContextLocation.command_name,
@@ -55,7 +59,14 @@ class Texts(app_commands.Translator):
             params.setdefault("count", format_number(message.count, language))
         else:
             template = self.catalogue.gettext(language, message.text)
-        return template.format(**params)
+        try:
+            return template.format(**params)
+        except (KeyError, IndexError, ValueError):  # a broken translation: say it in English
+            log.warning(
+                "the %s translation of %r does not fit its parameters", language, message.text
+            )
+            source = message.plural if message.plural and message.count != 1 else message.text
+            return source.format(**params)
 
     def _param(self, value: Param, language: str) -> str:
         match value:

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Catalog, Message
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
+from cogs.texts import Texts
 from i18n.catalogue import Catalogue, po_files
+from i18n.message import msg
 from i18n.tools import TEMPLATE, extract
 
 SHIPPED = ("de", "fr")
@@ -85,21 +87,32 @@ def test_a_plural_form_is_chosen_by_the_number() -> None:
         assert one != singular, language
 
 
-def test_fuzzy_and_missing_entries_fall_back_to_english(tmp_path: Path) -> None:
-    """A fuzzy guess is never shown: the member reads the English source instead."""
+def catalogue_of(tmp_path: Path, *entries: Message) -> Catalogue:
+    """A language `xx` holding only `entries`."""
     folder = tmp_path / "xx" / "LC_MESSAGES"
     folder.mkdir(parents=True)
     catalog = Catalog(locale="de")
-    catalog[("Today")] = Message("Today", "Heute", flags=["fuzzy"])
-    catalog[("Time")] = Message("Time", "Zeit")
+    for entry in entries:
+        catalog[entry.id] = entry
     with (folder / "ctvote.po").open("wb") as po:
-        from babel.messages.pofile import write_po
-
         write_po(po, catalog)
-    loaded = Catalogue.load(tmp_path)
+    return Catalogue.load(tmp_path)
+
+
+def test_fuzzy_and_missing_entries_fall_back_to_english(tmp_path: Path) -> None:
+    """A fuzzy guess is never shown: the member reads the English source instead."""
+    loaded = catalogue_of(
+        tmp_path, Message("Today", "Heute", flags=["fuzzy"]), Message("Time", "Zeit")
+    )
     assert loaded.gettext("xx", "Today") == "Today"
     assert loaded.gettext("xx", "Time") == "Zeit"
     assert loaded.gettext("xx", "In total") == "In total"
+
+
+def test_a_translation_that_breaks_its_placeholders_is_shown_in_english(tmp_path: Path) -> None:
+    """A language added without the catalogue test still never fails a command."""
+    texts = Texts(catalogue_of(tmp_path, Message("Session {session}", "Sitzung {sesion}")))
+    assert texts.render(msg("Session {session}", session=5), "xx") == "Session 5"
 
 
 @pytest.mark.parametrize(
