@@ -22,6 +22,7 @@ from cogs.modlog import ModLog
 from cogs.replies import actor_from
 from cogs.texts import Texts
 from cogs.tree import BotTree
+from cogs.vote_flow import VoteFlow
 from i18n.catalogue import Catalogue
 from services.clock import Clock, utc_now
 from services.container import Services
@@ -58,6 +59,7 @@ class CtVoteBot(commands.Bot):
         self.reminder_check_seconds = settings.reminder_check_seconds
         self.cards = CardBoard(self, services.cards, texts, settings.card_refresh_seconds)
         self.modlog = ModLog(self, services.links, texts)
+        self.votes = VoteFlow(services.voting, self.cards, self.modlog)
         self.commands_synced = asyncio.Event()
 
     async def setup_hook(self) -> None:

@@ -44,7 +44,7 @@ from pydantic import SecretStr
 
 from settings import Settings
 from tests.fake_discord import (
-    MANAGE_GUILD,
+    MODERATOR_PERMISSIONS,
     Channel,
     Exchange,
     FakeDiscord,
@@ -59,7 +59,7 @@ from tracker.sandbox import SandboxTracker, SandboxUser
 
 GUILD_ID = 910_000_000_000_000_001
 VOTING = Channel(910_000_000_000_000_010, "voting", GUILD_ID)
-MODERATOR = Member(920_000_000_000_000_001, "moderator", permissions=MANAGE_GUILD)
+MODERATOR = Member(920_000_000_000_000_001, "moderator", permissions=MODERATOR_PERMISSIONS)
 FIRST_MEMBER_ID = 930_000_000_000_000_000
 ANSWER_WITHIN = 30.0  # seconds one interaction may take before it counts as lost
 START_WITHIN = 60.0

@@ -16,8 +16,6 @@ import discord
 
 from cogs.render import amount
 from cogs.texts import Texts
-from cogs.tree import report_error
-from cogs.vote_flow import by_id, cast_vote
 from i18n.message import Duration, Member, Message, Moment, Number, Term, msg, msg_n
 from services.cards import CardService, CardSummary
 from services.links import RemovedLink
@@ -64,11 +62,8 @@ class CardVoteButton(
         return cls(int(match["link_id"]), VoteType(match["kind"]), item.label or "")
 
     async def callback(self, interaction: discord.Interaction[CtVoteBot]) -> None:
-        # discord.py only logs what a dynamic item raises: route it to the one error handler.
-        try:
-            await cast_vote(interaction, self.vote_type, by_id(self.link_id))
-        except Exception as error:
-            await report_error(interaction, error)
+        """Hand the press to the Voting cog, which owns every way of voting."""
+        interaction.client.dispatch("card_vote", interaction, self.link_id, self.vote_type)
 
 
 def card_view(link_id: int, render: Render, *, disabled: bool = False) -> discord.ui.View:

@@ -26,18 +26,75 @@ NAMED_LINK = {
 }
 
 
-def _channel_choice(
-    interaction: discord.Interaction, option: app_commands.AppCommandChannel | None
-) -> ChannelChoice | None:
-    """The channel option with the server it really belongs to.
+# Channels that hold messages: text, voice and stage chats, announcements, threads.
+MESSAGE_CHANNELS = [
+    discord.ChannelType.text,
+    discord.ChannelType.voice,
+    discord.ChannelType.news,
+    discord.ChannelType.news_thread,
+    discord.ChannelType.public_thread,
+    discord.ChannelType.private_thread,
+    discord.ChannelType.stage_voice,
+]
+THREADS = (
+    discord.ChannelType.news_thread,
+    discord.ChannelType.public_thread,
+    discord.ChannelType.private_thread,
+)
 
-    discord.py stamps resolved options with the interaction's server, so we ask our cache instead.
+
+def _choice(
+    channel_id: int,
+    guild_id: int | None,
+    kind: discord.ChannelType | None,
+    permissions: discord.Permissions,
+) -> ChannelChoice:
+    send = permissions.send_messages_in_threads if kind in THREADS else permissions.send_messages
+    return ChannelChoice(
+        channel_id,
+        guild_id,
+        takes_messages=kind in MESSAGE_CHANNELS,
+        member_can_post=permissions.view_channel and send,
+    )
+
+
+class MessageChannel(app_commands.Transformer):
+    """A channel option that offers only channels holding messages.
+
+    The choice keeps the server our cache puts the channel in (discord.py stamps resolved options
+    with the interaction's server) and the member's own permissions there, as Discord resolved
+    them, so a moderator cannot make the bot post where they may not.
     """
-    if option is None:
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        return MESSAGE_CHANNELS
+
+    async def transform(
+        self,
+        interaction: discord.Interaction,
+        value: app_commands.AppCommandChannel | app_commands.AppCommandThread,
+        /,
+    ) -> ChannelChoice:
+        guild = interaction.guild
+        cached = guild.get_channel_or_thread(value.id) if guild is not None else None
+        guild_id = cached.guild.id if cached is not None else None
+        return _choice(value.id, guild_id, value.type, value.permissions)
+
+
+ChannelOption = app_commands.Transform[ChannelChoice, MessageChannel]
+
+
+def this_channel(interaction: discord.Interaction) -> ChannelChoice | None:
+    """The channel the command was typed in, with the member's permissions there."""
+    channel = interaction.channel
+    if interaction.guild_id is None or channel is None:
         return None
-    guild = interaction.guild
-    cached = guild.get_channel_or_thread(option.id) if guild is not None else None
-    return ChannelChoice(option.id, cached.guild.id if cached is not None else None)
+    return _choice(channel.id, interaction.guild_id, channel.type, interaction.permissions)
 
 
 def describe_link(link: ChannelLink) -> Message:
@@ -133,7 +190,7 @@ class Links(
         interaction: discord.Interaction,
         token: app_commands.Range[str, 1, 512],
         name: LinkName | None = None,
-        channel: app_commands.AppCommandChannel | None = None,
+        channel: ChannelOption | None = None,
         interval: app_commands.Choice[str] | None = None,
         anonymous: bool = True,
     ) -> None:
@@ -141,7 +198,7 @@ class Links(
             actor_from(interaction),
             link_token=token,
             name=name,
-            channel=_channel_choice(interaction, channel),
+            channel=channel or this_channel(interaction),
             interval=VoteInterval(interval.value) if interval else VoteInterval.DAILY,
             anonymous_allowed=anonymous,
         )
@@ -170,10 +227,10 @@ class Links(
         self,
         interaction: discord.Interaction,
         name: LinkName,
-        channel: app_commands.AppCommandChannel | None = None,
+        channel: ChannelOption | None = None,
     ) -> None:
-        link = await self.admin.find(
-            actor_from(interaction), name, _channel_choice(interaction, channel)
+        link = await self.admin.find_to_post(
+            actor_from(interaction), name, channel or this_channel(interaction)
         )
         card = await _post_card(self.bot, link)
         await reply_privately(
@@ -190,11 +247,9 @@ class Links(
         self,
         interaction: discord.Interaction,
         name: LinkName,
-        channel: app_commands.AppCommandChannel | None = None,
+        channel: ChannelOption | None = None,
     ) -> None:
-        removed = await self.admin.remove(
-            actor_from(interaction), name, _channel_choice(interaction, channel)
-        )
+        removed = await self.admin.remove(actor_from(interaction), name, channel)
         link = removed.link
         await self.bot.cards.disable(removed)
         where = {"link": Name(link.name), "channel": Channel(link.channel_id)}
@@ -283,10 +338,10 @@ class Config(
     async def log_channel(
         self,
         interaction: discord.Interaction,
-        channel: app_commands.AppCommandChannel | None = None,
+        channel: ChannelOption | None = None,
     ) -> None:
         actor = actor_from(interaction)
-        await self.admin.set_log_channel(actor, _channel_choice(interaction, channel))
+        await self.admin.set_log_channel(actor, channel)
         if channel is None:
             await reply_privately(interaction, msg("The moderators' log is off."))
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -12,7 +12,7 @@ from discord import app_commands
 
 from cogs.replies import reply_privately
 from i18n.message import Channel, Member, Message, Name, Outside, Term, msg, msg_n
-from services.errors import SharedVoteRefused, UserError, invalid_session
+from services.errors import UserError, invalid_session
 from storage.errors import StorageUnavailable
 from tracker import errors
 
@@ -107,7 +107,10 @@ def explain(error: BaseException) -> Message | None:
     if isinstance(error, errors.TrackerError):
         for kind, text in TRACKER_TEXTS:
             if isinstance(error, kind):
-                return text(error)
+                if error.hint is None:
+                    return text(error)
+                # TRANSLATORS: our explanation of a tracker error, then our advice.
+                return msg("{explanation} {hint}", explanation=text(error), hint=error.hint)
     if isinstance(error, app_commands.TransformerError):
         return OPTION_UNUSABLE
     if isinstance(error, app_commands.CommandSignatureMismatch):
@@ -149,11 +152,8 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
             interaction.id,
             failure.status,
         )
-    tracker_error = error.tracker_error if isinstance(error, SharedVoteRefused) else error
-    if isinstance(tracker_error, errors.TrackerError) and not isinstance(
-        tracker_error, errors.InvalidGameRequest
-    ):
-        await _log_tracker_error(interaction, tracker_error)
+    if isinstance(error, errors.TrackerError) and not isinstance(error, errors.InvalidGameRequest):
+        await _log_tracker_error(interaction, error)
 
 
 def _command_name(interaction: discord.Interaction) -> str:
@@ -189,13 +189,15 @@ async def _log_tracker_error(interaction: discord.Interaction, error: errors.Tra
 OPENS_MODAL = "opens_modal"  # a command's extras key: its first answer must be the modal
 
 
-def acknowledge_privately(interaction: discord.Interaction) -> Coroutine[Any, Any, Any]:
-    """Defer with a private "thinking…": the 3 s deadline is met whatever the command does next.
+async def acknowledge_privately(interaction: discord.Interaction) -> None:
+    """Defer with a private "thinking…", unless the interaction was answered already.
 
-    The deferral fixes the answer's visibility, so refusals stay private; public results are posted
-    as a separate follow-up (`replies.publish`).
+    The one place every command and vote is acknowledged: the 3 s deadline is met whatever comes
+    next, and the deferral fixes the answer's visibility, so refusals stay private; public
+    results are posted as a separate follow-up (`replies.publish`).
     """
-    return interaction.response.defer(ephemeral=True, thinking=True)
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=True, thinking=True)
 
 
 class BotTree(app_commands.CommandTree):

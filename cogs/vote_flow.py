@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -12,82 +11,95 @@ from cogs.render import vote_message
 from cogs.replies import actor_from, private_text, publish
 from cogs.tree import acknowledge_privately, report_error
 from i18n.message import Channel, Member, Message, Name, msg
-from services.actor import Actor
-from services.errors import OwnLinkVote
-from services.voting import VotingService
+from services.voting import LinkById, LinkRef, NeedsConfirmation, VotingService
 from storage.models import ChannelLink
 from tracker.models import VoteType
 
 if TYPE_CHECKING:
-    from bot import CtVoteBot
+    from collections.abc import Callable
 
-FindLink = Callable[[VotingService, Actor], Awaitable[ChannelLink]]
+    from cogs.cards import CardBoard
+    from cogs.modlog import ModLog
 
 
-async def cast_vote(
-    interaction: discord.Interaction[CtVoteBot],
-    vote_type: VoteType,
-    find_link: FindLink,
-    *,
-    confirmed: bool = False,
-) -> None:
-    """Defer privately, vote, then announce publicly; refusals surface through the error handler."""
-    if not interaction.response.is_done():  # a card's button: commands are acknowledged already
-        await acknowledge_privately(interaction)
-    bot = interaction.client
-    voting = bot.services.voting
-    actor = actor_from(interaction)
-    link = await find_link(voting, actor)
-    try:
-        outcome = await voting.vote_on(actor, link, vote_type, confirmed=confirmed)
-    except OwnLinkVote as question:
-        render = partial(private_text, interaction)
-        view = OwnVoteConfirmation(question.link_id, question.vote_type, actor.user_id, render)
-        await interaction.followup.send(render(question.message), view=view, ephemeral=True)
-        return
-    penalty = outcome.result.penalty
-    private = (
-        msg("The tracker applied a penalty: this is your own link.")
-        if penalty
-        else msg("Your vote was counted.")
+def own_link_question(link: ChannelLink) -> Message:
+    return msg(
+        "{link} is your own session's link: a vote on it with your account makes the tracker "
+        "apply a penalty (time added at the maximum multiplier). Send it anyway?",
+        link=Name(link.name),
     )
-    await publish(interaction, vote_message(outcome, actor.user_id), private, about=actor.user_id)
-    bot.cards.refresh(link.id)
-    if penalty:
-        await bot.modlog.post(
-            link.guild_id,
-            msg(
-                "⚠️ Penalty on link {link} in {channel}: {member} voted on their own link with "
-                "their own account.",
-                link=Name(link.name),
-                channel=Channel(link.channel_id),
-                member=Member(actor.user_id),
-            ),
-            interaction.guild_locale,
+
+
+class VoteFlow:
+    """Acknowledge privately, vote, then announce publicly or ask the owner to confirm.
+
+    Refusals surface through the one error handler.
+    """
+
+    def __init__(self, voting: VotingService, cards: CardBoard, modlog: ModLog) -> None:
+        self._voting = voting
+        self._cards = cards
+        self._modlog = modlog
+
+    async def cast(
+        self,
+        interaction: discord.Interaction,
+        ref: LinkRef,
+        vote_type: VoteType,
+        *,
+        confirmed: bool = False,
+    ) -> None:
+        await acknowledge_privately(interaction)
+        actor = actor_from(interaction)
+        answer = await self._voting.vote(actor, ref, vote_type, confirmed=confirmed)
+        if isinstance(answer, NeedsConfirmation):
+            render = partial(private_text, interaction)
+            view = OwnVoteConfirmation(self, answer, actor.user_id, render)
+            await interaction.followup.send(
+                render(own_link_question(answer.link)), view=view, ephemeral=True
+            )
+            return
+        link, penalty = answer.link, answer.result.penalty
+        private = (
+            msg("The tracker applied a penalty: this is your own link.")
+            if penalty
+            else msg("Your vote was counted.")
         )
-
-
-def by_id(link_id: int) -> FindLink:
-    return lambda voting, actor: voting.card_link(actor, link_id)
-
-
-def by_name(name: str | None) -> FindLink:
-    return lambda voting, actor: voting.resolve_link(actor, name)
+        await publish(
+            interaction, vote_message(answer, actor.user_id), private, about=actor.user_id
+        )
+        self._cards.refresh(link.id)
+        if penalty:
+            await self._modlog.post(
+                link.guild_id,
+                msg(
+                    "⚠️ Penalty on link {link} in {channel}: {member} voted on their own link "
+                    "with their own account.",
+                    link=Name(link.name),
+                    channel=Channel(link.channel_id),
+                    member=Member(actor.user_id),
+                ),
+                interaction.guild_locale,
+            )
 
 
 class OwnVoteConfirmation(discord.ui.View):
-    """Confirm or cancel a vote on one's own link; only the member who asked can answer."""
+    """Confirm or cancel a vote on one's own link; only the member who asked can answer.
+
+    Its labels are in the member's language, like the question above them.
+    """
 
     def __init__(
         self,
-        link_id: int,
-        vote_type: VoteType,
+        flow: VoteFlow,
+        question: NeedsConfirmation,
         user_id: int,
         render: Callable[[Message], str],
     ) -> None:
         super().__init__(timeout=300)
-        self.link_id = link_id
-        self.vote_type = vote_type
+        self.flow = flow
+        self.link_id = question.link.id
+        self.vote_type = question.vote_type
         self.user_id = user_id
         self.confirm.label = render(msg("Confirm: vote with the penalty"))[:80]
         self.cancel.label = render(msg("Cancel"))[:80]
@@ -96,18 +108,14 @@ class OwnVoteConfirmation(discord.ui.View):
         return interaction.user.id == self.user_id
 
     @discord.ui.button(style=discord.ButtonStyle.danger)
-    async def confirm(
-        self, interaction: discord.Interaction[CtVoteBot], button: discord.ui.Button
-    ) -> None:
+    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         self.stop()
         sending = private_text(interaction, msg("Sending your vote…"))
         await interaction.response.edit_message(content=sending, view=None)
-        await cast_vote(interaction, self.vote_type, by_id(self.link_id), confirmed=True)
+        await self.flow.cast(interaction, LinkById(self.link_id), self.vote_type, confirmed=True)
 
     @discord.ui.button(style=discord.ButtonStyle.secondary)
-    async def cancel(
-        self, interaction: discord.Interaction[CtVoteBot], button: discord.ui.Button
-    ) -> None:
+    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         self.stop()
         nothing = private_text(interaction, msg("Nothing was sent."))
         await interaction.response.edit_message(content=nothing, view=None)

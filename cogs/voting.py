@@ -10,8 +10,9 @@ from discord.app_commands import locale_str
 from discord.ext import commands
 
 from cogs.replies import actor_from
-from cogs.vote_flow import by_name, cast_vote
-from services.voting import VotingService
+from cogs.tree import report_error
+from cogs.vote_flow import VoteFlow
+from services.voting import LinkById, LinkByName, VotingService
 from tracker.models import VoteType
 
 if TYPE_CHECKING:
@@ -26,14 +27,25 @@ class Voting(
     group_name="vote",
     group_description=locale_str("Vote on this channel's link."),
 ):
-    def __init__(self, voting: VotingService) -> None:
+    def __init__(self, flow: VoteFlow, voting: VotingService) -> None:
+        self.flow = flow
         self.voting = voting
         super().__init__()
 
     async def _vote(
         self, interaction: discord.Interaction, link: str | None, kind: VoteType
     ) -> None:
-        await cast_vote(interaction, kind, by_name(link))
+        await self.flow.cast(interaction, LinkByName(link), kind)
+
+    @commands.Cog.listener()
+    async def on_card_vote(
+        self, interaction: discord.Interaction, link_id: int, kind: VoteType
+    ) -> None:
+        """A card's button (`cards.CardVoteButton`): the same vote as the command's."""
+        try:
+            await self.flow.cast(interaction, LinkById(link_id), kind)
+        except Exception as error:  # listeners have no error handler of their own
+            await report_error(interaction, error)
 
     async def link_autocomplete(
         self, interaction: discord.Interaction, current: str
@@ -68,4 +80,4 @@ class Voting(
 
 
 async def setup(bot: CtVoteBot) -> None:
-    await bot.add_cog(Voting(bot.services.voting))
+    await bot.add_cog(Voting(bot.votes, bot.services.voting))

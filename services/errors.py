@@ -6,8 +6,7 @@ from datetime import datetime
 
 from i18n.message import Message, msg
 from tracker.client import MAX_TOKEN_LENGTH
-from tracker.errors import InvalidGameRequest, TrackerError
-from tracker.models import VoteType
+from tracker.errors import InvalidGameRequest
 
 
 class UserError(Exception):
@@ -40,23 +39,6 @@ class VoteLimited(UserError):
     def __init__(self, message: Message, *, next_vote_at: datetime | None) -> None:
         super().__init__(message)
         self.next_vote_at = next_vote_at
-
-
-class OwnLinkVote(UserError):
-    """The member owns the link's session: the vote waits for an explicit confirmation."""
-
-    def __init__(self, message: Message, *, link_id: int, vote_type: VoteType) -> None:
-        super().__init__(message)
-        self.link_id = link_id
-        self.vote_type = vote_type
-
-
-class SharedVoteRefused(UserError):
-    """The tracker refused the channel's shared anonymous vote; its error goes to the log."""
-
-    def __init__(self, message: Message, *, tracker_error: TrackerError) -> None:
-        super().__init__(message)
-        self.tracker_error = tracker_error
 
 
 class AlreadyInProgress(UserError):

@@ -20,10 +20,17 @@ from tracker.errors import InvalidGameRequest
 
 @dataclass(frozen=True)
 class ChannelChoice:
-    """A channel named in an option, and the server our cache puts it in (None: unknown)."""
+    """A channel a moderator named or typed in, as far as our rules care.
+
+    `guild_id` is the server our cache puts it in (None: unknown); `takes_messages` says whether
+    the bot can post there at all, `member_can_post` whether the moderator may see it and write
+    there themselves.
+    """
 
     id: int
     guild_id: int | None
+    takes_messages: bool
+    member_can_post: bool
 
 
 @dataclass(frozen=True)
@@ -37,9 +44,18 @@ NAME_RULE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 DEFAULT_NAME = "link"
 
 
+def typed_name(name: str) -> str:
+    """A link name as typed, in the one form names are stored and compared in.
+
+    Case, spaces around it and spaces inside it (which become `-`) do not matter, wherever a
+    name is typed: `/links`, `/vote` and their autocompletes.
+    """
+    return "-".join(name.strip().lower().split())
+
+
 def normalise_name(name: str) -> str:
     """Names are typed in commands and shown in messages: keep them short, plain and unambiguous."""
-    candidate = "-".join(name.strip().lower().split())
+    candidate = typed_name(name)
     if not NAME_RULE.fullmatch(candidate):
         raise BadInput(
             msg(
@@ -66,6 +82,7 @@ class LinkAdmin:
         anonymous_allowed: bool,
     ) -> ChannelLink:
         guild_id, channel_id = self._target(actor, channel)
+        _posting_allowed(channel)
         token = link_token.strip()
         try:
             check_token(SecretStr(token), "link token")
@@ -95,6 +112,13 @@ class LinkAdmin:
                 )
             ) from None
 
+    async def find_to_post(
+        self, actor: Actor, name: str, channel: ChannelChoice | None
+    ) -> ChannelLink:
+        """A link whose card the moderator asks the bot to post in its channel."""
+        _posting_allowed(channel)
+        return await self.find(actor, name, channel)
+
     async def find(self, actor: Actor, name: str, channel: ChannelChoice | None) -> ChannelLink:
         guild_id, channel_id = self._target(actor, channel)
         wanted = normalise_name(name)
@@ -119,7 +143,7 @@ class LinkAdmin:
         if actor.guild_id is None or not actor.manage_guild:
             return []
         links = await self._db.links_in_channel(actor.guild_id, channel_id)
-        return [link.name for link in links if link.name.startswith(typed.strip().lower())][:25]
+        return [link.name for link in links if link.name.startswith(typed_name(typed))][:25]
 
     async def set_voter_role(
         self, actor: Actor, role_id: int | None, role_guild_id: int | None
@@ -133,6 +157,7 @@ class LinkAdmin:
         guild_id = actor.require_manager()
         if channel is not None:
             self._same_guild(guild_id, channel.guild_id, OTHER_SERVER_CHANNEL)
+            _posting_allowed(channel)
         await self._db.set_log_channel(guild_id, channel.id if channel is not None else None)
 
     async def log_channel(self, guild_id: int) -> int | None:
@@ -157,6 +182,28 @@ class LinkAdmin:
 
 def no_such_link(channel_id: int, name: str) -> Message:
     return msg("{channel} has no link named {name}.", channel=Channel(channel_id), name=Name(name))
+
+
+def _posting_allowed(channel: ChannelChoice | None) -> None:
+    """The bot posts cards and log lines only where messages go and the moderator may write."""
+    if channel is None:
+        return
+    if not channel.takes_messages:
+        raise BadInput(
+            msg(
+                "{channel} cannot hold messages: choose a text, voice, announcement or stage "
+                "channel, or a thread.",
+                channel=Channel(channel.id),
+            )
+        )
+    if not channel.member_can_post:
+        raise NotAllowed(
+            msg(
+                "You cannot see or write in {channel} yourself, so the bot does not post there "
+                "for you.",
+                channel=Channel(channel.id),
+            )
+        )
 
 
 def _free_default_name(existing: set[str]) -> str:

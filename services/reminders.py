@@ -23,9 +23,6 @@ class ReminderService:
     async def turn_off(self, actor: Actor) -> bool:
         return await self._db.unsubscribe_reminders(actor.user_id)
 
-    async def is_on(self, actor: Actor) -> bool:
-        return await self._db.is_subscribed(actor.user_id)
-
     async def due(self) -> list[DueReminder]:
         return await self._db.due_reminders(now=self._clock(), window=DAILY_WINDOW)
 

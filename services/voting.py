@@ -12,16 +12,10 @@ from i18n.message import Message, Moment, Name, Names, Outside, msg
 from services.actor import Actor
 from services.calls import GameCaller
 from services.clock import Clock
-from services.errors import (
-    LinkNotResolved,
-    NotAllowed,
-    NotConnected,
-    OwnLinkVote,
-    SharedVoteRefused,
-    VoteLimited,
-)
+from services.errors import LinkNotResolved, NotAllowed, NotConnected, VoteLimited
+from services.links import typed_name
 from storage.database import Database
-from storage.errors import StorageUnavailable
+from storage.errors import LinkRemoved, StorageUnavailable
 from storage.models import Account, ChannelLink, LedgerEntry, LedgerStatus, NewCall, VoteInterval
 from tracker import errors
 from tracker.client import TrackerClient
@@ -35,10 +29,35 @@ VOTING_IN_SERVERS = msg("Voting works only in a server channel.")
 
 
 @dataclass(frozen=True)
+class LinkByName:
+    """A link as `/vote` names it: by name, or (None) the channel's only link."""
+
+    name: str | None
+
+
+@dataclass(frozen=True)
+class LinkById:
+    """The link behind a card's button or an owner's confirmation."""
+
+    link_id: int
+
+
+LinkRef = LinkByName | LinkById
+
+
+@dataclass(frozen=True)
 class VoteOutcome:
     link: ChannelLink
     result: LinkResult
     anonymous: bool
+
+
+@dataclass(frozen=True)
+class NeedsConfirmation:
+    """The vote would be a penalty on the member's own link: nothing was sent, ask first."""
+
+    link: ChannelLink
+    vote_type: VoteType
 
 
 def is_uncertain(vote: LedgerEntry) -> bool:
@@ -69,59 +88,14 @@ class VotingService:
         if actor.guild_id is None or actor.channel_id is None:
             return []
         links = await self._db.links_in_channel(actor.guild_id, actor.channel_id)
-        typed = typed.strip().lower()
-        return [link.name for link in links if link.name.startswith(typed)][:25]
-
-    async def resolve_link(self, actor: Actor, name: str | None) -> ChannelLink:
-        guild_id, channel_id = actor.require_channel(VOTING_IN_SERVERS)
-        links = await self._db.links_in_channel(guild_id, channel_id)
-        if not links:
-            raise LinkNotResolved(
-                msg(
-                    "This channel has no link to vote on. "
-                    "A moderator can add one with `/links add`."
-                )
-            )
-        names = Names(tuple(link.name for link in links))
-        if name:
-            wanted = name.strip().lower()
-            for link in links:
-                if link.name == wanted:
-                    return link
-            raise LinkNotResolved(
-                msg(
-                    "This channel has no link named {name}. Its links: {names}.",
-                    name=Outside(name, limit=40),
-                    names=names,
-                )
-            )
-        if len(links) > 1:
-            raise LinkNotResolved(
-                msg("This channel has several links; choose one with `link`: {names}.", names=names)
-            )
-        return links[0]
-
-    async def card_link(self, actor: Actor, link_id: int) -> ChannelLink:
-        """The link behind a card's button: it must still exist and belong to this server."""
-        actor.require_channel(VOTING_IN_SERVERS)
-        link = await self._db.get_link(link_id)
-        if link is None:
-            raise LinkNotResolved(msg("This link was removed; its card no longer takes votes."))
-        if link.guild_id != actor.guild_id:
-            raise NotAllowed(msg("That link belongs to another server."))
-        return link
+        return [link.name for link in links if link.name.startswith(typed_name(typed))][:25]
 
     async def vote(
-        self, actor: Actor, link_name: str | None, vote_type: VoteType, *, confirmed: bool = False
-    ) -> VoteOutcome:
-        """`/vote`: the channel's link (by name when it has several)."""
-        link = await self.resolve_link(actor, link_name)
-        return await self.vote_on(actor, link, vote_type, confirmed=confirmed)
-
-    async def vote_on(
-        self, actor: Actor, link: ChannelLink, vote_type: VoteType, *, confirmed: bool = False
-    ) -> VoteOutcome:
-        """Every vote, from a command or a card: the same checks, the same ledger, one call."""
+        self, actor: Actor, ref: LinkRef, vote_type: VoteType, *, confirmed: bool = False
+    ) -> VoteOutcome | NeedsConfirmation:
+        """Every vote, from a command, a card or a confirmation: the same checks, one call."""
+        actor.require_channel(VOTING_IN_SERVERS)
+        link = await self._find(actor, ref)
         actor.require_voter_role(await self._db.guild_settings(link.guild_id))
         account = await self._usable_account(actor, link)
         anonymous = account is None
@@ -139,8 +113,9 @@ class VotingService:
         )
         with self._caller.exclusive(key, busy):
             await self._check_limit(actor, link, anonymous=anonymous)
-            if account is not None and not confirmed:  # asked only when the vote could go out
-                await self._guard_own_link(actor, account, link, vote_type)
+            # Asked only when the vote could go out, so a limited owner learns the limit.
+            if account is not None and not confirmed and await self._owns(account, link):
+                return NeedsConfirmation(link=link, vote_type=vote_type)
             call = NewCall(
                 user_id=actor.user_id,
                 guild_id=link.guild_id,
@@ -156,17 +131,18 @@ class VotingService:
                 result = await self._caller.call(
                     call, lambda: self._tracker.vote(link.link_token, vote_type, bearer=bearer)
                 )
+            except LinkRemoved:
+                raise LinkNotResolved(
+                    msg(
+                        "Link {link} has just been removed from this channel; nothing was sent.",
+                        link=Name(link.name),
+                    )
+                ) from None
             except errors.RequestRejected as error:
                 if anonymous:
-                    raise SharedVoteRefused(
-                        msg(
-                            "The tracker refused this channel's anonymous vote on {link}: "
-                            "anonymous votes from this bot share one vote. {hint}",
-                            link=Name(link.name),
-                            hint=CONNECT_HINT,
-                        ),
-                        tracker_error=error,
-                    ) from error
+                    error.hint = msg(
+                        "Anonymous votes from this bot share one vote. {hint}", hint=CONNECT_HINT
+                    )
                 raise
         if result.session is not None and result.session != link.session_id:
             try:
@@ -175,24 +151,54 @@ class VotingService:
                 log.warning("link %d: session id not recorded: %s", link.id, error)
         return VoteOutcome(link=link, result=result, anonymous=anonymous)
 
-    async def _guard_own_link(
-        self, actor: Actor, account: Account, link: ChannelLink, vote_type: VoteType
-    ) -> None:
-        """Ask before a vote the tracker will turn into a penalty, when we know whose link it is."""
-        owns = (
-            link.session_id is not None and account.default_session == link.session_id
-        ) or await self._db.had_penalty_on_link(actor.user_id, link.id)
-        if owns:
-            raise OwnLinkVote(
+    async def _find(self, actor: Actor, ref: LinkRef) -> ChannelLink:
+        if isinstance(ref, LinkById):
+            return await self._by_id(actor, ref.link_id)
+        return await self._by_name(actor, ref.name)
+
+    async def _by_name(self, actor: Actor, name: str | None) -> ChannelLink:
+        guild_id, channel_id = actor.require_channel(VOTING_IN_SERVERS)
+        links = await self._db.links_in_channel(guild_id, channel_id)
+        if not links:
+            raise LinkNotResolved(
                 msg(
-                    "{link} is your own session's link: a vote on it with your account makes "
-                    "the tracker apply a penalty (time added at the maximum multiplier). "
-                    "Send it anyway?",
-                    link=Name(link.name),
-                ),
-                link_id=link.id,
-                vote_type=vote_type,
+                    "This channel has no link to vote on. "
+                    "A moderator can add one with `/links add`."
+                )
             )
+        names = Names(tuple(link.name for link in links))
+        if name:
+            wanted = typed_name(name)
+            for link in links:
+                if link.name == wanted:
+                    return link
+            raise LinkNotResolved(
+                msg(
+                    "This channel has no link named “{name}”. Its links: {names}.",
+                    name=Outside(name, limit=40),
+                    names=names,
+                )
+            )
+        if len(links) > 1:
+            raise LinkNotResolved(
+                msg("This channel has several links; choose one with `link`: {names}.", names=names)
+            )
+        return links[0]
+
+    async def _by_id(self, actor: Actor, link_id: int) -> ChannelLink:
+        """A card's or a confirmation's link: it must still exist and belong to this server."""
+        link = await self._db.get_link(link_id)
+        if link is None:
+            raise LinkNotResolved(msg("This link was removed; its card no longer takes votes."))
+        if link.guild_id != actor.guild_id:
+            raise NotAllowed(msg("That link belongs to another server."))
+        return link
+
+    async def _owns(self, account: Account, link: ChannelLink) -> bool:
+        """Whether the vote would be a penalty on the member's own link, as far as we know."""
+        return (
+            link.session_id is not None and account.default_session == link.session_id
+        ) or await self._db.had_penalty_on_link(account.user_id, link.id)
 
     async def _usable_account(self, actor: Actor, link: ChannelLink) -> Account | None:
         account = await self._db.get_account(actor.user_id)

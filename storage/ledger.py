@@ -12,51 +12,41 @@ from storage.models import LedgerEntry, LedgerStatus, LinkTally, NewCall, Played
 from storage.sql import Params, SqlStore
 from storage.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
 
-# A vote "counted" if the tracker may have recorded it: played, or sent without a known answer.
-# These WHERE terms repeat the partial indexes of migration 0002 word for word, so they are used.
-LAST_IDENTIFIED_VOTE_SQL = """
+# What counts as a vote, said once. A public vote is a LINK game through a shared link (a dom's
+# LINK game is not one). It limits the next vote when the tracker may have counted it: played,
+# or sent without a known answer. Cards and counts show played votes only.
+# The partial indexes of migration 0002 repeat these terms: SQLite uses a partial index only when
+# the query holds each of its terms, which the query-plan test checks for every question below.
+PUBLIC_VOTE = "game = 'link' AND dom = 0"
+COUNTED_VOTE = f"{PUBLIC_VOTE} AND status IN ('played', 'unknown', 'pending')"
+PLAYED_VOTE = f"{PUBLIC_VOTE} AND status = 'played'"
+
+LAST_IDENTIFIED_VOTE_SQL = f"""
     SELECT * FROM ledger
-    WHERE user_id = ? AND link_id = ?
-        AND game = 'link' AND dom = 0 AND anonymous = 0
-        AND status IN ('played', 'unknown', 'pending')
+    WHERE user_id = ? AND link_id = ? AND anonymous = 0 AND {COUNTED_VOTE}
     ORDER BY created_at DESC, id DESC
     LIMIT 1
-"""
-LAST_ANONYMOUS_VOTE_SQL = """
+"""  # noqa: S608
+LAST_ANONYMOUS_VOTE_SQL = f"""
     SELECT * FROM ledger
-    WHERE link_id = ?
-        AND game = 'link' AND dom = 0 AND anonymous = 1
-        AND status IN ('played', 'unknown', 'pending')
+    WHERE link_id = ? AND anonymous = 1 AND {COUNTED_VOTE}
     ORDER BY created_at DESC, id DESC
     LIMIT 1
-"""
-LATEST_VOTES_OF_USER_SQL = """
+"""  # noqa: S608
+LATEST_VOTES_OF_USER_SQL = f"""
     SELECT * FROM (
         SELECT *, row_number() OVER (
             PARTITION BY link_id ORDER BY created_at DESC, id DESC
         ) AS newness
         FROM ledger
-        WHERE user_id = ? AND link_id IS NOT NULL
-            AND game = 'link' AND dom = 0 AND anonymous = 0
-            AND status IN ('played', 'unknown', 'pending')
+        WHERE user_id = ? AND link_id IS NOT NULL AND anonymous = 0 AND {COUNTED_VOTE}
     )
     WHERE newness = 1
     ORDER BY created_at DESC, id DESC
-"""
-VOTE_COUNT_SQL = """
-    SELECT count(*) FROM ledger
-    WHERE user_id = ? AND game = 'link' AND dom = 0 AND status = 'played'
-"""
-RECENT_IN_GUILD_SQL = """
-    SELECT * FROM ledger WHERE guild_id = ? ORDER BY created_at DESC, id DESC LIMIT ?
-"""
-RECENT_IN_CHANNEL_SQL = """
-    SELECT * FROM ledger WHERE guild_id = ? AND channel_id = ?
-    ORDER BY created_at DESC, id DESC LIMIT ?
-"""
-WITH_STATUS_SQL = "SELECT * FROM ledger WHERE status = ? ORDER BY created_at, id"
+"""  # noqa: S608
+VOTE_COUNT_SQL = f"SELECT count(*) FROM ledger WHERE user_id = ? AND {PLAYED_VOTE}"  # noqa: S608
 # A link card's figures: played public votes only (refused ones changed nothing).
-TALLY_SQL = """
+TALLY_SQL = f"""
     SELECT
         count(*) FILTER (WHERE anonymous = 0) AS identified,
         count(*) FILTER (WHERE anonymous = 1) AS anonymous,
@@ -65,23 +55,26 @@ TALLY_SQL = """
         coalesce(sum(seconds) FILTER (WHERE operation = 'ADD'), 0) AS added,
         coalesce(sum(seconds) FILTER (WHERE operation = 'SUB'), 0) AS removed
     FROM ledger
-    WHERE link_id = ? AND game = 'link' AND dom = 0 AND status = 'played'
-"""
-LAST_PLAYED_ON_LINK_SQL = """
+    WHERE link_id = ? AND {PLAYED_VOTE}
+"""  # noqa: S608
+LAST_PLAYED_ON_LINK_SQL = f"""
     SELECT * FROM ledger
-    WHERE link_id = ? AND game = 'link' AND dom = 0 AND status = 'played'
+    WHERE link_id = ? AND {PLAYED_VOTE}
     ORDER BY created_at DESC, id DESC
     LIMIT 1
-"""
+"""  # noqa: S608
 # A penalty is a played, identified vote, so the terms of ledger_counted_identified change
 # nothing here; without them SQLite read every vote on the link, for every identified vote.
-PENALTY_OF_USER_ON_LINK_SQL = """
+PENALTY_OF_USER_ON_LINK_SQL = f"""
     SELECT 1 FROM ledger
-    WHERE user_id = ? AND link_id = ?
-        AND game = 'link' AND dom = 0 AND anonymous = 0
-        AND status IN ('played', 'unknown', 'pending')
-        AND penalty = 1
+    WHERE user_id = ? AND link_id = ? AND anonymous = 0 AND {COUNTED_VOTE} AND penalty = 1
     LIMIT 1
+"""  # noqa: S608
+# The terms of the partial index ledger_pending.
+RECOVER_INTERRUPTED_SQL = """
+    UPDATE ledger SET status = 'unknown', finished_at = ?, reason = 'interrupted'
+    WHERE status = 'pending'
+    RETURNING id
 """
 
 
@@ -168,17 +161,13 @@ class LedgerStore(SqlStore):
             (to_db(now), reason, entry_id),
         )
 
-    async def get_entry(self, entry_id: int) -> LedgerEntry | None:
-        row = await self._fetch_one("SELECT * FROM ledger WHERE id = ?", (entry_id,))
-        return None if row is None else _entry(row)
-
     async def last_counted_vote(self, link_id: int, *, user_id: int | None) -> LedgerEntry | None:
         """The vote limiting the next: the member's own, or (user_id None) the shared anonymous."""
         if user_id is None:
             row = await self._fetch_one(LAST_ANONYMOUS_VOTE_SQL, (link_id,))
         else:
             row = await self._fetch_one(LAST_IDENTIFIED_VOTE_SQL, (user_id, link_id))
-        return None if row is None else _entry(row)
+        return None if row is None else to_entry(row)
 
     async def latest_votes_of_user(self, user_id: int) -> list[LedgerEntry]:
         """Per link still present, the member's latest counted identified vote; newest first."""
@@ -189,32 +178,9 @@ class LedgerStore(SqlStore):
         ((count,),) = await self._fetch_all(VOTE_COUNT_SQL, (user_id,))
         return int(count)
 
-    async def recent_calls(
-        self, guild_id: int, channel_id: int | None = None, limit: int = 20
-    ) -> list[LedgerEntry]:
-        """Newest first; channel_id None means the whole guild."""
-        if channel_id is None:
-            return await self._entries(RECENT_IN_GUILD_SQL, (guild_id, limit))
-        return await self._entries(RECENT_IN_CHANNEL_SQL, (guild_id, channel_id, limit))
-
-    async def calls_with_status(self, status: LedgerStatus) -> list[LedgerEntry]:
-        """Oldest first."""
-        return await self._entries(WITH_STATUS_SQL, (status.value,))
-
-    async def count_calls(self) -> int:
-        ((count,),) = await self._fetch_all("SELECT count(*) FROM ledger")
-        return int(count)
-
     async def _recover_interrupted(self, now: datetime) -> int:
         """Rows pending at open belong to a process that died mid-call: their outcome is unknown."""
-        rows = await self._fetch_all(
-            """
-            UPDATE ledger SET status = 'unknown', finished_at = ?, reason = 'interrupted'
-            WHERE status = 'pending'
-            RETURNING id
-            """,
-            (to_db(now),),
-        )
+        rows = await self._fetch_all(RECOVER_INTERRUPTED_SQL, (to_db(now),))
         return len(rows)
 
     async def _finish(self, entry_id: int, sql: str, params: Params) -> None:
@@ -223,7 +189,7 @@ class LedgerStore(SqlStore):
             raise EntryNotPending(f"Ledger entry {entry_id} does not exist or is already finished.")
 
     async def _entries(self, sql: str, params: Params) -> list[LedgerEntry]:
-        return [_entry(row) for row in await self._fetch_all(sql, params)]
+        return [to_entry(row) for row in await self._fetch_all(sql, params)]
 
     async def link_tally(self, link_id: int, *, day_start: datetime) -> LinkTally:
         """What a link card shows: votes today and in total, time added and removed, last result."""
@@ -237,7 +203,7 @@ class LedgerStore(SqlStore):
             anonymous_today=row["anonymous_today"],
             seconds_added=row["added"],
             seconds_removed=row["removed"],
-            last_vote=None if last is None else _entry(last),
+            last_vote=None if last is None else to_entry(last),
         )
 
     async def had_penalty_on_link(self, user_id: int, link_id: int) -> bool:
@@ -245,7 +211,7 @@ class LedgerStore(SqlStore):
         return await self._fetch_one(PENALTY_OF_USER_ON_LINK_SQL, (user_id, link_id)) is not None
 
 
-def _entry(row: aiosqlite.Row) -> LedgerEntry:
+def to_entry(row: aiosqlite.Row) -> LedgerEntry:
     return LedgerEntry(
         id=row["id"],
         created_at=from_db(row["created_at"]),

@@ -20,7 +20,13 @@ from settings import Settings
 from storage.database import Database
 from storage.models import LedgerEntry
 from tests.fake_discord import (
-    MANAGE_GUILD,
+    GUILD_CATEGORY,
+    GUILD_FORUM,
+    GUILD_MEDIA,
+    GUILD_VOICE,
+    MODERATOR_PERMISSIONS,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
     Channel,
     Exchange,
     FakeDiscord,
@@ -31,13 +37,22 @@ from tests.fake_discord import (
     running_bot,
     slash,
 )
+from tests.helpers_ledger import recent_calls
 from tracker.sandbox import DemoSetup, SandboxTracker
 
 GUILD_ID = 810_000_000_000_000_001
 GENERAL = Channel(810_000_000_000_000_010, "general", GUILD_ID)
 VOTING = Channel(810_000_000_000_000_011, "voting", GUILD_ID)
+# Channels a moderator may name in an option, though the bot should not post there for them.
+CATEGORY = Channel(810_000_000_000_000_012, "games", GUILD_ID, GUILD_CATEGORY)
+FORUM = Channel(810_000_000_000_000_013, "forum", GUILD_ID, GUILD_FORUM)
+MEDIA = Channel(810_000_000_000_000_014, "media", GUILD_ID, GUILD_MEDIA)
+HIDDEN = Channel(810_000_000_000_000_015, "staff", GUILD_ID, denied=VIEW_CHANNEL | SEND_MESSAGES)
+READ_ONLY = Channel(810_000_000_000_000_016, "rules", GUILD_ID, denied=SEND_MESSAGES)
+VOICE = Channel(810_000_000_000_000_017, "lounge", GUILD_ID, GUILD_VOICE)
+CHANNELS = (GENERAL, VOTING, CATEGORY, FORUM, MEDIA, HIDDEN, READ_ONLY, VOICE)
 VOTER_ROLE = Role(810_000_000_000_000_020, "voters")
-MODERATOR = Member(820_000_000_000_000_001, "moderator", permissions=MANAGE_GUILD)
+MODERATOR = Member(820_000_000_000_000_001, "moderator", permissions=MODERATOR_PERMISSIONS)
 ALICE = Member(820_000_000_000_000_002, "alice")
 BOB = Member(820_000_000_000_000_003, "bob")
 OWNER = Member(820_000_000_000_000_004, "owner")
@@ -136,7 +151,7 @@ class BotWorld:
 
     async def ledger(self) -> list[LedgerEntry]:
         """The guild's game calls as the bot recorded them, newest first."""
-        return await self.db.recent_calls(GUILD_ID)
+        return recent_calls(self.settings.database_path, GUILD_ID)
 
     async def add_link(self, token: str | None = None, **options: Any) -> SentMessage:
         return await self.answer(
@@ -202,7 +217,7 @@ async def bot_world(data_dir: Path) -> AsyncIterator[BotWorld]:
     sandbox = SandboxTracker(seed=11)
     async with FakeDiscord() as fake:
         await sandbox.start()
-        fake.add_guild(GUILD_ID, "Test server", channels=[GENERAL, VOTING], roles=[VOTER_ROLE])
+        fake.add_guild(GUILD_ID, "Test server", channels=CHANNELS, roles=[VOTER_ROLE])
         world = BotWorld(fake, sandbox, data_dir)
         try:
             await world.start()

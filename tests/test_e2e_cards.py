@@ -69,7 +69,7 @@ async def test_a_button_votes_like_the_command_and_the_card_shows_the_result(
     sent = world.sandbox.requests[-1]
     assert sent.body == {"game": "link", "dom": 0, "token": world.demo.link_token, "type": "add"}
     assert sent.bearer == world.demo.voter_token
-    (entry,) = await world.db.recent_calls(GENERAL.guild_id)
+    (entry,) = await world.ledger()
     assert (entry.status, entry.user_id, entry.anonymous) == (LedgerStatus.PLAYED, ALICE.id, False)
 
     updated = await world.fake.wait_for_channel_message(

@@ -42,6 +42,7 @@ from tests.helpers_faults import (
     new_member,
     private_answer,
 )
+from tests.helpers_ledger import calls
 from tracker.sandbox import Fault
 
 Step = Callable[[BotWorld], Awaitable[None]]
@@ -154,7 +155,7 @@ async def test_a_tracker_fault_is_told_privately_recorded_honestly_and_passes(
     answer = await private_answer(await world.vote(ALICE))
 
     assert case.says in answer.content
-    [entry] = await world.db.recent_calls(GUILD_ID, limit=1)
+    entry = (await world.ledger())[0]
     assert (entry.user_id, entry.status, entry.reason) == (ALICE.id, case.status, case.reason)
     assert len(world.sandbox.histories) == int(case.played_on_tracker)
 
@@ -174,7 +175,7 @@ async def test_a_tracker_fault_is_told_privately_recorded_honestly_and_passes(
         assert f"`link` in <#{GENERAL.id}>: your last vote got no clear answer" in status.content
         bob, _ = await connected_member(world, "bob")
         assert f"<@{bob.id}> voted" in (await public_result(await world.vote(bob))).content
-    [latest] = await world.db.recent_calls(GUILD_ID, limit=1)
+    latest = (await world.ledger())[0]
     assert latest.status is LedgerStatus.PLAYED
 
 
@@ -194,7 +195,7 @@ async def test_a_stop_while_a_vote_is_in_flight_records_it_as_unknown_and_says_s
     await world.start()
 
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
-    [entry] = await world.db.recent_calls(GUILD_ID)
+    [entry] = await world.ledger()
     assert (entry.status, entry.reason) == (LedgerStatus.UNKNOWN, "cancelled")
     await _says_the_vote_is_unknown(world, ALICE)
     assert len(world.sandbox.requests) == 1
@@ -224,7 +225,7 @@ async def test_a_bot_killed_while_a_vote_is_in_flight_leaves_it_unknown_at_start
 
     await world.start()
 
-    [entry] = await world.db.recent_calls(GUILD_ID)
+    [entry] = await world.ledger()
     assert (entry.status, entry.reason) == (LedgerStatus.UNKNOWN, "interrupted")
     await _says_the_vote_is_unknown(world, ALICE)
     assert len(world.sandbox.requests) == 1
@@ -293,7 +294,7 @@ async def test_a_full_disk_refuses_each_command_cleanly_and_sends_nothing(
     assert "Connected since" in status.content  # reading still works
     assert world.sandbox.requests == []
     assert await world.db.integrity_check() == "ok"
-    assert await world.db.count_calls() == 0
+    assert len(calls(world.settings.database_path)) == 0
     assert await world.db.links_in_guild(GUILD_ID) == before
     assert await world.db.get_account(BOB.id) is None
     assert (await world.db.guild_settings(GUILD_ID)).voter_role_id is None
@@ -338,11 +339,11 @@ async def test_a_disk_that_fills_while_the_tracker_plays_does_not_hide_the_resul
 
     assert f"<@{ALICE.id}> voted" in result.content
     assert note.content == "Your vote was counted."
-    [entry] = await world.db.recent_calls(GUILD_ID)
+    [entry] = await world.ledger()
     assert entry.status is LedgerStatus.PENDING
     assert UNKNOWN_TEXT in (await private_answer(await world.vote(ALICE))).content
     await world.restart()
-    [entry] = await world.db.recent_calls(GUILD_ID)
+    [entry] = await world.ledger()
     assert (entry.status, entry.reason) == (LedgerStatus.UNKNOWN, "interrupted")
     assert await world.db.integrity_check() == "ok"
     assert len(world.sandbox.requests) == 1
@@ -427,6 +428,6 @@ async def test_200_concurrent_votes_on_a_slow_tracker_are_all_acknowledged_and_c
         assert result.content.startswith(f"🗳️ <@{member.id}> voted on link `link`:"), result
     assert sorted(r.bearer or "" for r in world.sandbox.requests) == sorted(t for _, t in voters)
     assert len(world.sandbox.histories) == 200
-    played = await world.db.calls_with_status(LedgerStatus.PLAYED)
+    played = calls(world.settings.database_path, LedgerStatus.PLAYED)
     assert {entry.user_id for entry in played} == {member.id for member, _ in voters}
-    assert await world.db.count_calls() == 200
+    assert len(calls(world.settings.database_path)) == 200

@@ -11,16 +11,32 @@ from storage.models import ChannelLink, VoteInterval
 from tests.bot_world import (
     ALICE,
     BOB,
+    CATEGORY,
+    FORUM,
     GENERAL,
     GUILD_ID,
+    HIDDEN,
+    MEDIA,
     MODERATOR,
+    READ_ONLY,
+    VOICE,
     VOTER_ROLE,
     VOTING,
     BotWorld,
     public_result,
     refusal,
 )
-from tests.fake_discord import Channel, Exchange, Member, OptionValue, Role, autocomplete, slash
+from tests.fake_discord import (
+    ADMINISTRATOR,
+    MANAGE_GUILD,
+    Channel,
+    Exchange,
+    Member,
+    OptionValue,
+    Role,
+    autocomplete,
+    slash,
+)
 
 OTHER_GUILD_ID = 810_000_000_000_000_099
 FOREIGN_CHANNEL = Channel(810_000_000_000_000_098, "elsewhere", OTHER_GUILD_ID)
@@ -263,3 +279,92 @@ async def test_a_role_of_another_server_is_refused(world: BotWorld) -> None:
 
     assert "not in this server" in answer.content
     assert await voter_role(world) is None
+
+
+# Channel options: only channels that hold messages, and only where the moderator may write
+
+POSTING: list[tuple[tuple[str, str], dict[str, Any]]] = [
+    (("links", "add"), {"token": "a-new-link-token"}),
+    (("links", "card"), {"name": "link"}),
+    (("config", "log-channel"), {}),
+]
+ADMIN = Member(820_000_000_000_000_009, "admin", permissions=ADMINISTRATOR | MANAGE_GUILD)
+MESSAGE_CHANNEL_TYPES = {0, 2, 5, 10, 11, 12, 13}  # text, voice, announcement, threads, stage
+
+
+def _option(world: BotWorld, group: str, command: str, option: str) -> dict[str, Any]:
+    (synced,) = [c for c in world.fake.commands.synced(GUILD_ID) if c["name"] == group]
+    (sub,) = [c for c in synced["options"] if c["name"] == command]
+    (found,) = [o for o in sub["options"] if o["name"] == option]
+    return found
+
+
+async def test_channel_options_offer_only_channels_that_hold_messages(world: BotWorld) -> None:
+    commands = [("links", "add"), ("links", "card"), ("links", "remove"), ("config", "log-channel")]
+    for group, command in commands:
+        option = _option(world, group, command, "channel")
+        assert set(option["channel_types"]) == MESSAGE_CHANNEL_TYPES, (group, command)
+
+
+async def _links_and_log(world: BotWorld) -> tuple[list[ChannelLink], int | None]:
+    return await links(world), (await world.db.guild_settings(GUILD_ID)).log_channel_id
+
+
+# A category, forum or media channel holds no messages (a client with an older command list may
+# still offer one); a hidden or read-only one is not the moderator's to post in.
+REFUSED_CHANNELS = [
+    pytest.param(CATEGORY, "cannot hold messages", id="category"),
+    pytest.param(FORUM, "cannot hold messages", id="forum"),
+    pytest.param(MEDIA, "cannot hold messages", id="media"),
+    pytest.param(HIDDEN, "You cannot see or write in", id="hidden"),
+    pytest.param(READ_ONLY, "You cannot see or write in", id="read-only"),
+]
+
+
+@pytest.mark.parametrize(("channel", "says"), REFUSED_CHANNELS)
+async def test_the_bot_posts_only_where_messages_go_and_the_moderator_may_write(
+    world: BotWorld, channel: Channel, says: str
+) -> None:
+    await world.add_link()
+    before = await _links_and_log(world)
+
+    for names, options in POSTING:
+        answer = await refusal(await moderate(world, *names, channel=channel, **options))
+
+        assert says in answer.content, names
+        assert f"<#{channel.id}>" in answer.content, names
+    assert await _links_and_log(world) == before
+    assert world.fake.store.posted(channel.id) == []
+
+
+async def test_a_voice_channel_takes_a_link_and_its_card(world: BotWorld) -> None:
+    answer = await world.add_link(channel=VOICE)
+
+    assert f"Its card is posted in <#{VOICE.id}>" in answer.content
+
+
+async def test_a_command_typed_in_a_channel_the_moderator_cannot_write_in_posts_nothing(
+    world: BotWorld,
+) -> None:
+    exchange = await world.run(
+        slash(
+            "links",
+            "add",
+            options={"token": world.demo.link_token},
+            member=MODERATOR,
+            channel=READ_ONLY,
+        )
+    )
+
+    answer = await refusal(exchange)
+    assert f"You cannot see or write in <#{READ_ONLY.id}>" in answer.content
+    assert await links(world) == []
+
+
+async def test_an_administrator_may_post_in_any_channel(world: BotWorld) -> None:
+    token = world.demo.link_token
+    answer = await world.answer("links", "add", member=ADMIN, token=token, channel=HIDDEN)
+
+    assert f"Its card is posted in <#{HIDDEN.id}>" in answer.content
+    log = await moderate(world, "config", "log-channel", member=ADMIN, channel=HIDDEN)
+    assert f"now <#{HIDDEN.id}>" in (await log.final()).content

@@ -66,7 +66,7 @@ async def test_confirm_sends_the_vote_and_the_penalty_is_announced(world: BotWor
     assert f"<@{OWNER.id}>" in public.content
     sent = world.sandbox.requests[-1]
     assert (sent.bearer, sent.body["type"]) == (world.demo.owner_token, "sub")
-    latest = (await world.db.recent_calls(GENERAL.guild_id))[0]
+    latest = (await world.ledger())[0]
     assert (latest.status, latest.penalty) == (LedgerStatus.PLAYED, True)
 
 

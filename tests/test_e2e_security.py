@@ -39,8 +39,8 @@ from tests.bot_world import (
     public_result,
 )
 from tests.fake_discord import (
-    MANAGE_GUILD,
     MEMBER_PERMISSIONS,
+    MODERATOR_PERMISSIONS,
     Channel,
     Exchange,
     Member,
@@ -69,7 +69,9 @@ OTHER_GUILD_ID = 810_000_000_000_000_101
 OTHER_CHANNEL = Channel(810_000_000_000_000_110, "elsewhere", OTHER_GUILD_ID)
 OTHER_ROLE = Role(810_000_000_000_000_120, "their-voters")
 # Manage Server in the other server only; a plain member of ours.
-OTHER_MODERATOR = Member(820_000_000_000_000_101, "other-moderator", permissions=MANAGE_GUILD)
+OTHER_MODERATOR = Member(
+    820_000_000_000_000_101, "other-moderator", permissions=MODERATOR_PERMISSIONS
+)
 SAME_PERSON_HERE = replace(OTHER_MODERATOR, permissions=MEMBER_PERMISSIONS)
 UNKNOWN_CHANNEL = Channel(810_000_000_000_000_210, "not-ours", 810_000_000_000_000_201)
 WRONG_SERVER = "is not in this server"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 from datetime import timedelta
 
 import httpx
@@ -386,3 +388,80 @@ async def test_rate_limited_vote_asks_to_try_again_later(world: BotWorld) -> Non
     (entry,) = await world.ledger()
     assert (entry.status, entry.reason) == (LedgerStatus.REFUSED, "rate_limited")
     assert entry.guild_id == GUILD_ID
+
+
+# A vote racing the link's removal
+
+
+async def test_a_vote_racing_the_links_removal_is_told_so_and_logs_no_error(
+    world: BotWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The link goes after the vote found it and before its ledger row: a removal, not a bug."""
+    await world.add_link()
+    choices = await world.run(
+        autocomplete(
+            "vote", "add", focused="link", options={"link": ""}, member=ALICE, channel=GENERAL
+        )
+    )
+    assert [c["value"] for c in await choices.autocomplete_choices()] == ["link"]
+    # The removal lands between the vote's reading of the channel's links and its ledger row.
+    with sqlite3.connect(world.settings.database_path) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("DELETE FROM channel_links WHERE guild_id = ?", (GUILD_ID,))
+    conn.close()
+
+    with caplog.at_level(logging.WARNING):
+        answer = await refusal(await world.vote(ALICE))
+
+    assert "just been removed" in answer.content
+    assert "went wrong" not in answer.content
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert world.sandbox.requests == []
+
+
+# Link names as typed
+
+
+async def test_a_link_name_is_found_however_it_is_typed_in_vote_and_autocomplete(
+    world: BotWorld,
+) -> None:
+    await world.add_link(name="My Link")
+    await world.add_link(world.new_link_token(), name="other")
+
+    choices = await world.run(
+        autocomplete(
+            "vote", "add", focused="link", options={"link": "My L"}, member=ALICE, channel=GENERAL
+        )
+    )
+    assert [c["value"] for c in await choices.autocomplete_choices()] == ["my-link"]
+    announced = await public_result(await world.vote(ALICE, link="  My   LINK "))
+    assert "on link `my-link`" in announced.content
+
+
+async def test_an_unknown_link_name_is_quoted_plainly_with_the_channels_names(
+    world: BotWorld,
+) -> None:
+    await world.add_link(name="alpha")
+    await world.add_link(world.new_link_token(), name="beta")
+
+    answer = await refusal(await world.vote(ALICE, link="no_such *link*"))
+
+    assert "“no\\_such \\*link\\*”" in answer.content  # escaped, so outside a code span
+    assert "`alpha`" in answer.content  # listed the language's way: "`alpha` and `beta`"
+    assert "`beta`" in answer.content
+
+
+# Our own words keep their formatting
+
+
+async def test_a_tracker_refusal_keeps_the_formatting_of_our_hint(world: BotWorld) -> None:
+    await world.add_link()
+    await vote_directly(world)  # the bot's address has used the shared anonymous vote
+
+    answer = await refusal(await world.vote(BOB))
+
+    assert "vote limit" in answer.content  # our sentence for the tracker's COOLDOWN
+    assert "\\" not in answer.content, answer.content
+    assert answer.content.endswith(
+        "Connect your own account with `/account connect` to get a vote of your own."
+    ), answer.content

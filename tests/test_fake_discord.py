@@ -12,6 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from tests.fake_discord import (
+    GUILD_CATEGORY,
     Channel,
     FakeDiscord,
     Member,
@@ -28,6 +29,7 @@ from tests.fake_discord.fixtures import fake_discord_fixture as fake_discord_fix
 GUILD_ID = 4_000_001
 GENERAL = Channel(4_000_010, "general", GUILD_ID)
 ELSEWHERE = Channel(4_000_020, "elsewhere", 4_000_002)
+CATEGORY = Channel(4_000_030, "a category", GUILD_ID, GUILD_CATEGORY)
 ALICE = Member(5_000_001, "alice")
 BOB = Member(5_000_002, "bob")
 FRUITS = ("apple", "apricot", "banana")
@@ -158,8 +160,8 @@ class Probe(commands.Cog):
         await interaction.response.defer(ephemeral=True)
         try:
             await interaction.client.get_partial_messageable(channel.id).send("relayed")
-        except discord.Forbidden as error:
-            await interaction.followup.send(f"forbidden {error.code}")
+        except discord.HTTPException as error:
+            await interaction.followup.send(f"refused {error.status} {error.code}")
         else:
             await interaction.followup.send("relayed")
 
@@ -201,7 +203,7 @@ class ProbeBot(commands.Bot):
 
 @pytest.fixture
 async def bot(fake_discord: FakeDiscord) -> AsyncIterator[ProbeBot]:
-    fake_discord.add_guild(GUILD_ID, "Probe guild", channels=[GENERAL])
+    fake_discord.add_guild(GUILD_ID, "Probe guild", channels=[GENERAL, CATEGORY])
     async with running_bot(fake_discord, ProbeBot()) as client:
         assert isinstance(client, ProbeBot)
         yield client
@@ -247,6 +249,16 @@ async def test_sync_refuses_an_invalid_command(bot: ProbeBot, fake_discord: Fake
         await bot.http.bulk_upsert_guild_commands(fake_discord.application_id, GUILD_ID, bad)
     assert (refused.value.status, refused.value.code) == (400, 50035)
     assert fake_discord.sync_count(GUILD_ID) == 1
+
+
+async def test_sync_refuses_channel_types_on_an_option_that_is_no_channel(
+    bot: ProbeBot, fake_discord: FakeDiscord
+) -> None:
+    option = {"name": "text", "description": "d", "type": 3, "channel_types": [0]}
+    bad = [{"name": "probe", "description": "d", "type": 1, "options": [option]}]
+    with pytest.raises(discord.HTTPException) as refused:
+        await bot.http.bulk_upsert_guild_commands(fake_discord.application_id, GUILD_ID, bad)
+    assert (refused.value.status, refused.value.code) == (400, 50035)
 
 
 async def test_immediate_answer_is_public_and_records_allowed_mentions(
@@ -402,11 +414,17 @@ async def test_posting_in_a_guild_the_bot_is_not_in_is_forbidden(
 ) -> None:
     fake_discord.add_channel(ELSEWHERE)
     exchange = await fake_discord.interact(in_general("relay", channel=ELSEWHERE))
-    assert (await exchange.final()).content == "forbidden 50001"
+    assert (await exchange.final()).content == "refused 403 50001"
     assert fake_discord.channel_messages(ELSEWHERE.id) == []
     relayed = await fake_discord.interact(in_general("relay", channel=GENERAL))
     assert (await relayed.final()).content == "relayed"
     assert [m.content for m in fake_discord.channel_messages(GENERAL.id)] == ["relayed"]
+
+
+async def test_posting_in_a_category_is_refused(bot: ProbeBot, fake_discord: FakeDiscord) -> None:
+    exchange = await fake_discord.interact(in_general("relay", channel=CATEGORY))
+    assert (await exchange.final()).content == "refused 400 50008"
+    assert fake_discord.channel_messages(CATEGORY.id) == []
 
 
 async def test_direct_messages_open_and_closed(bot: ProbeBot, fake_discord: FakeDiscord) -> None:

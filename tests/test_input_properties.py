@@ -339,5 +339,5 @@ async def test_tracker_results(
     public = await exchange.wait_for_message(lambda message: not message.ephemeral)
     pings_at_most(public, voter.id)
     assert world.fake.errors == []
-    [entry] = await world.db.recent_calls(GUILD_ID, limit=1)
+    entry = (await world.ledger())[0]
     assert entry.status is LedgerStatus.PLAYED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -20,15 +21,17 @@ from services.errors import (
     VoteLimited,
 )
 from services.links import ChannelChoice
-from services.voting import CONNECT_HINT
+from services.voting import CONNECT_HINT, LinkByName, VoteOutcome
 from storage.database import Database
 from storage.models import ChannelLink, LedgerStatus, NewCall, VoteInterval
+from tests.helpers_ledger import calls, recent_calls
 from tracker import errors
 from tracker.models import Game, LuckResult, Operation, VoteType
 from tracker.sandbox import Fault, SandboxTracker
 
 GUILD, CHANNEL = 10, 20
 MODERATOR = Actor(user_id=1, guild_id=GUILD, channel_id=CHANNEL, manage_guild=True)
+THE_LINK = LinkByName(None)  # the channel's only link
 
 
 def member(user_id: int, *roles: int) -> Actor:
@@ -59,19 +62,19 @@ async def add_link(
 
 
 async def test_identified_vote_sends_the_members_token_and_is_played_in_the_ledger(
-    services: Services, sandbox: SandboxTracker, db: Database, demo
+    services: Services, sandbox: SandboxTracker, db: Database, demo, database_path: Path
 ) -> None:
     link = await add_link(services, demo.link_token)
     await services.accounts.connect(member(2), demo.voter_token, "")
 
-    outcome = await services.voting.vote(member(2), None, VoteType.ADD)
+    outcome = await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
 
     sent = sandbox.requests[-1]
     assert sent.bearer == demo.voter_token
     assert sent.body == {"game": "link", "dom": 0, "token": demo.link_token, "type": "add"}
     assert outcome.anonymous is False
     assert outcome.result.operation is Operation.ADD
-    (entry,) = await db.recent_calls(GUILD)
+    (entry,) = recent_calls(database_path, GUILD)
     assert entry.status is LedgerStatus.PLAYED
     assert (entry.user_id, entry.link_id, entry.anonymous) == (2, link.id, False)
     assert entry.seconds == outcome.result.seconds
@@ -83,17 +86,17 @@ async def test_daily_link_refuses_a_second_vote_locally_until_24_hours_passed(
 ) -> None:
     await add_link(services, demo.link_token)
     await services.accounts.connect(member(2), demo.voter_token, "")
-    await services.voting.vote(member(2), None, VoteType.ADD)
+    await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
 
     with pytest.raises(VoteLimited) as refused:
-        await services.voting.vote(member(2), None, VoteType.SUB)
+        await services.voting.vote(member(2), THE_LINK, VoteType.SUB)
     assert len(sandbox.requests) == 1
     assert refused.value.next_vote_at is not None
     assert refused.value.next_vote_at - sandbox.now() > timedelta(hours=23, minutes=59)
     assert refused.value.message.params["when"] == Moment(refused.value.next_vote_at, "relative")
 
     sandbox.advance(timedelta(hours=24, seconds=1))
-    await services.voting.vote(member(2), None, VoteType.SUB)
+    await services.voting.vote(member(2), THE_LINK, VoteType.SUB)
     assert len(sandbox.requests) == 2
 
 
@@ -102,28 +105,28 @@ async def test_once_link_refuses_a_second_vote_for_good(
 ) -> None:
     await add_link(services, demo.link_token, interval=VoteInterval.ONCE)
     await services.accounts.connect(member(2), demo.voter_token, "")
-    await services.voting.vote(member(2), None, VoteType.RAND)
+    await services.voting.vote(member(2), THE_LINK, VoteType.RAND)
     sandbox.advance(timedelta(days=30))
 
     with pytest.raises(VoteLimited, match="one vote per person") as refused:
-        await services.voting.vote(member(2), None, VoteType.ADD)
+        await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
     assert refused.value.next_vote_at is None
     assert len(sandbox.requests) == 1
 
 
 async def test_members_without_account_share_one_anonymous_vote(
-    services: Services, sandbox: SandboxTracker, db: Database, demo
+    services: Services, sandbox: SandboxTracker, db: Database, demo, database_path: Path
 ) -> None:
     await add_link(services, demo.link_token)
-    first = await services.voting.vote(member(3), None, VoteType.ADD)
+    first = await services.voting.vote(member(3), THE_LINK, VoteType.ADD)
     assert first.anonymous is True
     assert sandbox.requests[-1].bearer is None
 
     with pytest.raises(VoteLimited, match=r"anonymous vote .* is used") as refused:
-        await services.voting.vote(member(4), None, VoteType.ADD)
+        await services.voting.vote(member(4), THE_LINK, VoteType.ADD)
     assert refused.value.message.params["hint"] == CONNECT_HINT
     assert len(sandbox.requests) == 1
-    (entry,) = await db.recent_calls(GUILD)
+    (entry,) = recent_calls(database_path, GUILD)
     assert (entry.user_id, entry.anonymous) == (3, True)
 
 
@@ -132,7 +135,7 @@ async def test_link_for_connected_accounts_only_refuses_anonymous_voters(
 ) -> None:
     await add_link(services, demo.link_token, anonymous=False)
     with pytest.raises(NotConnected, match="counts only connected accounts") as refused:
-        await services.voting.vote(member(3), None, VoteType.ADD)
+        await services.voting.vote(member(3), THE_LINK, VoteType.ADD)
     assert refused.value.message.params["hint"] == CONNECT_HINT
     assert sandbox.requests == []
 
@@ -143,23 +146,24 @@ async def test_double_click_sends_one_request(
     await add_link(services, demo.link_token)
     await services.accounts.connect(member(2), demo.voter_token, "")
     sandbox.gate = asyncio.Event()
-    first = asyncio.create_task(services.voting.vote(member(2), None, VoteType.ADD))
+    first = asyncio.create_task(services.voting.vote(member(2), THE_LINK, VoteType.ADD))
     await sandbox.wait_for_requests(1)
 
     with pytest.raises(AlreadyInProgress):
-        await services.voting.vote(member(2), None, VoteType.ADD)
+        await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
     sandbox.gate.set()
     await first
     assert len(sandbox.requests) == 1
 
 
 async def test_a_call_beyond_the_limit_waits_for_a_slot_before_its_ledger_row(
-    db: Database, sandbox: SandboxTracker
+    db: Database, sandbox: SandboxTracker, database_path: Path
 ) -> None:
     caller = GameCaller(db, sandbox.now, max_calls=1)
-    release = asyncio.Event()
+    release, started = asyncio.Event(), asyncio.Event()
 
     async def gated() -> LuckResult:
+        started.set()
         await release.wait()
         return LuckResult.model_validate({"operation": "ADD", "seconds": 60})
 
@@ -168,59 +172,60 @@ async def test_a_call_beyond_the_limit_waits_for_a_slot_before_its_ledger_row(
 
     first = asyncio.create_task(caller.call(luck(1), gated))
     second = asyncio.create_task(caller.call(luck(2), gated))
-    await asyncio.sleep(0)  # one step each: the first is sent, the second meets the limit
-    assert await db.count_calls() == 1  # queued behind any row the second could have written
+    await started.wait()  # the first is sent; the second met the limit
+    await db.vote_count(2)  # a statement queued behind any row the second could have written
+    assert len(calls(database_path)) == 1
     release.set()
     await asyncio.gather(first, second)
-    older, newer = await db.calls_with_status(LedgerStatus.PLAYED)
+    older, newer = calls(database_path, LedgerStatus.PLAYED)
     assert older.finished_at is not None
     assert newer.created_at >= older.finished_at
 
 
 async def test_owner_voting_on_own_link_is_a_penalty_in_result_and_ledger(
-    services: Services, db: Database, demo
+    services: Services, db: Database, demo, database_path: Path
 ) -> None:
     await add_link(services, demo.link_token)
     await services.accounts.connect(member(5), demo.owner_token, str(demo.session_id))
 
-    outcome = await services.voting.vote(member(5), None, VoteType.SUB)
+    outcome = await services.voting.vote(member(5), THE_LINK, VoteType.SUB)
 
     assert outcome.result.penalty is True
     assert outcome.result.operation is Operation.ADD
-    (entry,) = await db.recent_calls(GUILD)
+    (entry,) = recent_calls(database_path, GUILD)
     assert entry.penalty is True
     assert entry.status is LedgerStatus.PLAYED
 
 
 async def test_lost_answer_is_unknown_in_the_ledger_and_still_counts_for_the_limit(
-    services: Services, sandbox: SandboxTracker, db: Database, demo
+    services: Services, sandbox: SandboxTracker, db: Database, demo, database_path: Path
 ) -> None:
     await add_link(services, demo.link_token)
     await services.accounts.connect(member(2), demo.voter_token, "")
     sandbox.queue_fault(Fault.drop(apply_game=True))
 
     with pytest.raises(errors.OutcomeUnknown):
-        await services.voting.vote(member(2), None, VoteType.ADD)
-    (entry,) = await db.recent_calls(GUILD)
+        await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
+    (entry,) = recent_calls(database_path, GUILD)
     assert entry.status is LedgerStatus.UNKNOWN
     with pytest.raises(VoteLimited):
-        await services.voting.vote(member(2), None, VoteType.ADD)
+        await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
     assert len(sandbox.requests) == 1
 
 
 async def test_rejected_token_marks_the_account_and_stops_further_calls(
-    services: Services, sandbox: SandboxTracker, db: Database, demo
+    services: Services, sandbox: SandboxTracker, db: Database, demo, database_path: Path
 ) -> None:
     await add_link(services, demo.link_token)
     await services.accounts.connect(member(2), "not-a-real-token", "")
 
     with pytest.raises(errors.Unauthorized):
-        await services.voting.vote(member(2), None, VoteType.ADD)
+        await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
     assert (await db.get_account(2)).token_rejected is True
-    (entry,) = await db.recent_calls(GUILD)
+    (entry,) = recent_calls(database_path, GUILD)
     assert (entry.status, entry.reason) == (LedgerStatus.REFUSED, "unauthorized")
     with pytest.raises(NotConnected, match="rejected"):
-        await services.voting.vote(member(2), None, VoteType.ADD)
+        await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
     assert len(sandbox.requests) == 1
 
 
@@ -230,30 +235,35 @@ async def test_voter_role_is_required_when_set(
     await add_link(services, demo.link_token)
     await services.links.set_voter_role(MODERATOR, 77, GUILD)
     with pytest.raises(NotAllowed, match="role may vote") as refused:
-        await services.voting.vote(member(3), None, VoteType.ADD)
+        await services.voting.vote(member(3), THE_LINK, VoteType.ADD)
     assert refused.value.message.params["role"] == Role(77)
     assert sandbox.requests == []
-    await services.voting.vote(member(3, 77), None, VoteType.ADD)
+    await services.voting.vote(member(3, 77), THE_LINK, VoteType.ADD)
     assert len(sandbox.requests) == 1
 
 
-async def test_link_resolution_by_channel_and_name(services: Services, demo) -> None:
+async def test_link_resolution_by_channel_and_name(
+    services: Services, sandbox: SandboxTracker, demo
+) -> None:
     with pytest.raises(LinkNotResolved, match="no link"):
-        await services.voting.resolve_link(member(3), None)
+        await services.voting.vote(member(3), THE_LINK, VoteType.ADD)
     await add_link(services, demo.link_token, name="Alpha")
-    await add_link(services, "another-link-token", name="beta")
+    beta = sandbox.add_session(sandbox.add_user()).link_token
+    await add_link(services, beta, name="beta")
     with pytest.raises(LinkNotResolved, match="several links"):
-        await services.voting.resolve_link(member(3), None)
-    assert (await services.voting.resolve_link(member(3), "BETA")).name == "beta"
+        await services.voting.vote(member(3), THE_LINK, VoteType.ADD)
+    outcome = await services.voting.vote(member(3), LinkByName(" BETA "), VoteType.ADD)
+    assert isinstance(outcome, VoteOutcome)
+    assert outcome.link.name == "beta"
     with pytest.raises(LinkNotResolved, match="no link named") as refused:
-        await services.voting.resolve_link(member(3), "gamma")
+        await services.voting.vote(member(3), LinkByName("gamma"), VoteType.ADD)
     assert refused.value.message.params["names"] == Names(("alpha", "beta"))
     assert await services.voting.link_names(member(3), "a") == ["alpha"]
 
 
 async def test_voting_in_a_dm_is_refused(services: Services) -> None:
     with pytest.raises(NotAllowed, match="server channel"):
-        await services.voting.vote(Actor(user_id=3), None, VoteType.ADD)
+        await services.voting.vote(Actor(user_id=3), THE_LINK, VoteType.ADD)
 
 
 async def test_moderation_needs_manage_server_and_a_channel_of_this_server(
@@ -273,7 +283,7 @@ async def test_moderation_needs_manage_server_and_a_channel_of_this_server(
             MODERATOR,
             link_token=demo.link_token,
             name=None,
-            channel=ChannelChoice(id=99, guild_id=None),
+            channel=ChannelChoice(id=99, guild_id=None, takes_messages=True, member_can_post=True),
             interval=VoteInterval.DAILY,
             anonymous_allowed=True,
         )
@@ -304,7 +314,7 @@ async def test_link_names_are_normalised_and_unique_per_channel(services: Servic
 
 
 async def test_dice_uses_the_saved_default_session_and_the_owners_token(
-    services: Services, sandbox: SandboxTracker, db: Database, demo
+    services: Services, sandbox: SandboxTracker, db: Database, demo, database_path: Path
 ) -> None:
     await services.accounts.connect(member(5), demo.owner_token, f" {demo.session_id} ")
     outcome = await services.games.play(member(5), Game.DICE, None, as_dom=False)
@@ -313,12 +323,12 @@ async def test_dice_uses_the_saved_default_session_and_the_owners_token(
     assert sent.body == {"game": "dice", "dom": 0, "session": demo.session_id}
     assert sent.bearer == demo.owner_token
     assert outcome.session_id == demo.session_id
-    (entry,) = await db.recent_calls(GUILD)
+    (entry,) = recent_calls(database_path, GUILD)
     assert (entry.game, entry.dom, entry.status) == ("dice", False, LedgerStatus.PLAYED)
 
 
 async def test_dom_games_send_dom_1_and_a_non_dom_is_refused_by_the_tracker(
-    services: Services, sandbox: SandboxTracker, db: Database, demo
+    services: Services, sandbox: SandboxTracker, db: Database, demo, database_path: Path
 ) -> None:
     await services.accounts.connect(member(6), demo.dom_token, "")
     await services.games.dom_link(member(6), demo.session_id, VoteType.SUB)
@@ -331,7 +341,7 @@ async def test_dom_games_send_dom_1_and_a_non_dom_is_refused_by_the_tracker(
     await services.accounts.connect(member(2), demo.voter_token, "")
     with pytest.raises(errors.Forbidden):
         await services.games.play(member(2), Game.LUCK, demo.session_id, as_dom=True)
-    latest = (await db.recent_calls(GUILD))[0]
+    latest = (recent_calls(database_path, GUILD))[0]
     assert (latest.status, latest.reason) == (LedgerStatus.REFUSED, "forbidden")
 
 
@@ -358,7 +368,7 @@ async def test_status_lists_when_each_link_reopens(
 ) -> None:
     link = await add_link(services, demo.link_token)
     await services.accounts.connect(member(2), demo.voter_token, "")
-    await services.voting.vote(member(2), None, VoteType.ADD)
+    await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
 
     status = await services.accounts.status(member(2))
     assert status.votes_cast == 1

@@ -13,6 +13,7 @@ from storage.database import Database
 from storage.models import LedgerStatus
 from storage.token_cipher import key_path_for, load_token_key
 from tests import helpers_storage_writer
+from tests.helpers_ledger import calls
 from tests.helpers_storage import db_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,12 +48,12 @@ async def test_killed_writer_leaves_unknown_rows_and_a_sound_file(tmp_path: Path
         check.close()
 
     async with Database.connect(path, load_token_key(None, key_path_for(path))) as db:
-        unknown = await db.calls_with_status(LedgerStatus.UNKNOWN)
+        unknown = calls(path, LedgerStatus.UNKNOWN)
         assert db.recovered_at_open == len(unknown) >= len(announced)
         assert {entry.id for entry in unknown} >= set(announced)
         assert {entry.reason for entry in unknown} == {"interrupted"}
-        assert await db.calls_with_status(LedgerStatus.PENDING) == []
-        played = await db.calls_with_status(LedgerStatus.PLAYED)
+        assert calls(path, LedgerStatus.PENDING) == []
+        played = calls(path, LedgerStatus.PLAYED)
         assert played, "the writer was killed before it wrote anything else"
-        assert len(played) + len(unknown) == await db.count_calls()
+        assert len(played) + len(unknown) == len(calls(path))
         assert await db.integrity_check() == "ok"

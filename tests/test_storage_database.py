@@ -13,6 +13,7 @@ from cryptography.fernet import Fernet
 from storage.database import BUSY_TIMEOUT_MS, Database
 from storage.errors import InvalidTokenKey, WrongTokenKey
 from storage.models import LedgerStatus, NewCall, PlayedResult
+from tests.helpers_ledger import calls
 from tests.helpers_storage import KEY, NOW, USER, db_path, mode
 
 
@@ -89,7 +90,7 @@ async def test_connect_closes_when_the_block_fails(tmp_path: Path) -> None:
         await db.get_meta("k")
 
 
-async def test_hundreds_of_concurrent_tasks(db: Database) -> None:
+async def test_hundreds_of_concurrent_tasks(db: Database, tmp_path: Path) -> None:
     link = await db.add_link(
         guild_id=1, channel_id=2, name="l", link_token="t", added_by=USER, now=NOW
     )
@@ -109,9 +110,9 @@ async def test_hundreds_of_concurrent_tasks(db: Database) -> None:
         *(churn_account(n) for n in range(50)),
         *(db.set_meta(f"k{n % 10}", str(n)) for n in range(100)),
     )
-    assert await db.count_calls() == 500
-    played = await db.calls_with_status(LedgerStatus.PLAYED)
+    assert len(calls(db_path(tmp_path))) == 500
+    played = calls(db_path(tmp_path), LedgerStatus.PLAYED)
     assert sorted(entry.seconds for entry in played) == list(range(500))
-    assert await db.calls_with_status(LedgerStatus.PENDING) == []
+    assert calls(db_path(tmp_path), LedgerStatus.PENDING) == []
     assert await db.get_account(7) is None
     assert await db.integrity_check() == "ok"

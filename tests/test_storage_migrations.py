@@ -25,8 +25,9 @@ TABLES = {
     "reminder_subscribers",
     "reminders_sent",
 }
-LATEST = 5  # 0001 tables, 0002 ledger indexes, 0003 cards and reminders, 0004 account use trigger,
-# 0005 locales
+# 0001 tables, 0002 ledger indexes, 0003 cards and reminders, 0004 account use trigger,
+# 0005 drops the ledger indexes only test queries used, 0006 locales
+LATEST = 6
 
 
 def schema(path: Path) -> list[tuple[str, str]]:

@@ -6,6 +6,11 @@ A game call is not idempotent, so every caller asks one question: did it count?
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from i18n.message import Message
+
 
 class TrackerError(Exception):
     """Base class; `message` is the tracker's own text (or ours) for the log; `code` its kind.
@@ -15,6 +20,9 @@ class TrackerError(Exception):
 
     reason = "error"
     status: int | None = None
+    # Our own advice for the member, set by the service that knows it: a catalogue message
+    # shown after our explanation of the error, in the member's language.
+    hint: Message | None = None
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)

@@ -12,8 +12,15 @@ async with FakeDiscord() as fake:
 from tests.fake_discord.client import point_discord_py_at, running_bot
 from tests.fake_discord.payloads import (
     ADMINISTRATOR,
+    GUILD_CATEGORY,
+    GUILD_FORUM,
+    GUILD_MEDIA,
+    GUILD_VOICE,
     MANAGE_GUILD,
     MEMBER_PERMISSIONS,
+    MODERATOR_PERMISSIONS,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
     Channel,
     Member,
     OptionValue,
@@ -29,8 +36,15 @@ from tests.fake_discord.server import FakeDiscord
 
 __all__ = [
     "ADMINISTRATOR",
+    "GUILD_CATEGORY",
+    "GUILD_FORUM",
+    "GUILD_MEDIA",
+    "GUILD_VOICE",
     "MANAGE_GUILD",
     "MEMBER_PERMISSIONS",
+    "MODERATOR_PERMISSIONS",
+    "SEND_MESSAGES",
+    "VIEW_CHANNEL",
     "ApiError",
     "Callback",
     "Channel",

@@ -28,7 +28,24 @@ MEMBER_PERMISSIONS = (
     | (1 << 18)  # use external emojis
     | (1 << 31)  # use application commands
 )
+MODERATOR_PERMISSIONS = MEMBER_PERMISSIONS | MANAGE_GUILD
 APP_PERMISSIONS = MEMBER_PERMISSIONS
+ALL_PERMISSIONS = (1 << 53) - 1
+VIEW_CHANNEL = 1 << 10
+SEND_MESSAGES = 1 << 11
+# Channel types (https://discord.com/developers/docs/resources/channel#channel-object-channel-types).
+GUILD_TEXT, GUILD_VOICE, GUILD_CATEGORY, GUILD_STAGE_VOICE, GUILD_FORUM, GUILD_MEDIA = (
+    0,
+    2,
+    4,
+    13,
+    15,
+    16,
+)
+CHANNEL_TYPES = frozenset({0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 16})
+VOICE_FIELDS = {"bitrate": 64000, "user_limit": 0, "rtc_region": None}
+# Types without messages of their own: they hold channels or threads, or list servers.
+WITHOUT_MESSAGES = frozenset({GUILD_CATEGORY, 14, GUILD_FORUM, GUILD_MEDIA})
 
 JOINED_AT = "2024-01-01T00:00:00.000000+00:00"
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
@@ -130,8 +147,20 @@ class Channel:
     type: int = 0
     position: int = 0
     parent_id: int | None = None
+    denied: int = 0  # permissions an @everyone overwrite takes away in this channel
+
+    def permissions_for(self, member: Member | None) -> int:
+        """What Discord computes for the member here: administrators keep everything."""
+        granted = MEMBER_PERMISSIONS if member is None else member.permissions
+        if granted & ADMINISTRATOR:
+            return ALL_PERMISSIONS
+        return granted & ~self.denied
 
     def to_json(self) -> JSON:
+        overwrites = []
+        if self.denied and self.guild_id is not None:
+            everyone = {"id": str(self.guild_id), "type": 0, "allow": "0", "deny": str(self.denied)}
+            overwrites.append(everyone)
         return {
             "id": str(self.id),
             "type": self.type,
@@ -139,13 +168,13 @@ class Channel:
             "guild_id": None if self.guild_id is None else str(self.guild_id),
             "position": self.position,
             "parent_id": None if self.parent_id is None else str(self.parent_id),
-            "permission_overwrites": [],
+            "permission_overwrites": overwrites,
             "nsfw": False,
             "topic": None,
             "rate_limit_per_user": 0,
             "last_message_id": None,
             "flags": 0,
-        }
+        } | (VOICE_FIELDS if self.type in (GUILD_VOICE, GUILD_STAGE_VOICE) else {})
 
 
 OptionValue = str | int | float | bool | User | Member | Role | Channel
@@ -165,7 +194,7 @@ def slash(
     Option types follow the Python values (bool 5, int 4, float 10, str 3, User/Member 6,
     Channel 7, Role 8); the fake corrects them from the synced definition on dispatch.
     """
-    data = _command_data(command, subcommands, options or {}, focused=None)
+    data = _command_data(command, subcommands, options or {}, focused=None, member=member)
     return _interaction(2, data, member=member, user=user, channel=channel, guild_id=guild_id)
 
 
@@ -182,7 +211,7 @@ def autocomplete(
     """An autocomplete request while the member types into option `focused`."""
     if focused not in options:
         raise ValueError(f"the focused option {focused!r} needs a value in options")
-    data = _command_data(command, subcommands, options, focused=focused)
+    data = _command_data(command, subcommands, options, focused=focused, member=member)
     return _interaction(4, data, member=member, user=user, channel=channel, guild_id=guild_id)
 
 
@@ -265,11 +294,14 @@ def _command_data(
     options: Mapping[str, OptionValue],
     *,
     focused: str | None,
+    member: Member | None,
 ) -> JSON:
     if len(subcommands) > 2:
         raise ValueError("Discord nests at most a group and a subcommand")
     resolved: dict[str, JSON] = {}
-    leaf = [_option(name, value, resolved, focused == name) for name, value in options.items()]
+    leaf = [
+        _option(name, value, resolved, focused == name, member) for name, value in options.items()
+    ]
     for depth, name in reversed(list(enumerate(subcommands))):
         kind = 2 if depth == 0 and len(subcommands) == 2 else 1
         leaf = [{"name": name, "type": kind, "options": leaf}]
@@ -279,7 +311,9 @@ def _command_data(
     return data
 
 
-def _option(name: str, value: OptionValue, resolved: dict[str, JSON], focused: bool) -> JSON:
+def _option(
+    name: str, value: OptionValue, resolved: dict[str, JSON], focused: bool, member: Member | None
+) -> JSON:
     option: JSON = {"name": name}
     match value:
         case bool():
@@ -303,7 +337,8 @@ def _option(name: str, value: OptionValue, resolved: dict[str, JSON], focused: b
             resolved.setdefault("roles", {})[str(value.id)] = value.to_json()
         case Channel():
             option |= {"type": 7, "value": str(value.id)}
-            channel = value.to_json() | {"permissions": str(MEMBER_PERMISSIONS)}
+            # A resolved channel carries the invoking member's permissions in it.
+            channel = value.to_json() | {"permissions": str(value.permissions_for(member))}
             resolved.setdefault("channels", {})[str(value.id)] = channel
     if focused:
         option |= {"value": str(option["value"]), "focused": True}
@@ -333,13 +368,14 @@ def _interaction(
     if guild_id is not None:
         if member is None or channel is None:
             raise ValueError("an interaction in a guild needs a member and a channel")
+        permissions = channel.permissions_for(member)  # the member's, in this channel
         return payload | {
             "guild_id": str(guild_id),
             "guild": {"id": str(guild_id), "locale": "en-US", "features": []},
             "guild_locale": "en-US",
             "channel_id": str(channel.id),
-            "channel": channel.to_json() | {"permissions": str(member.permissions)},
-            "member": member.to_json(),
+            "channel": channel.to_json() | {"permissions": str(permissions)},
+            "member": member.to_json() | {"permissions": str(permissions)},
             "authorizing_integration_owners": {"0": str(guild_id)},
             "context": 0,
         }

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from tests.fake_discord.payloads import CHANNEL_TYPES
 from tests.fake_discord.wire import Refusal, invalid_form
 
 JSON = Mapping[str, Any]
@@ -212,3 +213,16 @@ def _check_options(options: Sequence[JSON], path: str) -> None:
             )
         optional_seen = optional_seen or not option.get("required")
         _check_choices(option.get("choices") or [], f"{here}.choices")
+        _check_channel_types(option, f"{here}.channel_types")
+
+
+def _check_channel_types(option: JSON, path: str) -> None:
+    """Only a channel option narrows channel types, and only to types Discord has."""
+    channel_types = option.get("channel_types")
+    if channel_types is None:
+        return
+    if option["type"] != 7:
+        raise invalid_form(path, "Channel types are only valid on channel options.")
+    unknown = [kind for kind in channel_types if kind not in CHANNEL_TYPES]
+    if unknown or len(set(channel_types)) != len(channel_types):
+        raise invalid_form(path, f"Value {channel_types} is not a set of channel types.")

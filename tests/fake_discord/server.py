@@ -13,7 +13,14 @@ from aiohttp import web
 
 from tests.fake_discord.commands import CommandRegistry
 from tests.fake_discord.gateway import Gateway
-from tests.fake_discord.payloads import JOINED_AT, MEMBER_PERMISSIONS, Channel, Role, User
+from tests.fake_discord.payloads import (
+    JOINED_AT,
+    MEMBER_PERMISSIONS,
+    WITHOUT_MESSAGES,
+    Channel,
+    Role,
+    User,
+)
 from tests.fake_discord.records import (
     DEFAULT_TIMEOUT,
     ApiError,
@@ -295,6 +302,8 @@ class FakeDiscord:
             raise Refusal(404, 10003, "Unknown Channel")
         if not self.bot_is_in(channel.guild_id):
             raise Refusal(403, 50001, "Missing Access")
+        if channel.type in WITHOUT_MESSAGES:
+            raise Refusal(400, 50008, "Cannot send messages in a non-text channel")
 
     def dm_channel_json(self, user_id: int) -> JSON:
         user = self._users.get(user_id) or User(user_id, f"user{user_id}").to_json()
