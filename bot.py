@@ -21,8 +21,11 @@ from discord.ext import commands
 from cogs.cards import CardBoard, CardVoteButton
 from cogs.command_sync import sync_commands
 from cogs.modlog import ModLog
+from cogs.replies import actor_from
+from cogs.texts import Texts
 from cogs.tree import BotTree
 from cogs.vote_flow import VoteFlow
+from i18n.catalogue import Catalogue
 from ops.health import OpsServer, connected_shards, gateway_latency
 from ops.logs import JsonFormatter
 from ops.metrics import Metrics
@@ -55,6 +58,7 @@ class CtVoteBot(commands.Bot):
         db: Storage,
         settings: Settings,
         metrics: Metrics,
+        texts: Texts,
         **shards: Any,
     ) -> None:
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
@@ -70,10 +74,11 @@ class CtVoteBot(commands.Bot):
         )
         self.services = services
         self.db = db
+        self.texts = texts
         self.dev_guild_id = settings.dev_guild_id
         self.reminder_check_seconds = settings.reminder_check_seconds
-        self.cards = CardBoard(self, services.cards, settings.card_refresh_seconds)
-        self.modlog = ModLog(self, services.links, services.error_digest)
+        self.cards = CardBoard(self, services.cards, texts, settings.card_refresh_seconds)
+        self.modlog = ModLog(self, services.links, services.error_digest, texts)
         self.votes = VoteFlow(services.voting, self.cards, self.modlog)
         self.commands_synced = asyncio.Event()
         self.stopping = False
@@ -86,10 +91,15 @@ class CtVoteBot(commands.Bot):
         )
 
     async def setup_hook(self) -> None:
+        await self.tree.set_translator(self.texts)
         self.add_dynamic_items(CardVoteButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands_if_changed()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Every interaction shows the server's and the member's language: keep them current."""
+        await self.services.locales.seen(actor_from(interaction))
 
     async def close(self) -> None:
         await self.cards.close()
@@ -125,13 +135,21 @@ class ShardedCtVoteBot(CtVoteBot, commands.AutoShardedBot):
     """
 
 
-def new_bot(services: Services, db: Storage, settings: Settings, metrics: Metrics) -> CtVoteBot:
+def new_bot(
+    services: Services, db: Storage, settings: Settings, metrics: Metrics, texts: Texts
+) -> CtVoteBot:
     """One connection as before, or the shards the settings name."""
     if settings.shard_count is None:
-        return CtVoteBot(services, db, settings, metrics)
+        return CtVoteBot(services, db, settings, metrics, texts)
     shard_ids = list(settings.shard_ids) if settings.shard_ids is not None else None
     return ShardedCtVoteBot(
-        services, db, settings, metrics, shard_count=settings.shard_count, shard_ids=shard_ids
+        services,
+        db,
+        settings,
+        metrics,
+        texts,
+        shard_count=settings.shard_count,
+        shard_ids=shard_ids,
     )
 
 
@@ -184,7 +202,7 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
         )
         # Runs after the bot closed and before the tracker client and the database close.
         stack.push_async_callback(services.calls.cancel_in_flight)
-        bot = new_bot(services, db, settings, metrics)
+        bot = new_bot(services, db, settings, metrics, Texts(Catalogue.load()))
         await stack.enter_async_context(bot)
         if settings.http_port is not None:
             bot.ops_server = OpsServer(bot, metrics)

@@ -30,7 +30,7 @@ async def sync_commands(
     if guild is not None:
         tree.copy_global_to(guild=guild)
     await _empty_previous_scope(tree, db, application_id, scope)
-    payload = [command.to_dict(tree) for command in tree.get_commands(guild=guild)]
+    payload = await _payload(tree, guild)
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     digest_key = _digest_key(application_id, scope)
     if await db.get_meta(digest_key) == digest:
@@ -40,6 +40,17 @@ async def sync_commands(
     await db.set_meta(digest_key, digest)
     log.info("synced %d commands to %s", len(synced), "all servers" if guild is None else scope)
     return True
+
+
+async def _payload(
+    tree: app_commands.CommandTree, guild: discord.abc.Snowflake | None
+) -> list[dict[str, object]]:
+    """What `tree.sync` sends, translations included, so a changed translation syncs again."""
+    translator = tree.translator
+    commands = tree.get_commands(guild=guild)
+    if translator is None:
+        return [command.to_dict(tree) for command in commands]
+    return [await command.get_translated_payload(tree, translator) for command in commands]
 
 
 async def _empty_previous_scope(

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from i18n.message import Channel, Message, Name, msg
 from services.actor import Actor
 from services.clock import Clock
-from services.errors import BadInput, NotAllowed
+from services.errors import BadInput, NotAllowed, invalid_token
 from storage.errors import LinkNameTaken
 from storage.interface import Storage
 from storage.models import ChannelLink, LinkCard, VoteInterval
@@ -38,6 +39,7 @@ class RemovedLink:
     cards: list[LinkCard]
 
 
+OTHER_SERVER_CHANNEL = msg("That channel is not in this server.")
 NAME_RULE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 DEFAULT_NAME = "link"
 
@@ -56,8 +58,10 @@ def normalise_name(name: str) -> str:
     candidate = typed_name(name)
     if not NAME_RULE.fullmatch(candidate):
         raise BadInput(
-            "A link name is 1 to 32 characters: lowercase letters, digits, `-` and `_`, "
-            "starting with a letter or digit."
+            msg(
+                "A link name is 1 to 32 characters: lowercase letters, digits, `-` and `_`, "
+                "starting with a letter or digit."
+            )
         )
     return candidate
 
@@ -83,7 +87,7 @@ class LinkAdmin:
         try:
             check_token(SecretStr(token), "link token")
         except InvalidGameRequest as error:
-            raise BadInput(error.message) from None
+            raise invalid_token(error, link=True) from None
         existing = {link.name for link in await self._db.links_in_channel(guild_id, channel_id)}
         if name is None:
             name = _free_default_name(existing)
@@ -98,10 +102,14 @@ class LinkAdmin:
                 anonymous_allowed=anonymous_allowed,
                 added_by=actor.user_id,
                 now=self._clock(),
+                locale=actor.guild_locale,
             )
         except LinkNameTaken:
             raise BadInput(
-                f"That channel already has a link named `{name}`; choose another name."
+                msg(
+                    "That channel already has a link named {name}; choose another name.",
+                    name=Name(name),
+                )
             ) from None
 
     async def find_to_post(
@@ -117,7 +125,7 @@ class LinkAdmin:
         for link in await self._db.links_in_channel(guild_id, channel_id):
             if link.name == wanted:
                 return link
-        raise BadInput(f"<#{channel_id}> has no link named `{wanted}`.")
+        raise BadInput(no_such_link(channel_id, wanted))
 
     async def remove(self, actor: Actor, name: str, channel: ChannelChoice | None) -> RemovedLink:
         """Remove the link; its cards are returned so their buttons can be disabled."""
@@ -125,7 +133,7 @@ class LinkAdmin:
         cards = await self._db.cards_of_link(link.id)
         removed = await self._db.remove_link(link.guild_id, link.channel_id, link.name)
         if removed is None:  # removed by someone else in between
-            raise BadInput(f"<#{link.channel_id}> has no link named `{link.name}`.")
+            raise BadInput(no_such_link(link.channel_id, link.name))
         return RemovedLink(link=removed, cards=cards)
 
     async def list(self, actor: Actor) -> list[ChannelLink]:
@@ -142,13 +150,13 @@ class LinkAdmin:
     ) -> None:
         guild_id = actor.require_manager()
         if role_id is not None:
-            self._same_guild(guild_id, role_guild_id, "role")
+            self._same_guild(guild_id, role_guild_id, msg("That role is not in this server."))
         await self._db.set_voter_role(guild_id, role_id)
 
     async def set_log_channel(self, actor: Actor, channel: ChannelChoice | None) -> None:
         guild_id = actor.require_manager()
         if channel is not None:
-            self._same_guild(guild_id, channel.guild_id, "channel")
+            self._same_guild(guild_id, channel.guild_id, OTHER_SERVER_CHANNEL)
             _posting_allowed(channel)
         await self._db.set_log_channel(guild_id, channel.id if channel is not None else None)
 
@@ -160,16 +168,20 @@ class LinkAdmin:
         """The moderator's server and the channel they named, or the one they are in."""
         guild_id = actor.require_manager()
         if channel is None:
-            _, channel_id = actor.require_channel("This command")
+            _, channel_id = actor.require_channel()
             return guild_id, channel_id
-        cls._same_guild(guild_id, channel.guild_id, "channel")
+        cls._same_guild(guild_id, channel.guild_id, OTHER_SERVER_CHANNEL)
         return guild_id, channel.id
 
     @staticmethod
-    def _same_guild(guild_id: int, other_guild_id: int | None, what: str) -> None:
+    def _same_guild(guild_id: int, other_guild_id: int | None, refusal: Message) -> None:
         """A crafted interaction may name a channel or role of another server."""
         if other_guild_id != guild_id:
-            raise NotAllowed(f"That {what} is not in this server.")
+            raise NotAllowed(refusal)
+
+
+def no_such_link(channel_id: int, name: str) -> Message:
+    return msg("{channel} has no link named {name}.", channel=Channel(channel_id), name=Name(name))
 
 
 def _posting_allowed(channel: ChannelChoice | None) -> None:
@@ -178,13 +190,19 @@ def _posting_allowed(channel: ChannelChoice | None) -> None:
         return
     if not channel.takes_messages:
         raise BadInput(
-            f"<#{channel.id}> cannot hold messages: choose a text, voice, announcement or "
-            "stage channel, or a thread."
+            msg(
+                "{channel} cannot hold messages: choose a text, voice, announcement or stage "
+                "channel, or a thread.",
+                channel=Channel(channel.id),
+            )
         )
     if not channel.member_can_post:
         raise NotAllowed(
-            f"You cannot see or write in <#{channel.id}> yourself, so the bot does not post "
-            "there for you."
+            msg(
+                "You cannot see or write in {channel} yourself, so the bot does not post there "
+                "for you.",
+                channel=Channel(channel.id),
+            )
         )
 
 

@@ -38,12 +38,13 @@ class LinkStore(SqlStore):
         anonymous_allowed: bool = True,
         added_by: int,
         now: datetime,
+        locale: str | None = None,
     ) -> ChannelLink:
         insert = self._fetch_all(
             """
             INSERT INTO channel_links (guild_id, channel_id, name, link_token, vote_interval,
-                                       anonymous_allowed, added_by, added_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                       anonymous_allowed, added_by, added_at, locale)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             RETURNING *
             """,
             (
@@ -55,6 +56,7 @@ class LinkStore(SqlStore):
                 anonymous_allowed,
                 added_by,
                 to_db(now),
+                locale,
             ),
         )
         try:
@@ -103,6 +105,24 @@ class LinkStore(SqlStore):
         await self._channel_links.changed_by(
             self._write(
                 "UPDATE channel_links SET session_id = ? WHERE id = ?", (session_id, link_id)
+            )
+        )
+
+    async def set_guild_locale(self, guild_id: int, locale: str) -> None:
+        """The server's language changed: its links' public messages follow.
+
+        Read first: a write that changes nothing would still wait for a locked database.
+        """
+        stale = await self._fetch_one(
+            "SELECT 1 FROM channel_links WHERE guild_id = ? AND locale IS NOT ? LIMIT 1",
+            (guild_id, locale),
+        )
+        if stale is None:
+            return
+        await self._channel_links.changed_by(
+            self._write(
+                "UPDATE channel_links SET locale = ? WHERE guild_id = ? AND locale IS NOT ?",
+                (locale, guild_id, locale),
             )
         )
 

@@ -65,6 +65,7 @@ def link_from_row(row: Row, cipher: TokenCipher) -> ChannelLink:
         added_by=row["added_by"],
         added_at=from_db(row["added_at"]),
         session_id=row["session_id"],
+        locale=row["locale"],
     )
 
 
@@ -111,6 +112,7 @@ def reminder_from_row(row: Row, window: timedelta) -> DueReminder:
         guild_id=row["guild_id"],
         channel_id=row["channel_id"],
         reopened_at=from_db(row["created_at"]) + window,
+        locale=row["locale"],
     )
 
 

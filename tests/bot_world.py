@@ -15,7 +15,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from bot import CtVoteBot, assemble
-from services.markup import duration
+from i18n.formats import format_duration
 from settings import Settings
 from storage.interface import Storage
 from storage.models import LedgerEntry
@@ -212,7 +212,7 @@ def assert_announces_last_game(world: BotWorld, message: SentMessage, player: Me
     sign = "+" if played.operation == "ADD" else "\N{MINUS SIGN}"
     facts = (
         f"<@{player.id}>",
-        f"**{sign}{duration(played.seconds)}**",
+        f"**{sign}{format_duration(played.seconds, 'en')}**",
         f"×{played.multiplier:g}",
         f"<t:{end}:F>",
         f"<t:{end}:R>",

@@ -27,8 +27,8 @@ TABLES = {
     "reminders_sent",
 }
 # 0001 tables, 0002 ledger indexes, 0003 cards and reminders, 0004 account use trigger,
-# 0005 drops the ledger indexes only test queries used, 0009 the guarantees several processes
-# rely on (0006 to 0008 are reserved for other work)
+# 0005 drops the ledger indexes only test queries used, 0006 locales, 0009 the guarantees
+# several processes rely on (0007 and 0008 are reserved for other work)
 LATEST = 9
 
 

@@ -340,12 +340,13 @@ class PostgresDatabase:
         anonymous_allowed: bool = True,
         added_by: int,
         now: datetime,
+        locale: str | None = None,
     ) -> ChannelLink:
         insert = self._fetch(
             """
             INSERT INTO channel_links (guild_id, channel_id, name, link_token, vote_interval,
-                                       anonymous_allowed, added_by, added_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                       anonymous_allowed, added_by, added_at, locale)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
             RETURNING *
             """,
             guild_id,
@@ -356,6 +357,7 @@ class PostgresDatabase:
             anonymous_allowed,
             added_by,
             to_db(now),
+            locale,
         )
         try:
             (row,) = await self._channel_links.changed_by(insert)
@@ -411,6 +413,25 @@ class PostgresDatabase:
                 "UPDATE channel_links SET session_id = $1 WHERE id = $2", session_id, link_id
             )
         )
+
+    async def set_guild_locale(self, guild_id: int, locale: str) -> None:
+        """The server's language changed: its links' public messages follow (read first, so an
+        unchanged language costs no write)."""
+        stale = await self._fetchrow(
+            "SELECT 1 FROM channel_links WHERE guild_id = $1 AND locale IS DISTINCT FROM $2"
+            " LIMIT 1",
+            guild_id,
+            locale,
+        )
+        if stale is not None:
+            await self._channel_links.changed_by(
+                self._execute(
+                    "UPDATE channel_links SET locale = $2"
+                    " WHERE guild_id = $1 AND locale IS DISTINCT FROM $2",
+                    guild_id,
+                    locale,
+                )
+            )
 
     async def guild_settings(self, guild_id: int) -> GuildSettings:
         return await self._settings.read(guild_id, lambda: self._load_settings(guild_id))
@@ -613,14 +634,27 @@ class PostgresDatabase:
 
     # Reminders.
 
-    async def subscribe_reminders(self, user_id: int, *, now: datetime) -> bool:
+    async def subscribe_reminders(
+        self, user_id: int, *, now: datetime, locale: str | None = None
+    ) -> bool:
         row = await self._fetchrow(
-            "INSERT INTO reminder_subscribers (user_id, since) VALUES ($1, $2)"
+            "INSERT INTO reminder_subscribers (user_id, since, locale) VALUES ($1, $2, $3)"
             " ON CONFLICT (user_id) DO NOTHING RETURNING user_id",
             user_id,
             to_db(now),
+            locale,
         )
+        if row is None and locale is not None:
+            await self.set_member_locale(user_id, locale)
         return row is not None
+
+    async def set_member_locale(self, user_id: int, locale: str) -> None:
+        await self._execute(
+            "UPDATE reminder_subscribers SET locale = $2"
+            " WHERE user_id = $1 AND locale IS DISTINCT FROM $2",
+            user_id,
+            locale,
+        )
 
     async def unsubscribe_reminders(self, user_id: int) -> bool:
         row = await self._fetchrow(

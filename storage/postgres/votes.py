@@ -87,7 +87,7 @@ BEGIN_CALL_SQL = {
 # after they opted in and was not announced yet. A later vote replaces it.
 DUE_REMINDERS_SQL = f"""
     SELECT l.id AS ledger_id, l.user_id, l.link_id, l.created_at,
-           cl.name, cl.guild_id, cl.channel_id
+           cl.name, cl.guild_id, cl.channel_id, s.locale
     FROM reminder_subscribers s
     JOIN ledger l ON l.user_id = s.user_id
     JOIN channel_links cl ON cl.id = l.link_id AND cl.vote_interval = 'daily'

@@ -59,6 +59,7 @@ class User:
     name: str
     global_name: str | None = None
     bot: bool = False
+    locale: str = "en-US"  # the language of their Discord client, sent as `locale`
 
     def to_json(self) -> JSON:
         return {
@@ -81,6 +82,7 @@ class Member:
     roles: tuple[int, ...] = ()
     permissions: int = MEMBER_PERMISSIONS
     nick: str | None = None
+    locale: str = "en-US"  # the language of their Discord client, sent as `locale`
 
     @property
     def id(self) -> int:
@@ -88,7 +90,7 @@ class Member:
 
     @property
     def user(self) -> User:
-        return User(self.user_id, self.name)
+        return User(self.user_id, self.name, locale=self.locale)
 
     def to_json(self, *, with_user: bool = True) -> JSON:
         data: JSON = {
@@ -352,11 +354,12 @@ def _interaction(
     channel: Channel | None,
     guild_id: int | None,
 ) -> JSON:
+    speaker = member or user
     payload: JSON = {
         "type": kind,
         "data": data,
         "version": 1,
-        "locale": "en-US",
+        "locale": speaker.locale if speaker is not None else "en-US",
         "app_permissions": str(APP_PERMISSIONS),
         "entitlements": [],
         "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,

@@ -45,6 +45,7 @@ class _Guild:
     id: int
     name: str
     roles: tuple[Role, ...]
+    locale: str = "en-US"
 
 
 class FakeDiscord:
@@ -129,16 +130,29 @@ class FakeDiscord:
     # The world the bot lives in
 
     def add_guild(
-        self, guild_id: int, name: str, channels: Iterable[Channel] = (), roles: Iterable[Role] = ()
+        self,
+        guild_id: int,
+        name: str,
+        channels: Iterable[Channel] = (),
+        roles: Iterable[Role] = (),
+        *,
+        locale: str = "en-US",
     ) -> None:
-        """A guild the bot is in, announced by GUILD_CREATE when the bot connects."""
+        """A guild the bot is in, announced by GUILD_CREATE when the bot connects.
+
+        `locale` is the server's language (its community setting), sent as `guild_locale`.
+        """
         if self.ready.is_set():
             raise AssertionError(
                 "add guilds before the bot connects: GUILD_CREATE went out already"
             )
-        self._guilds[guild_id] = _Guild(guild_id, name, tuple(roles))
+        self._guilds[guild_id] = _Guild(guild_id, name, tuple(roles), locale)
         for channel in channels:
             self.add_channel(replace(channel, guild_id=guild_id))
+
+    def set_guild_locale(self, guild_id: int, locale: str) -> None:
+        """A moderator changed the server's language: later interactions carry the new one."""
+        self._guilds[guild_id] = replace(self._guilds[guild_id], locale=locale)
 
     def add_channel(self, channel: Channel) -> None:
         """A guild channel; in a guild the bot is not in, posting answers 403 Missing Access."""
@@ -209,6 +223,9 @@ class FakeDiscord:
             self.add_channel(
                 Channel(channel_id, channel.get("name", ""), guild_id, channel["type"])
             )
+        guild = self._guilds.get(int(payload["guild_id"])) if "guild_id" in payload else None
+        if guild is not None:
+            payload["guild_locale"] = payload["guild"]["locale"] = guild.locale
         if payload["type"] in (2, 4):
             self.commands.complete(payload)
         if "message" in payload:
@@ -371,7 +388,7 @@ class FakeDiscord:
             "banner": None,
             "description": None,
             "features": [],
-            "preferred_locale": "en-US",
+            "preferred_locale": guild.locale,
             "verification_level": 0,
             "default_message_notifications": 0,
             "explicit_content_filter": 0,
