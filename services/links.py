@@ -62,6 +62,18 @@ PERMISSION_NAMES = {
     # TRANSLATORS: Discord's name of this permission, exactly as Discord shows it.
     BotPermission.EMBED_LINKS: msg("Embed Links"),
 }
+# What each permission depends on: Discord denies it whenever one of these is missing.
+DEPENDS_ON = {
+    BotPermission.SEND_MESSAGES: frozenset({BotPermission.VIEW_CHANNEL}),
+    BotPermission.SEND_MESSAGES_IN_THREADS: frozenset({BotPermission.VIEW_CHANNEL}),
+    BotPermission.EMBED_LINKS: frozenset(
+        {
+            BotPermission.VIEW_CHANNEL,
+            BotPermission.SEND_MESSAGES,
+            BotPermission.SEND_MESSAGES_IN_THREADS,
+        }
+    ),
+}
 # A card is an embed; a log line is plain text.
 CARD_NEEDS = frozenset(PERMISSION_NAMES)
 LOG_NEEDS = CARD_NEEDS - {BotPermission.EMBED_LINKS}
@@ -231,8 +243,8 @@ def _posting_allowed(channel: ChannelChoice | None, needs: frozenset[BotPermissi
             )
         )
     lacking = channel.bot_lacks & needs
-    if BotPermission.VIEW_CHANNEL in lacking:  # without it Discord denies the bot all the others
-        lacking = frozenset({BotPermission.VIEW_CHANNEL})
+    # Name only what is missing at the root: the rest follows once it is granted.
+    lacking = {each for each in lacking if not lacking & DEPENDS_ON.get(each, frozenset())}
     if lacking:
         names = tuple(PERMISSION_NAMES[each] for each in BotPermission if each in lacking)
         raise NotAllowed(
