@@ -53,13 +53,13 @@ class RemovedLink:
 OTHER_SERVER_CHANNEL = msg("That channel is not in this server.")
 # Named as Discord's channel settings name them, in the reader's language.
 PERMISSION_NAMES = {
-    # TRANSLATORS: Discord's name of this permission, exactly as Discord shows it.
+    # TRANSLATORS: Discord's name of this permission as Discord shows it, quoted if usual.
     BotPermission.VIEW_CHANNEL: msg("View Channel"),
-    # TRANSLATORS: Discord's name of this permission, exactly as Discord shows it.
+    # TRANSLATORS: Discord's name of this permission as Discord shows it, quoted if usual.
     BotPermission.SEND_MESSAGES: msg("Send Messages"),
-    # TRANSLATORS: Discord's name of this permission, exactly as Discord shows it.
+    # TRANSLATORS: Discord's name of this permission as Discord shows it, quoted if usual.
     BotPermission.SEND_MESSAGES_IN_THREADS: msg("Send Messages in Threads"),
-    # TRANSLATORS: Discord's name of this permission, exactly as Discord shows it.
+    # TRANSLATORS: Discord's name of this permission as Discord shows it, quoted if usual.
     BotPermission.EMBED_LINKS: msg("Embed Links"),
 }
 # What each permission depends on: Discord denies it whenever one of these is missing.

@@ -42,7 +42,7 @@ TITLES = {
         "voting": "So funktioniert das Abstimmen",
         "account": "Dein Tracker-Konto",
         "moderators": "Für die Moderation",
-        "games": "Spiele für Besitzer:innen und Doms",
+        "games": "Spiele auf der eigenen Session und als Dom",
     },
     "fr": {
         "voting": "Comment fonctionne le vote",
