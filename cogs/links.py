@@ -91,8 +91,10 @@ class MessageChannel(app_commands.Transformer):
     ) -> ChannelChoice:
         guild = interaction.guild
         cached = guild.get_channel_or_thread(value.id) if guild is not None else None
-        if cached is None or guild is None or guild.me is None:  # not a channel of this server
-            return _choice(value.id, None, value.type, value.permissions, discord.Permissions())
+        if cached is None or guild is None or guild.me is None:
+            # Not a channel of this server: refused as such, whatever the bot may do there.
+            everything = discord.Permissions.all()
+            return _choice(value.id, None, value.type, value.permissions, everything)
         bot_permissions = cached.permissions_for(guild.me)
         return _choice(value.id, cached.guild.id, value.type, value.permissions, bot_permissions)
 
