@@ -45,12 +45,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Topic:
+    choice: locale_str
+    """How the `topic` option offers it; its value (the key in TOPICS) stays English."""
     title: Message
     paragraphs: tuple[Message, ...]
 
 
 TOPICS = {
     "voting": Topic(
+        locale_str("voting: how votes count"),
         msg("How voting works"),
         (
             msg(
@@ -89,6 +92,7 @@ TOPICS = {
         ),
     ),
     "account": Topic(
+        locale_str("account: connecting your tracker account"),
         msg("Your tracker account"),
         (
             msg(
@@ -118,6 +122,7 @@ TOPICS = {
         ),
     ),
     "moderators": Topic(
+        locale_str("moderators: links, cards, roles and permissions"),
         msg("For moderators"),
         (
             msg(
@@ -151,6 +156,7 @@ TOPICS = {
         ),
     ),
     "games": Topic(
+        locale_str("games: DICE and LUCK"),
         msg("Games for owners and doms"),
         (
             msg(
@@ -201,17 +207,7 @@ class Help(commands.Cog):
     )
     @app_commands.describe(topic=locale_str("What to explain (default: voting)."))
     @app_commands.choices(
-        topic=[
-            app_commands.Choice(name=locale_str("voting: how votes count"), value="voting"),
-            app_commands.Choice(
-                name=locale_str("account: connecting your tracker account"), value="account"
-            ),
-            app_commands.Choice(
-                name=locale_str("moderators: links, cards, roles and permissions"),
-                value="moderators",
-            ),
-            app_commands.Choice(name=locale_str("games: DICE and LUCK"), value="games"),
-        ]
+        topic=[app_commands.Choice(name=t.choice, value=key) for key, t in TOPICS.items()]
     )
     async def help(
         self, interaction: discord.Interaction, topic: app_commands.Choice[str] | None = None

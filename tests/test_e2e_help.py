@@ -28,7 +28,8 @@ from tests.fake_discord import Channel, Member, SentMessage, slash
 
 LANGUAGES = ("en-US", "de", "fr")
 TOPICS = ("voting", "account", "moderators", "games")
-MENTION = re.compile(r"</([-_a-z]+(?: [-_a-z]+){0,2}):(\d+)>")
+# A command mention, and the value to type after it when the text names one (`/help account`).
+MENTION = re.compile(r"</([-_a-z]+(?: [-_a-z]+){0,2}):(\d+)>(?: `([-_a-z]+)`)?")
 # One screen: well below Discord's 4,096 characters per description and 6,000 per message.
 ONE_SCREEN = 2_000
 TITLES = {
@@ -65,20 +66,23 @@ def speaking(member: Member, locale: str) -> Member:
 
 
 def mentions(text: str) -> list[tuple[str, int]]:
-    return [(name, int(command_id)) for name, command_id in MENTION.findall(text)]
+    return [(name, int(command_id)) for name, command_id, _ in MENTION.findall(text)]
 
 
 def assert_mentions_synced_commands(world: BotWorld, text: str) -> None:
-    """Every mention names a command (and subcommand) Discord stored, by the id it gave it."""
+    """Every mention names a command (and subcommand) Discord stored, by the id it gave it, and
+    a value named after it is one of its option's choices."""
     synced = {command["name"]: command for command in world.fake.synced_commands(GUILD_ID)}
-    for name, command_id in mentions(text):
+    for name, command_id, value in MENTION.findall(text):
         top, *sub = name.split(" ")
         assert top in synced, name
-        assert int(synced[top]["id"]) == command_id, (name, command_id)
+        assert int(synced[top]["id"]) == int(command_id), (name, command_id)
         options = synced[top].get("options") or []
         for part in sub:
             (option,) = [o for o in options if o["name"] == part and o["type"] in (1, 2)]
             options = option.get("options") or []
+        if value:
+            assert value in [choice["value"] for choice in options[0]["choices"]], (name, value)
     assert "`/" not in text, "a command shown as code: its id was unknown"
 
 
