@@ -30,7 +30,8 @@ LANGUAGES = ("en-US", "de", "fr")
 TOPICS = ("voting", "account", "moderators", "games")
 # A command mention, and the value to type after it when the text names one (`/help account`).
 MENTION = re.compile(r"</([-_a-z]+(?: [-_a-z]+){0,2}):(\d+)>(?: `([-_a-z]+)`)?")
-# One screen: well below Discord's 4,096 characters per description and 6,000 per message.
+# The fake refuses an embed over Discord's limits (4,096 characters of description, 6,000 in all);
+# one screen is well below them.
 ONE_SCREEN = 2_000
 TITLES = {
     "en-US": {
@@ -227,3 +228,12 @@ async def test_a_log_channel_needs_no_embeds(world: BotWorld) -> None:
     )
     answer = await chosen.final()
     assert answer.content == f"The moderators' log is now <#{BOT_NO_EMBEDS.id}>.", answer.content
+
+
+async def test_help_answers_in_direct_messages_too(world: BotWorld) -> None:
+    exchange = await world.run(slash("help", options={"topic": "account"}, user=ALICE.user))
+    answer = await exchange.final()
+
+    assert answer.ephemeral
+    (embed,) = answer.embeds
+    assert embed["title"] == TITLES["en-US"]["account"]
