@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.accounts import AccountService
-from services.calls import GameCaller
+from services.calls import SLOT_WAIT_SECONDS, GameCaller
 from services.cards import CardService
 from services.clock import Clock
+from services.error_digest import ErrorDigest
 from services.games import GamesService
 from services.links import LinkAdmin
 from services.locales import LocaleService
@@ -27,10 +28,18 @@ class Services:
     reminders: ReminderService
     locales: LocaleService
     calls: GameCaller
+    error_digest: ErrorDigest
 
     @classmethod
-    def build(cls, db: Database, tracker: TrackerClient, clock: Clock) -> Services:
-        caller = GameCaller(db, clock)
+    def build(
+        cls,
+        db: Database,
+        tracker: TrackerClient,
+        clock: Clock,
+        *,
+        slot_wait: float = SLOT_WAIT_SECONDS,
+    ) -> Services:
+        caller = GameCaller(db, clock, slot_wait=slot_wait)
         return cls(
             voting=VotingService(db, tracker, caller, clock),
             games=GamesService(db, tracker, caller),
@@ -40,4 +49,5 @@ class Services:
             reminders=ReminderService(db, clock),
             locales=LocaleService(db),
             calls=caller,
+            error_digest=ErrorDigest(clock),
         )
