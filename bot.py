@@ -46,7 +46,14 @@ log = logging.getLogger("ctvote")
 # delivering that may take this long before the bot closes.
 GIVE_UP_REPLY_SECONDS = 5.0
 ENV_FILE = Path(".env")  # read by the settings, from the folder the bot starts in
-EXTENSIONS = ("cogs.voting", "cogs.games", "cogs.accounts", "cogs.links", "cogs.reminders")
+EXTENSIONS = (
+    "cogs.voting",
+    "cogs.games",
+    "cogs.accounts",
+    "cogs.links",
+    "cogs.reminders",
+    "cogs.help",
+)
 # Loggers that print secrets below INFO: interaction payloads, HTTP/2 headers, SQL parameters.
 CHATTY_LIBRARIES = ("discord", "httpcore", "hpack", "h2", "aiosqlite", "asyncio")
 
@@ -122,9 +129,10 @@ class CtVoteBot(commands.Bot):
     async def sync_commands_if_changed(self) -> bool:
         if self.application_id is None:  # login sets it before setup_hook
             raise discord.app_commands.MissingApplicationID
-        changed = await sync_commands(self.tree, self.db, self.application_id, self.dev_guild_id)
+        synced = await sync_commands(self.tree, self.db, self.application_id, self.dev_guild_id)
+        self.texts.learn_commands(synced.ids)
         self.commands_synced.set()
-        return changed
+        return synced.changed
 
 
 class ShardedCtVoteBot(CtVoteBot, commands.AutoShardedBot):

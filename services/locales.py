@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 
 from services.actor import Actor
-from storage.database import Database
 from storage.errors import StorageUnavailable
+from storage.interface import Storage
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ REMEMBERED = 10_000  # per kind; forgetting only costs one redundant write later
 
 
 class LocaleService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Storage) -> None:
         self._db = db
         self._guilds: dict[int, str] = {}
         self._members: dict[int, str] = {}
