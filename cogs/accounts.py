@@ -10,10 +10,12 @@ from discord import app_commands, ui
 from discord.app_commands import locale_str
 from discord.ext import commands
 
+from cogs.ledger_lines import own_history_lines
 from cogs.replies import actor_from, pages, reply_privately, texts_of
 from cogs.tree import OPENS_MODAL, acknowledge_privately, report_error
 from i18n.message import Channel, Message, Moment, Name, Number, msg
 from services.accounts import AccountService, AccountStatus
+from services.history import HistoryService
 
 if TYPE_CHECKING:
     from bot import CtVoteBot
@@ -143,8 +145,9 @@ class Accounts(
     group_name="account",
     group_description=locale_str("Connect your tracker account to vote as yourself."),
 ):
-    def __init__(self, accounts: AccountService) -> None:
+    def __init__(self, accounts: AccountService, history: HistoryService) -> None:
         self.accounts = accounts
+        self.history_service = history
         super().__init__()
 
     @app_commands.command(
@@ -184,6 +187,17 @@ class Accounts(
         for page in pages([texts.render(line, interaction.locale) for line in lines]):
             await reply_privately(interaction, page)
 
+    @app_commands.command(
+        name="history",
+        description=locale_str("Show your own latest calls on any link or game, with outcomes."),
+    )
+    async def history(self, interaction: discord.Interaction) -> None:
+        calls = await self.history_service.own_history(actor_from(interaction))
+        texts = texts_of(interaction)
+        lines = [texts.render(line, interaction.locale) for line in own_history_lines(calls)]
+        for page in pages(lines):
+            await reply_privately(interaction, page)
+
 
 async def setup(bot: CtVoteBot) -> None:
-    await bot.add_cog(Accounts(bot.services.accounts))
+    await bot.add_cog(Accounts(bot.services.accounts, bot.services.history))

@@ -9,8 +9,10 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands
 
-from cogs.replies import actor_from, pages, reply_privately, texts_of
-from i18n.message import Channel, Member, Message, Name, Role, Term, msg
+from cogs.ledger_lines import link_history_lines
+from cogs.replies import NO_PINGS, actor_from, pages, private_text, reply_privately, texts_of
+from i18n.message import Channel, Member, Message, Name, Role, Term, msg, msg_n
+from services.history import HISTORY_DEFAULT, HISTORY_MAX
 from services.links import ChannelChoice
 from services.markup import mask
 from storage.models import ChannelLink, VoteInterval
@@ -263,6 +265,61 @@ class Links(
             ),
             interaction.guild_locale,
         )
+
+    @app_commands.command(
+        name="history",
+        description=locale_str("Show a link's latest calls: who, what and with which outcome."),
+    )
+    @app_commands.describe(
+        **NAMED_LINK,
+        count=locale_str("How many calls, newest first (default 10, at most 25)."),
+    )
+    @app_commands.autocomplete(name=name_autocomplete)
+    async def history(
+        self,
+        interaction: discord.Interaction,
+        name: LinkName,
+        count: app_commands.Range[int, 1, HISTORY_MAX] = HISTORY_DEFAULT,
+        channel: ChannelOption | None = None,
+    ) -> None:
+        history = await self.bot.services.history.link_history(
+            actor_from(interaction), name, channel, count
+        )
+        texts = texts_of(interaction)
+        lines = [texts.render(line, interaction.locale) for line in link_history_lines(history)]
+        for page in pages(lines):
+            await reply_privately(interaction, page)
+
+    @app_commands.command(
+        name="export",
+        description=locale_str("Export every call on a link as a CSV file (for spreadsheets)."),
+    )
+    @app_commands.describe(**NAMED_LINK)
+    @app_commands.autocomplete(name=name_autocomplete)
+    async def export(
+        self,
+        interaction: discord.Interaction,
+        name: LinkName,
+        channel: ChannelOption | None = None,
+    ) -> None:
+        async with self.bot.services.history.export(
+            actor_from(interaction), name, channel, size_limit=interaction.filesize_limit
+        ) as export:
+            text = (
+                msg_n(
+                    "{count} call, compressed with gzip to fit Discord's upload limit.",
+                    "{count} calls, compressed with gzip to fit Discord's upload limit.",
+                    export.rows,
+                )
+                if export.compressed
+                else msg_n("{count} call.", "{count} calls.", export.rows)
+            )
+            await interaction.followup.send(
+                private_text(interaction, text),
+                file=discord.File(export.path, filename=export.filename),
+                ephemeral=True,
+                allowed_mentions=NO_PINGS,
+            )
 
     @app_commands.command(
         name="list",

@@ -28,6 +28,7 @@ def actor_from(interaction: discord.Interaction) -> Actor:
         manage_guild=interaction.guild_id is not None and permissions.manage_guild,
         locale=str(interaction.locale),
         guild_locale=str(interaction.guild_locale) if interaction.guild_locale else None,
+        display_name=user.display_name,
     )
 
 

@@ -9,6 +9,7 @@ from services.calls import GameCaller
 from services.cards import CardService
 from services.clock import Clock
 from services.games import GamesService
+from services.history import HistoryService
 from services.links import LinkAdmin
 from services.locales import LocaleService
 from services.reminders import ReminderService
@@ -27,17 +28,21 @@ class Services:
     reminders: ReminderService
     locales: LocaleService
     calls: GameCaller
+    history: HistoryService
 
     @classmethod
     def build(cls, db: Database, tracker: TrackerClient, clock: Clock) -> Services:
         caller = GameCaller(db, clock)
+        voting = VotingService(db, tracker, caller, clock)
+        links = LinkAdmin(db, clock)
         return cls(
-            voting=VotingService(db, tracker, caller, clock),
+            voting=voting,
             games=GamesService(db, tracker, caller),
             accounts=AccountService(db, clock),
-            links=LinkAdmin(db, clock),
+            links=links,
             cards=CardService(db, clock),
             reminders=ReminderService(db, clock),
             locales=LocaleService(db),
             calls=caller,
+            history=HistoryService(db, links, voting, clock),
         )
