@@ -189,7 +189,7 @@ class Accounts(
 
     @app_commands.command(
         name="history",
-        description=locale_str("Show your own latest calls on any link or game, with outcomes."),
+        description=locale_str("Show your own latest votes and games, with their outcomes."),
     )
     async def history(self, interaction: discord.Interaction) -> None:
         calls = await self.history_service.own_history(actor_from(interaction))

@@ -33,8 +33,8 @@ def link_history_lines(history: LinkHistory) -> list[Message]:
     """A title, then one line per call: when, who, what, outcome."""
     link = Name(history.link.name)
     if not history.calls:
-        return [msg("Link {link} has no calls yet.", link=link)]
-    lines = [msg("Latest calls on link {link}, newest first:", link=link)]
+        return [msg("Link {link} has no votes yet.", link=link)]
+    lines = [msg("Latest votes on link {link}, newest first:", link=link)]
     for entry in history.calls:
         # TRANSLATORS: who made a call on a link, when it was the channel's anonymous vote.
         who = msg("anonymous") if entry.anonymous else Member(entry.user_id)
@@ -71,8 +71,8 @@ def _what(call: OwnCall) -> Message:
 
 def own_history_lines(calls: list[OwnCall]) -> list[Message]:
     if not calls:
-        return [msg("You have made no calls through this bot yet.")]
-    lines = [msg("Your latest calls, newest first:")]
+        return [msg("You have not voted or played through this bot yet.")]
+    lines = [msg("Your latest votes and games, newest first:")]
     for call in calls:
         lines.append(
             # TRANSLATORS: layout of one line of /account history: when · what · outcome.

@@ -268,11 +268,11 @@ class Links(
 
     @app_commands.command(
         name="history",
-        description=locale_str("Show a link's latest calls: who, what and with which outcome."),
+        description=locale_str("Show a link's latest votes: who, what and with which outcome."),
     )
     @app_commands.describe(
         **NAMED_LINK,
-        count=locale_str("How many calls, newest first (default 10, at most 25)."),
+        count=locale_str("How many votes, newest first (default 10, at most 25)."),
     )
     @app_commands.autocomplete(name=name_autocomplete)
     async def history(
@@ -292,7 +292,7 @@ class Links(
 
     @app_commands.command(
         name="export",
-        description=locale_str("Export every call on a link as a CSV file (for spreadsheets)."),
+        description=locale_str("Export every vote on a link as a CSV file (for spreadsheets)."),
     )
     @app_commands.describe(**NAMED_LINK)
     @app_commands.autocomplete(name=name_autocomplete)
@@ -307,12 +307,12 @@ class Links(
         ) as export:
             text = (
                 msg_n(
-                    "{count} call, compressed with gzip to fit Discord's upload limit.",
-                    "{count} calls, compressed with gzip to fit Discord's upload limit.",
+                    "{count} vote, compressed with gzip to fit Discord's upload limit.",
+                    "{count} votes, compressed with gzip to fit Discord's upload limit.",
                     export.rows,
                 )
                 if export.compressed
-                else msg_n("{count} call.", "{count} calls.", export.rows)
+                else msg_n("{count} vote.", "{count} votes.", export.rows)
             )
             await interaction.followup.send(
                 private_text(interaction, text),

@@ -193,7 +193,7 @@ class HistoryService:
             if rows == 0:
                 raise BadInput(
                     msg(
-                        "Link {link} has no calls yet: there is nothing to export.",
+                        "Link {link} has no votes yet: there is nothing to export.",
                         link=Name(link.name),
                     )
                 )
