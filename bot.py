@@ -16,7 +16,8 @@ import discord.webhook.async_
 import yarl
 from discord.ext import commands
 
-from cogs.cards import CardBoard, CardVoteButton
+from cogs.cards import CardBoard, CardStatsButton, CardVoteButton
+from cogs.charts import ChartRenderer
 from cogs.command_sync import sync_commands
 from cogs.modlog import ModLog
 from cogs.replies import actor_from
@@ -35,7 +36,14 @@ from tracker.http import create_http_client
 
 log = logging.getLogger("ctvote")
 
-EXTENSIONS = ("cogs.voting", "cogs.games", "cogs.accounts", "cogs.links", "cogs.reminders")
+EXTENSIONS = (
+    "cogs.voting",
+    "cogs.games",
+    "cogs.accounts",
+    "cogs.links",
+    "cogs.reminders",
+    "cogs.stats",
+)
 # Loggers that print secrets below INFO: interaction payloads, HTTP/2 headers, SQL parameters.
 CHATTY_LIBRARIES = ("discord", "httpcore", "hpack", "h2", "aiosqlite", "asyncio")
 
@@ -60,11 +68,12 @@ class CtVoteBot(commands.Bot):
         self.cards = CardBoard(self, services.cards, texts, settings.card_refresh_seconds)
         self.modlog = ModLog(self, services.links, texts)
         self.votes = VoteFlow(services.voting, self.cards, self.modlog)
+        self.charts = ChartRenderer(settings.database_path.parent / "matplotlib")
         self.commands_synced = asyncio.Event()
 
     async def setup_hook(self) -> None:
         await self.tree.set_translator(self.texts)
-        self.add_dynamic_items(CardVoteButton)
+        self.add_dynamic_items(CardVoteButton, CardStatsButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands_if_changed()
@@ -75,6 +84,7 @@ class CtVoteBot(commands.Bot):
 
     async def close(self) -> None:
         await self.cards.close()
+        self.charts.close()
         await super().close()
 
     async def sync_commands_if_changed(self) -> bool:
