@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
-
-import aiosqlite
+from typing import Any
 
 from storage.ledger import PLAYED_VOTE, to_entry
 from storage.models import DayCount, EndPoint, LedgerEntry, LinkStats, VoterActivity
@@ -109,28 +108,32 @@ class HistoryStore(SqlStore):
         penalties = await self._fetch_all(PENALTIES_SQL, (link_id, start, PENALTY_POINTS))
         last = await self._fetch_one(LAST_PLAYED_SQL, (link_id,))
         return LinkStats(
-            days=[
-                DayCount(
-                    day=day_of_number(row["day"]),
-                    identified=row["identified"],
-                    anonymous=row["anonymous"],
-                    adds=row["adds"],
-                    subs=row["subs"],
-                    seconds_added=row["seconds_added"],
-                    seconds_removed=row["seconds_removed"],
-                )
-                for row in days
-            ],
+            days=[day_count_from_row(row) for row in days],
             top_voters=[
                 VoterActivity(row["user_id"], row["votes"], row["net_seconds"]) for row in voters
             ],
-            ends=[_end_point(row) for row in ends],
-            penalties=[_end_point(row) for row in reversed(penalties)],
+            ends=[end_point_from_row(row) for row in ends],
+            penalties=[end_point_from_row(row) for row in reversed(penalties)],
             last_vote=None if last is None else to_entry(last),
         )
 
 
-def _end_point(row: aiosqlite.Row) -> EndPoint:
+Row = Mapping[str, Any]
+
+
+def day_count_from_row(row: Row) -> DayCount:
+    return DayCount(
+        day=day_of_number(row["day"]),
+        identified=row["identified"],
+        anonymous=row["anonymous"],
+        adds=row["adds"],
+        subs=row["subs"],
+        seconds_added=row["seconds_added"],
+        seconds_removed=row["seconds_removed"],
+    )
+
+
+def end_point_from_row(row: Row) -> EndPoint:
     return EndPoint(
         at=from_db(row["at"]),
         scheduled_end=from_db(row["scheduled_end"]),
