@@ -66,7 +66,7 @@ class CtVoteBot(commands.Bot):
         self.dev_guild_id = settings.dev_guild_id
         self.reminder_check_seconds = settings.reminder_check_seconds
         self.cards = CardBoard(self, services.cards, texts, settings.card_refresh_seconds)
-        self.modlog = ModLog(self, services.links, texts)
+        self.modlog = ModLog(self, services.links, services.error_digest, texts)
         self.votes = VoteFlow(services.voting, self.cards, self.modlog)
         self.charts = ChartRenderer(settings.database_path.parent / "matplotlib")
         self.commands_synced = asyncio.Event()
@@ -133,7 +133,7 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
             )
         http = await stack.enter_async_context(create_http_client(settings))
         tracker = TrackerClient(http, settings.tracker_base_url)
-        services = Services.build(db, tracker, clock)
+        services = Services.build(db, tracker, clock, slot_wait=settings.call_slot_wait_seconds)
         # Runs after the bot closed and before the tracker client and the database close.
         stack.push_async_callback(services.calls.cancel_in_flight)
         bot = CtVoteBot(services, db, settings, Texts(Catalogue.load()))

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     log_level: LogLevel = "INFO"
     card_refresh_seconds: float = Field(default=2.0, gt=0, le=300)
     reminder_check_seconds: float = Field(default=60.0, gt=0, le=3600)
+    call_slot_wait_seconds: float = Field(default=10.0, gt=0, le=600)
     discord_api_url: AnyHttpUrl | None = None
     discord_gateway_url: AnyUrl | None = None
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from bot import CtVoteBot
 
 
+CONNECT_FORM_TIMEOUT = 10 * 60  # seconds to find and paste a token; then the form is forgotten
 MODAL_TITLE = msg("Connect your tracker account")
 TOKEN_LABEL = msg("API token")
 TOKEN_PLACEHOLDER = msg("Your personal API token from the tracker")
@@ -32,7 +33,7 @@ class ConnectModal(ui.Modal):
     """The token form, labelled in the member's language; the token never appears in a command."""
 
     def __init__(self, accounts: AccountService, render: Callable[[Message], str]) -> None:
-        super().__init__(title=render(MODAL_TITLE)[:45])
+        super().__init__(title=render(MODAL_TITLE)[:45], timeout=CONNECT_FORM_TIMEOUT)
         self.accounts = accounts
         self.api_token: ui.TextInput[ConnectModal] = ui.TextInput(
             label=render(TOKEN_LABEL)[:45],
@@ -72,6 +73,7 @@ class ConnectModal(ui.Modal):
         )
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
+        self.stop()  # discord.py keeps a form that failed, and the text typed into it, otherwise
         await report_error(interaction, error)
 
 
@@ -184,6 +186,7 @@ class Accounts(
     async def status(self, interaction: discord.Interaction) -> None:
         lines = describe_status(await self.accounts.status(actor_from(interaction)))
         texts = texts_of(interaction)
+        # A line per link: many links, many pages.
         for page in pages([texts.render(line, interaction.locale) for line in lines]):
             await reply_privately(interaction, page)
 

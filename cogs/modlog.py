@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from cogs.replies import NO_PINGS, within_limit
 from cogs.texts import Texts
-from i18n.message import Message
+from i18n.message import Message, Moment, followed_by, msg_n
+from services.error_digest import ErrorDigest
 from services.links import LinkAdmin
 
 if TYPE_CHECKING:
@@ -20,10 +22,30 @@ log = logging.getLogger(__name__)
 class ModLog:
     """Best effort: a log channel that cannot be written to never breaks the command itself."""
 
-    def __init__(self, bot: CtVoteBot, links: LinkAdmin, texts: Texts) -> None:
+    def __init__(self, bot: CtVoteBot, links: LinkAdmin, digest: ErrorDigest, texts: Texts) -> None:
         self._bot = bot
         self._links = links
+        self._digest = digest
         self._texts = texts
+
+    async def post_repeatable(
+        self, guild_id: int | None, kind: tuple[object, ...], message: Message, locale: object
+    ) -> None:
+        """An error that may come again and again: one post per kind and window, with a count."""
+        if guild_id is None:
+            return
+        repeats = self._digest.admit((guild_id, *kind))
+        if repeats is None:
+            return
+        if repeats.count:
+            not_posted = msg_n(
+                "{count} more like it since {since} was not posted.",
+                "{count} more like it since {since} were not posted.",
+                repeats.count,
+                since=Moment(repeats.since, "relative"),
+            )
+            message = followed_by(message, not_posted)
+        await self.post(guild_id, message, locale)
 
     async def post(self, guild_id: int | None, message: Message, locale: object) -> None:
         """Post in the server's language (`locale`: its `guild_locale`), as every public text."""
@@ -34,8 +56,8 @@ class ModLog:
             return
         channel = self._bot.get_partial_messageable(channel_id, guild_id=guild_id)
         try:
-            text = self._texts.render(message, locale)[:2000]
-            await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
+            text = within_limit(self._texts.render(message, locale))
+            await channel.send(text, allowed_mentions=NO_PINGS)
         except discord.HTTPException as error:
             log.warning(
                 "could not post to the log channel of guild %d: HTTP %s", guild_id, error.status

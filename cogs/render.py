@@ -66,7 +66,7 @@ def dice_detail(result: DiceResult) -> str | None:
         return None
     operations = result.dicesops or []
     faces = []
-    for index, face in enumerate(result.dices[:20]):
+    for index, face in enumerate(result.dices):
         subtracted = index < len(operations) and operations[index] == "s"
         faces.append(f"{MINUS}{face}" if subtracted else str(face))
     detail = "🎲 " + " ".join(faces)

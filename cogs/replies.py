@@ -13,6 +13,7 @@ from i18n.message import Message
 from services.actor import Actor
 
 NO_PINGS = discord.AllowedMentions.none()
+MESSAGE_LIMIT = 2000  # characters of a message's content Discord accepts
 
 
 def actor_from(interaction: discord.Interaction) -> Actor:
@@ -60,6 +61,18 @@ def pages(lines: list[str], limit: int = 1900) -> list[str]:
     return result
 
 
+def within_limit(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """A message Discord accepts: whole lines dropped from the end, the first one cut if need be.
+
+    A played game is announced whatever the tracker sent; its first line says who played what.
+    """
+    lines = text.split("\n")
+    while len(lines) > 1 and len("\n".join(lines)) > limit:
+        lines.pop()
+    text = "\n".join(lines)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def voter_only(user_id: int) -> discord.AllowedMentions:
     """Public messages may notify the member they are about, never anyone else."""
     return discord.AllowedMentions(
@@ -89,5 +102,7 @@ async def publish(
         content=private_text(interaction, private), allowed_mentions=NO_PINGS
     )
     await interaction.followup.send(
-        public_text(interaction, public), ephemeral=False, allowed_mentions=voter_only(about)
+        within_limit(public_text(interaction, public)),
+        ephemeral=False,
+        allowed_mentions=voter_only(about),
     )

@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 
 from cogs.replies import reply_privately
-from i18n.message import Channel, Member, Message, Name, Outside, Term, msg, msg_n
+from i18n.message import Channel, Member, Message, Name, Outside, Term, followed_by, msg, msg_n
 from services.errors import UserError, invalid_session
 from storage.errors import StorageUnavailable
 from tracker import errors
@@ -109,8 +109,7 @@ def explain(error: BaseException) -> Message | None:
             if isinstance(error, kind):
                 if error.hint is None:
                     return text(error)
-                # TRANSLATORS: our explanation of a tracker error, then our advice.
-                return msg("{explanation} {hint}", explanation=text(error), hint=error.hint)
+                return followed_by(text(error), error.hint)
     if isinstance(error, app_commands.TransformerError):
         return OPTION_UNUSABLE
     if isinstance(error, app_commands.CommandSignatureMismatch):
@@ -183,7 +182,12 @@ async def _log_tracker_error(interaction: discord.Interaction, error: errors.Tra
             details=details,
         )
     )
-    await modlog.post(interaction.guild_id, text, interaction.guild_locale)
+    await modlog.post_repeatable(
+        interaction.guild_id,
+        (interaction.channel_id, error.reason, error.status),
+        text,
+        interaction.guild_locale,
+    )
 
 
 OPENS_MODAL = "opens_modal"  # a command's extras key: its first answer must be the modal

@@ -35,6 +35,12 @@ def msg_n(singular: str, plural: str, count: int, /, **params: Param) -> Message
     return Message(singular, params, plural=plural, count=count)
 
 
+def followed_by(first: Message, second: Message) -> Message:
+    """Two whole messages in a row: an explanation and then advice, a post and then a count."""
+    # TRANSLATORS: two sentences in a row; change only what your language needs between them.
+    return msg("{first} {second}", first=first, second=second)
+
+
 @dataclass(frozen=True)
 class Member:
     """A Discord member, shown as a mention."""

@@ -1,16 +1,18 @@
-"""The one path of every game call: a guard against doubles, the ledger before and after."""
+"""The one path of every game call: a guard against doubles, the throttle, a bounded wait for a
+slot, the ledger before and after."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import TypeVar
 
-from i18n.message import Message
+from i18n.message import Message, msg
 from services.clock import Clock
-from services.errors import AlreadyInProgress
+from services.errors import AlreadyInProgress, BotBusy
+from services.throttle import CallThrottle
 from storage.database import Database
 from storage.errors import StorageUnavailable
 from storage.models import NewCall, PlayedResult
@@ -22,6 +24,11 @@ log = logging.getLogger(__name__)
 
 ResultT = TypeVar("ResultT", bound=GameResult)
 
+SLOT_WAIT_SECONDS = 10.0
+SLOTS_BUSY = msg(
+    "The bot is busy with many games right now, so yours was not sent. Try again in a moment."
+)
+
 
 class GameCaller:
     """Records each call as pending before it is sent, and as played, refused or unknown after.
@@ -31,13 +38,24 @@ class GameCaller:
     never one queued for a connection (where it could time out as "tracker busy" after waiting,
     or be cut off by a restart and then count as a vote of unknown outcome), and a burst of votes
     cannot crowd out the event loop's work of acknowledging new interactions within 3 seconds.
+    A call that finds no slot within `slot_wait` seconds is refused as busy rather than queued
+    for as long as the tracker is slow.
     """
 
-    def __init__(self, db: Database, clock: Clock, *, max_calls: int = MAX_CONNECTIONS) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        max_calls: int = MAX_CONNECTIONS,
+        slot_wait: float = SLOT_WAIT_SECONDS,
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._throttle = CallThrottle(clock)
         self._in_flight: set[Hashable] = set()
         self._slots = asyncio.Semaphore(max_calls)
+        self._slot_wait = slot_wait
         self._calling: set[asyncio.Task[object]] = set()  # waiting for a slot, or under way
         self._sending: set[asyncio.Task[object]] = set()  # under way: holding a slot
 
@@ -70,18 +88,37 @@ class GameCaller:
         return sending
 
     async def call(self, call: NewCall, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
+        self._throttle.check(call)
         task = asyncio.current_task()
         mine: set[asyncio.Task[object]] = {task} if task is not None else set()
         self._calling |= mine
         try:
-            async with self._slots:
+            async with self._slot():
+                self._throttle.check(call)  # a 429 may have come while this call waited
                 self._sending |= mine
                 try:
-                    return await self._call(call, play)
+                    result = await self._call(call, play)
                 finally:
                     self._sending -= mine
+        except errors.TrackerError as error:
+            self._throttle.settle(call, error)
+            raise
         finally:
             self._calling -= mine
+        self._throttle.settle(call, None)
+        return result
+
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(self._slot_wait):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise BotBusy(SLOTS_BUSY) from None
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     async def _call(self, call: NewCall, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
         entry_id = await self._db.begin_call(call, now=self._clock())

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.accounts import AccountService
-from services.calls import GameCaller
+from services.calls import SLOT_WAIT_SECONDS, GameCaller
 from services.cards import CardService
 from services.clock import Clock
+from services.error_digest import ErrorDigest
 from services.games import GamesService
 from services.history import HistoryService
 from services.links import LinkAdmin
@@ -28,11 +29,19 @@ class Services:
     reminders: ReminderService
     locales: LocaleService
     calls: GameCaller
+    error_digest: ErrorDigest
     history: HistoryService
 
     @classmethod
-    def build(cls, db: Database, tracker: TrackerClient, clock: Clock) -> Services:
-        caller = GameCaller(db, clock)
+    def build(
+        cls,
+        db: Database,
+        tracker: TrackerClient,
+        clock: Clock,
+        *,
+        slot_wait: float = SLOT_WAIT_SECONDS,
+    ) -> Services:
+        caller = GameCaller(db, clock, slot_wait=slot_wait)
         voting = VotingService(db, tracker, caller, clock)
         links = LinkAdmin(db, clock)
         return cls(
@@ -44,5 +53,6 @@ class Services:
             reminders=ReminderService(db, clock),
             locales=LocaleService(db),
             calls=caller,
+            error_digest=ErrorDigest(clock),
             history=HistoryService(db, links, voting, clock),
         )

@@ -45,6 +45,18 @@ class AlreadyInProgress(UserError):
     """The same call is already on its way to the tracker (a double click)."""
 
 
+class CallHeldBack(UserError):
+    """The bot holds a call back for a while, not to ask the tracker in vain; nothing was sent."""
+
+    def __init__(self, message: Message, *, until: datetime) -> None:
+        super().__init__(message)
+        self.until = until
+
+
+class BotBusy(UserError):
+    """Every call slot stayed taken for longer than a member should wait; nothing was sent."""
+
+
 def invalid_token(error: InvalidGameRequest, *, link: bool) -> BadInput:
     """Our sentence for a token the client's own check refused."""
     if error.code == "token_length":

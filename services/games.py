@@ -16,7 +16,7 @@ from tracker.client import TrackerClient, check_session
 from tracker.errors import InvalidGameRequest
 from tracker.models import Game, GameResult, VoteType
 
-BUSY = msg("That game is already on its way to the tracker; wait for its answer.")
+BUSY = msg("Your previous game is still on its way to the tracker; wait for its answer.")
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,9 @@ class GamesService:
             vote_type=vote_type.value if vote_type else None,
             anonymous=False,
         )
-        with self._caller.exclusive((actor.user_id, game, session_id, as_dom), BUSY):
+        # One game per member at a time, whatever the session: naming another session is no way
+        # around the guard.
+        with self._caller.exclusive(("game", actor.user_id), BUSY):
             result = await self._caller.call(call, play)
         return GameOutcome(game=game, as_dom=as_dom, session_id=session_id, result=result)
 

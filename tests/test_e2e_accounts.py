@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
 
 from bot import CHATTY_LIBRARIES, configure_logging
-from tests.bot_world import ALICE, VOTING, BotWorld, public_result
+from cogs.accounts import ConnectModal
+from storage.models import NewCall, PlayedResult, VoteInterval
+from tests.bot_world import ALICE, GUILD_ID, MODERATOR, VOTING, BotWorld, public_result
 
 
 @pytest.fixture
@@ -149,3 +153,92 @@ async def test_status_shows_connection_session_votes_and_when_each_link_reopens(
     later = await world.answer("account", "status", member=ALICE)
     assert "`daily`" not in later.content
     assert "`once`" in later.content
+
+
+def live_connect_forms() -> list[object]:
+    """Connect forms the process still holds (each with the text a member typed into it).
+
+    Matched by name: loading the extension gives the bot its own copy of the class.
+    """
+    gc.collect()
+    return [form for form in gc.get_objects() if type(form).__name__ == ConnectModal.__name__]
+
+
+async def until(condition: Callable[[], bool], within: float = 5) -> None:
+    """Poll `condition` until it holds; fail after `within` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "the condition never held"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_connect_form_that_failed_is_dropped_and_an_open_one_expires(
+    world: BotWorld,
+) -> None:
+    """A rejected token's text must not stay in memory for the life of the process."""
+    opened = await world.command("account", "connect", member=ALICE)
+    await opened.modal()
+    await until(lambda: len(live_connect_forms()) == 1)  # kept once Discord took it
+    [waiting] = live_connect_forms()
+    assert waiting.timeout is not None
+    assert waiting.timeout <= 15 * 60  # an interaction's token lives 15 minutes
+
+    rejected = await world.submit_connect(ALICE, "not a token because of its spaces")
+
+    assert rejected.ephemeral
+    assert "without spaces" in rejected.content
+    await until(lambda: live_connect_forms() == [waiting])  # still open, until it expires
+
+
+async def test_status_with_many_links_is_paged_into_messages_discord_accepts(
+    world: BotWorld,
+) -> None:
+    """Each once-link a member voted on is one line; 40 of them need several messages."""
+    await world.connect(ALICE, world.demo.voter_token)
+    now = world.sandbox.now()
+    names = [f"once-link-with-a-long-name-{i:04d}" for i in range(40)]
+    for name in names:
+        link = await world.db.add_link(
+            guild_id=GUILD_ID,
+            channel_id=VOTING.id,
+            name=name,
+            link_token=world.new_link_token(waitint=0),
+            interval=VoteInterval.ONCE,
+            added_by=MODERATOR.id,
+            now=now,
+        )
+        call = NewCall(
+            user_id=ALICE.id,
+            guild_id=GUILD_ID,
+            channel_id=VOTING.id,
+            link_id=link.id,
+            session_id=None,
+            game="link",
+            dom=False,
+            vote_type="add",
+            anonymous=False,
+        )
+        entry_id = await world.db.begin_call(call, now=now)
+        played = PlayedResult(
+            operation="ADD",
+            seconds=60,
+            multiplier=1.0,
+            penalty=False,
+            scheduled_end=None,
+            session_id=None,
+        )
+        await world.db.finish_played(entry_id, played, now=now)
+
+    exchange = await world.command("account", "status", member=ALICE)
+    first = await exchange.final()
+    shown = await exchange.wait_for_message(lambda m: f"`{names[0]}`" in m.content)  # the oldest
+
+    pages = [m for m in exchange.messages if m.content]
+    assert len(pages) > 1
+    assert all(page.ephemeral for page in pages)
+    assert all(len(page.content) <= 2000 for page in pages)
+    assert first.content.startswith("Connected since")
+    assert shown.ephemeral
+    text = "\n".join(page.content for page in pages)
+    assert all(f"`{name}` in <#{VOTING.id}>: you cannot vote again" in text for name in names)
+    assert world.fake.errors == []

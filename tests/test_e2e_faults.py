@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,11 @@ async def _answers_again(world: BotWorld) -> None:
     world.sandbox.gate = None  # the first request stays unanswered until the sandbox stops
 
 
+async def _after_retry_after(world: BotWorld) -> None:
+    """The bot holds every call back for the 429's Retry-After (test_e2e_throttle.py)."""
+    world.sandbox.advance(timedelta(seconds=42))
+
+
 @dataclass(frozen=True)
 class FaultCase:
     arrange: Step
@@ -140,6 +146,7 @@ FAULTS = {
         LedgerStatus.REFUSED,
         "rate_limited",
         played_on_tracker=False,
+        recover=_after_retry_after,
     ),
 }
 

@@ -60,7 +60,7 @@ async def five_kinds_of_call(world: BotWorld) -> None:
     await world.connect(OWNER, world.demo.owner_token)  # no default session: no confirmation
     await public_result(await world.vote(OWNER, "rand"))  # the owner's own link: a penalty
     refused, _ = await connected_member(world, "refused")
-    world.sandbox.queue_fault(Fault.rate_limited(30))
+    world.sandbox.queue_fault(Fault.not_ok_200())
     await refusal(await world.vote(refused, "add"))
     unknown, _ = await connected_member(world, "unknown")
     world.sandbox.queue_fault(Fault.json_500())
@@ -126,7 +126,7 @@ async def test_export_has_the_header_one_row_per_call_oldest_first_and_safe_cell
     await public_result(await world.vote(named, "add"))
     await public_result(await world.vote(BOB, "sub"))
     refused, _ = await connected_member(world, "refused")
-    world.sandbox.queue_fault(Fault.rate_limited(30))
+    world.sandbox.queue_fault(Fault.not_ok_200())
     await refusal(await world.vote(refused, "rand"))
     ledger = list(reversed(await world.ledger()))
 

@@ -18,6 +18,7 @@ import stat
 import traceback
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -325,6 +326,7 @@ async def test_no_secret_reaches_a_log_line_an_exception_or_a_message(
         extra.append(token)
         world.sandbox.queue_fault(fault)
         await run(await world.vote(member))
+    world.sandbox.advance(timedelta(seconds=30))  # the bot pauses for the 429's Retry-After
     await run(await world.command("account", "status", member=ALICE))
     with disk_full():
         member, token = (new_member(), "written-nowhere-0123456789")

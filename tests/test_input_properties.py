@@ -341,3 +341,33 @@ async def test_tracker_results(
     assert world.fake.errors == []
     entry = (await world.ledger())[0]
     assert entry.status is LedgerStatus.PLAYED
+
+
+HOSTILE_DICE = {
+    "operation": "ADD",
+    "seconds": 3600,
+    "dices": [10**4000] * 20,
+    "dicesops": ["s" * 5000] * 20,
+    "sum": 10**4000,
+    "calc": "+1" * 5000,
+    "multiplier": 1.5,
+}
+
+
+@pytest.mark.parametrize("command", [("dice",), ("luck",)])
+async def test_an_absurd_dice_or_luck_result_is_still_announced(
+    scripted: tuple[BotWorld, ScriptedTracker], command: tuple[str, ...]
+) -> None:
+    """Recorded as played, so its public message must be one Discord accepts."""
+    world, tracker = scripted
+    tracker.data = HOSTILE_DICE | {"int": 10**4000, "unit": "x" * 5000, "game": "y" * 5000}
+
+    exchange = await world.command(*command, member=OWNER)
+    public = await exchange.wait_for_message(lambda message: not message.ephemeral)
+
+    assert f"<@{OWNER.id}> played" in public.content
+    assert "**+1h**" in public.content
+    assert len(public.content) <= 2000
+    assert world.fake.errors == []
+    entry = (await world.ledger())[0]
+    assert entry.status is LedgerStatus.PLAYED

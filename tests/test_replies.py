@@ -1,8 +1,8 @@
-"""Splitting long private answers into messages Discord accepts."""
+"""Splitting long private answers, and bounding public ones, into messages Discord accepts."""
 
 from __future__ import annotations
 
-from cogs.replies import pages
+from cogs.replies import MESSAGE_LIMIT, pages, within_limit
 
 
 def test_pages_keep_whole_lines_under_the_limit() -> None:
@@ -15,3 +15,13 @@ def test_pages_keep_whole_lines_under_the_limit() -> None:
 def test_a_single_overlong_line_is_cut_to_the_limit() -> None:
     assert pages(["y" * 3000], limit=1900) == ["y" * 1900]
     assert pages([]) == []
+
+
+def test_a_public_message_keeps_its_first_lines_within_the_limit() -> None:
+    first = "<@1> played DICE for session 7: **+1h** ×1.5."
+    assert within_limit(first) == first
+    fitted = within_limit("\n".join([first, "a" * 1500, "b" * 1500]))
+    assert fitted == first + "\n" + "a" * 1500
+    cut = within_limit("z" * 5000)
+    assert len(cut) == MESSAGE_LIMIT
+    assert cut.endswith("…")

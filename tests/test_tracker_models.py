@@ -173,6 +173,13 @@ def test_wrong_typed_common_fields_become_none(
         ("dicesops", "s"),
         ("sum", "minus three"),
         ("calc", 42),
+        # Too large for a public message: read as missing, the game still counts as played.
+        ("dices", [6] * 21),
+        ("dices", [6, 10**7, 2]),
+        ("dicesops", [""] * 21),
+        ("dicesops", ["", "s" * 5, ""]),
+        ("sum", 2**64),
+        ("calc", "+1" * 101),
     ],
 )
 def test_wrong_typed_dice_fields_become_none(field: str, value: Any) -> None:
@@ -261,7 +268,7 @@ def test_huge_numbers_are_read_without_overflow() -> None:
     data = {"seconds": 10**30, "multiplier": 1e308, "session": 2**70, "dices": [10**20]}
     result = DiceResult.model_validate(data)
     assert (result.seconds, result.multiplier, result.session) == (None, 1e308, None)
-    assert result.dices == [10**20]
+    assert result.dices is None  # no die has that many faces (bounded for the public message)
     largest = DiceResult.model_validate({"seconds": -(2**63), "session": 2**63 - 1})
     assert (largest.seconds, largest.session) == (-(2**63), 2**63 - 1)
 

@@ -65,6 +65,13 @@ Lenient = Annotated[T | None, WrapValidator(_none_when_invalid)]
 # float; beyond that a value is absurd, and absurd fields read as None like unreadable ones.
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+# Fields shown in a public message are bounded too, so that a played game's announcement always
+# fits Discord's 2,000 characters: a longer text, a larger die or more dice read as None.
+MAX_DICE = 20
+Face = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
+Dice = Annotated[list[Face], Field(max_length=MAX_DICE)]
+DiceOps = Annotated[list[Annotated[str, Field(max_length=4)]], Field(max_length=MAX_DICE)]
+ShortText = Annotated[str, Field(max_length=200)]
 TrackerTime = Annotated[datetime | None, WrapValidator(lambda v, _h: _parse_tracker_time(v))]
 PenaltyFlag = Annotated[bool, WrapValidator(lambda v, _h: _penalty_flag(v))]
 
@@ -74,7 +81,7 @@ class GameResult(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
-    game: Lenient[str] = None
+    game: Lenient[ShortText] = None
     operation: Lenient[Operation] = None
     seconds: Lenient[Int64] = None
     multiplier: Lenient[Finite] = None
@@ -85,20 +92,20 @@ class GameResult(BaseModel):
 
 
 class LinkResult(GameResult):
-    unit: Lenient[str] = None
-    int_: Lenient[int] = Field(default=None, alias="int")
+    unit: Lenient[ShortText] = None
+    int_: Lenient[Int64] = Field(default=None, alias="int")
     penalty: PenaltyFlag = False
 
 
 class DiceResult(GameResult):
-    sum: Lenient[int] = None
-    dices: Lenient[list[int]] = None
-    dicesops: Lenient[list[str]] = None
-    calc: Lenient[str] = None
+    sum: Lenient[Int64] = None
+    dices: Lenient[Dice] = None
+    dicesops: Lenient[DiceOps] = None
+    calc: Lenient[ShortText] = None
 
 
 class LuckResult(GameResult):
-    int_: Lenient[int] = Field(default=None, alias="int")
+    int_: Lenient[Int64] = Field(default=None, alias="int")
 
 
 class ErrorBody(BaseModel):
