@@ -89,7 +89,8 @@ async def test_history_shows_each_call_as_the_tracker_received_it_newest_first(
     unknown, refused, owner, bob, alice = lines[1:]
     assert unknown.endswith(" · `sub` · unknown"), unknown
     assert f"<@{ledger[0].user_id}>" in unknown
-    assert " · `add` · refused: " in refused, refused
+    assert refused.endswith(f" · `add` · refused: {ledger[1].message}"), refused
+    assert ledger[1].message
     assert owner.endswith(
         f" · <@{OWNER.id}> · `rand` · penalty "
         + played_text(penalty.operation, penalty.seconds, penalty.multiplier)
