@@ -11,7 +11,7 @@ from discord.app_commands import locale_str
 from discord.ext import commands
 
 from cogs.ledger_lines import own_history_lines
-from cogs.replies import actor_from, pages, reply_privately, texts_of
+from cogs.replies import actor_from, reply_lines_privately, reply_privately, texts_of
 from cogs.tree import OPENS_MODAL, acknowledge_privately, report_error
 from i18n.message import Channel, Message, Moment, Name, Number, msg
 from services.accounts import AccountService, AccountStatus
@@ -185,10 +185,7 @@ class Accounts(
     )
     async def status(self, interaction: discord.Interaction) -> None:
         lines = describe_status(await self.accounts.status(actor_from(interaction)))
-        texts = texts_of(interaction)
-        # A line per link: many links, many pages.
-        for page in pages([texts.render(line, interaction.locale) for line in lines]):
-            await reply_privately(interaction, page)
+        await reply_lines_privately(interaction, lines)  # a line per link: maybe several pages
 
     @app_commands.command(
         name="history",
@@ -196,10 +193,7 @@ class Accounts(
     )
     async def history(self, interaction: discord.Interaction) -> None:
         calls = await self.history_service.own_history(actor_from(interaction))
-        texts = texts_of(interaction)
-        lines = [texts.render(line, interaction.locale) for line in own_history_lines(calls)]
-        for page in pages(lines):
-            await reply_privately(interaction, page)
+        await reply_lines_privately(interaction, own_history_lines(calls))
 
 
 async def setup(bot: CtVoteBot) -> None:

@@ -10,7 +10,13 @@ from discord.app_commands import locale_str
 from discord.ext import commands
 
 from cogs.ledger_lines import link_history_lines
-from cogs.replies import NO_PINGS, actor_from, pages, private_text, reply_privately, texts_of
+from cogs.replies import (
+    NO_PINGS,
+    actor_from,
+    private_text,
+    reply_lines_privately,
+    reply_privately,
+)
 from i18n.message import Channel, Member, Message, Name, Role, Term, msg, msg_n
 from services.history import HISTORY_DEFAULT, HISTORY_MAX
 from services.links import ChannelChoice
@@ -285,10 +291,7 @@ class Links(
         history = await self.bot.services.history.link_history(
             actor_from(interaction), name, channel, count
         )
-        texts = texts_of(interaction)
-        lines = [texts.render(line, interaction.locale) for line in link_history_lines(history)]
-        for page in pages(lines):
-            await reply_privately(interaction, page)
+        await reply_lines_privately(interaction, link_history_lines(history))
 
     @app_commands.command(
         name="export",
@@ -332,10 +335,7 @@ class Links(
                 interaction, msg("This server has no links yet: add one with `/links add`.")
             )
             return
-        texts = texts_of(interaction)
-        lines = [texts.render(describe_link(link), interaction.locale) for link in links]
-        for page in pages(lines):
-            await reply_privately(interaction, page)
+        await reply_lines_privately(interaction, [describe_link(link) for link in links])
 
 
 @app_commands.guild_only()

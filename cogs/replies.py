@@ -94,6 +94,13 @@ async def reply_privately(interaction: discord.Interaction, content: Message | s
         await interaction.response.send_message(content, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
+async def reply_lines_privately(interaction: discord.Interaction, lines: list[Message]) -> None:
+    """Several lines in the member's language, as few private messages as Discord's limit allows."""
+    texts = texts_of(interaction)
+    for page in pages([texts.render(line, interaction.locale) for line in lines]):
+        await reply_privately(interaction, page)
+
+
 async def publish(
     interaction: discord.Interaction, public: Message, private: Message, *, about: int
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,8 +12,8 @@ import pytest
 from storage.database import Database
 from storage.history import END_POINTS
 from storage.migrate import load_migrations, migrate
-from storage.models import ChannelLink, PlayedResult
-from tests.helpers_storage import CHANNEL, GUILD, KEY, NOW, USER, db_path, vote
+from storage.models import ChannelLink
+from tests.helpers_storage import CHANNEL, GUILD, KEY, NOW, USER, db_path, played, vote
 
 DAY = timedelta(days=1)
 
@@ -34,25 +33,6 @@ async def add_link(db: Database, name: str = "link") -> ChannelLink:
         added_by=1,
         now=NOW - 90 * DAY,
     )
-
-
-async def played(
-    db: Database,
-    link: ChannelLink,
-    at,
-    *,
-    user_id: int = USER,
-    anonymous: bool = False,
-    operation: str = "ADD",
-    seconds: int = 60,
-    penalty: bool = False,
-    settle_at=None,
-) -> int:
-    call = replace(vote(link.id, user_id=user_id, anonymous=anonymous), voter_name=f"n{user_id}")
-    entry = await db.begin_call(call, now=at)
-    result = PlayedResult(operation, seconds, 1.5, penalty, at + 10 * DAY, 1001)
-    await db.finish_played(entry, result, now=settle_at or at)
-    return entry
 
 
 async def test_a_link_and_a_member_list_their_calls_newest_first(db: Database) -> None:
@@ -94,7 +74,7 @@ async def test_the_export_reads_every_call_oldest_first_in_batches(db: Database)
 async def test_the_tally_follows_votes_as_they_settle_even_out_of_order(db: Database) -> None:
     link = await add_link(db)
     later = await played(db, link, NOW + timedelta(minutes=5))
-    await played(db, link, NOW, anonymous=True, settle_at=NOW + timedelta(minutes=6))
+    await played(db, link, NOW, anonymous=True, settled_at=NOW + timedelta(minutes=6))
 
     tally = await db.link_tally(link.id, day_start=NOW.replace(hour=0))
 
