@@ -96,12 +96,12 @@ def chart_of(report: StatsReport, render: Render, language: str) -> Chart:
     )
 
 
-@app_commands.guild_only()
 class Stats(commands.Cog):
     def __init__(self, history: HistoryService, charts: ChartRenderer) -> None:
         self.history = history
         self.charts = charts
 
+    @app_commands.guild_only()
     @app_commands.command(
         name="stats",
         description=locale_str("Show the statistics and a chart of this channel's link."),

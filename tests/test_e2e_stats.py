@@ -12,6 +12,7 @@ from tests.bot_world import (
     ALICE,
     BOB,
     GENERAL,
+    GUILD_ID,
     MODERATOR,
     OWNER,
     VOTER_ROLE,
@@ -176,3 +177,16 @@ async def test_stats_speak_the_members_language(world: BotWorld) -> None:
     assert answer.embeds[0]["title"] == "Statistik von Link „link“"
     assert field(answer, "Stimmen") == "3 Stimmen (2 mit Konto, 1 anonym)"
     assert_shows_the_chart(answer)
+
+
+async def test_stats_is_offered_in_servers_with_its_options(world: BotWorld) -> None:
+    (command,) = [c for c in world.fake.synced_commands(GUILD_ID) if c["name"] == "stats"]
+
+    assert command["contexts"] == [0]  # guilds only, never DMs
+    link, period = command["options"]
+    assert (link["name"], link["autocomplete"], link.get("required", False)) == (
+        "link",
+        True,
+        False,
+    )
+    assert [choice["value"] for choice in period["choices"]] == ["7d", "30d", "all"]
