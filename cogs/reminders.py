@@ -99,6 +99,7 @@ class Reminders(
                 error.code,
             )
             return False
+        self.bot.metrics.reminders_sent.inc()
         return True
 
 

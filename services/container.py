@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.accounts import AccountService
-from services.calls import SLOT_WAIT_SECONDS, GameCaller
+from services.calls import SLOT_WAIT_SECONDS, CallObserver, GameCaller
 from services.cards import CardService
 from services.clock import Clock
 from services.error_digest import ErrorDigest
@@ -40,8 +40,9 @@ class Services:
         clock: Clock,
         *,
         slot_wait: float = SLOT_WAIT_SECONDS,
+        observer: CallObserver | None = None,
     ) -> Services:
-        caller = GameCaller(db, clock, slot_wait=slot_wait)
+        caller = GameCaller(db, clock, slot_wait=slot_wait, observer=observer)
         voting = VotingService(db, tracker, caller, clock)
         links = LinkAdmin(db, clock)
         return cls(

@@ -57,6 +57,10 @@ class BotBusy(UserError):
     """Every call slot stayed taken for longer than a member should wait; nothing was sent."""
 
 
+class Restarting(UserError):
+    """The bot is stopping: it sends no new game call, so the member should try again soon."""
+
+
 def invalid_token(error: InvalidGameRequest, *, link: bool) -> BadInput:
     """Our sentence for a token the client's own check refused."""
     if error.code == "token_length":
