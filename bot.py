@@ -52,6 +52,7 @@ EXTENSIONS = (
     "cogs.accounts",
     "cogs.links",
     "cogs.reminders",
+    "cogs.help",
     "cogs.stats",
 )
 # Loggers that print secrets below INFO: interaction payloads, HTTP/2 headers, SQL parameters.
@@ -129,9 +130,10 @@ class CtVoteBot(commands.Bot):
     async def sync_commands_if_changed(self) -> bool:
         if self.application_id is None:  # login sets it before setup_hook
             raise discord.app_commands.MissingApplicationID
-        changed = await sync_commands(self.tree, self.db, self.application_id, self.dev_guild_id)
+        synced = await sync_commands(self.tree, self.db, self.application_id, self.dev_guild_id)
+        self.texts.learn_commands(synced.ids)
         self.commands_synced.set()
-        return changed
+        return synced.changed
 
 
 def configure_logging(settings: Settings) -> None:

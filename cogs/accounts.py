@@ -15,6 +15,7 @@ from cogs.replies import actor_from, reply_lines_privately, reply_privately, tex
 from cogs.tree import OPENS_MODAL, acknowledge_privately, report_error
 from i18n.message import Channel, Message, Moment, Name, Number, msg
 from services.accounts import AccountService, AccountStatus
+from services.commands import ACCOUNT_CONNECT, HELP_ACCOUNT, REMIND_OFF, REMIND_ON
 from services.history import HistoryService
 
 if TYPE_CHECKING:
@@ -84,7 +85,9 @@ def describe_status(status: AccountStatus) -> list[Message]:
         lines = [
             msg(
                 "No tracker account is connected: you vote anonymously, sharing the channel's "
-                "anonymous vote. Connect one with `/account connect`."
+                "anonymous vote. Connect one with {connect}; {help} explains how.",
+                connect=ACCOUNT_CONNECT,
+                help=HELP_ACCOUNT,
             )
         ]
     else:
@@ -98,9 +101,9 @@ def describe_status(status: AccountStatus) -> list[Message]:
             lines.append(msg("⚠️ The tracker rejected this token last time: connect again."))
     lines.append(msg("Votes cast through this bot: {count}.", count=Number(status.votes_cast)))
     lines.append(
-        msg("Reminders when a link reopens: on (`/remind off` stops them).")
+        msg("Reminders when a link reopens: on ({off} stops them).", off=REMIND_OFF)
         if status.reminders_on
-        else msg("Reminders when a link reopens: off (`/remind on`).")
+        else msg("Reminders when a link reopens: off ({on}).", on=REMIND_ON)
     )
     for entry in status.next_votes:
         link, channel = Name(entry.link.name), Channel(entry.link.channel_id)

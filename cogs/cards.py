@@ -19,6 +19,7 @@ from cogs.render import amount
 from cogs.texts import Texts
 from i18n.message import Duration, Member, Message, Moment, Number, Term, msg, msg_n
 from services.cards import CardService, CardSummary
+from services.commands import HELP_VOTING
 from services.links import RemovedLink
 from storage.models import ChannelLink, LinkCard, LinkTally, VoteInterval
 from tracker.models import Operation, VoteType
@@ -181,6 +182,14 @@ def card_embed(summary: CardSummary, render: Render) -> discord.Embed:
         (TIME, time_moved(tally.seconds_added, tally.seconds_removed)),
         (msg("Last result"), _last_result(tally)),
         (SCHEDULED_END, scheduled_end(summary.scheduled_end)),
+        # Discord shows no mentions in an embed's footer: the help link is the last field.
+        (
+            msg("New here?"),
+            msg(
+                "{help} explains how votes count, the shared anonymous vote and your own vote.",
+                help=HELP_VOTING,
+            ),
+        ),
     )
     for name, value in fields:
         embed.add_field(name=render(name), value=render(value), inline=False)

@@ -18,8 +18,9 @@ from cogs.replies import (
     reply_privately,
 )
 from i18n.message import Channel, Member, Message, Name, Role, Term, msg, msg_n
+from services.commands import LINKS_ADD, LINKS_CARD
 from services.history import HISTORY_DEFAULT, HISTORY_MAX
-from services.links import ChannelChoice
+from services.links import BotPermission, ChannelChoice
 from services.markup import mask
 from storage.models import ChannelLink, VoteInterval
 
@@ -49,6 +50,7 @@ THREADS = (
     discord.ChannelType.public_thread,
     discord.ChannelType.private_thread,
 )
+SEND, SEND_IN_THREADS = BotPermission.SEND_MESSAGES, BotPermission.SEND_MESSAGES_IN_THREADS
 
 
 def _choice(
@@ -56,13 +58,19 @@ def _choice(
     guild_id: int | None,
     kind: discord.ChannelType | None,
     permissions: discord.Permissions,
+    bot_permissions: discord.Permissions,
 ) -> ChannelChoice:
-    send = permissions.send_messages_in_threads if kind in THREADS else permissions.send_messages
+    send = SEND_IN_THREADS if kind in THREADS else SEND
     return ChannelChoice(
         channel_id,
         guild_id,
         takes_messages=kind in MESSAGE_CHANNELS,
-        member_can_post=permissions.view_channel and send,
+        member_can_post=permissions.view_channel and getattr(permissions, send.value),
+        bot_lacks=frozenset(
+            needed
+            for needed in (BotPermission.VIEW_CHANNEL, send, BotPermission.EMBED_LINKS)
+            if not getattr(bot_permissions, needed.value)
+        ),
     )
 
 
@@ -71,7 +79,8 @@ class MessageChannel(app_commands.Transformer):
 
     The choice keeps the server our cache puts the channel in (discord.py stamps resolved options
     with the interaction's server) and the member's own permissions there, as Discord resolved
-    them, so a moderator cannot make the bot post where they may not.
+    them, so a moderator cannot make the bot post where they may not. The bot's own permissions
+    there come from the cached channel, its overwrites and the bot's roles.
     """
 
     @property
@@ -90,19 +99,29 @@ class MessageChannel(app_commands.Transformer):
     ) -> ChannelChoice:
         guild = interaction.guild
         cached = guild.get_channel_or_thread(value.id) if guild is not None else None
-        guild_id = cached.guild.id if cached is not None else None
-        return _choice(value.id, guild_id, value.type, value.permissions)
+        if cached is None or guild is None or guild.me is None:
+            # Not a channel of this server: refused as such, whatever the bot may do there.
+            everything = discord.Permissions.all()
+            return _choice(value.id, None, value.type, value.permissions, everything)
+        bot_permissions = cached.permissions_for(guild.me)
+        return _choice(value.id, cached.guild.id, value.type, value.permissions, bot_permissions)
 
 
 ChannelOption = app_commands.Transform[ChannelChoice, MessageChannel]
 
 
 def this_channel(interaction: discord.Interaction) -> ChannelChoice | None:
-    """The channel the command was typed in, with the member's permissions there."""
+    """The channel the command was typed in, with the member's and the bot's permissions there."""
     channel = interaction.channel
     if interaction.guild_id is None or channel is None:
         return None
-    return _choice(channel.id, interaction.guild_id, channel.type, interaction.permissions)
+    return _choice(
+        channel.id,
+        interaction.guild_id,
+        channel.type,
+        interaction.permissions,
+        interaction.app_permissions,
+    )
 
 
 def describe_link(link: ChannelLink) -> Message:
@@ -141,9 +160,10 @@ async def _post_card(bot: CtVoteBot, link: ChannelLink) -> Message:
     except discord.HTTPException as error:
         return msg(
             "Its card could not be posted in {channel} (HTTP {status}): check the bot's "
-            "permission to send messages there, then use `/links card`.",
+            "permissions there, then use {card}.",
             channel=Channel(link.channel_id),
             status=error.status,
+            card=LINKS_CARD,
         )
     return msg("Its card is posted in {channel}.", channel=Channel(link.channel_id))
 
@@ -332,7 +352,8 @@ class Links(
         links = await self.admin.list(actor_from(interaction))
         if not links:
             await reply_privately(
-                interaction, msg("This server has no links yet: add one with `/links add`.")
+                interaction,
+                msg("This server has no links yet: add one with {add}.", add=LINKS_ADD),
             )
             return
         await reply_lines_privately(interaction, [describe_link(link) for link in links])

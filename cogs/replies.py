@@ -80,18 +80,27 @@ def voter_only(user_id: int) -> discord.AllowedMentions:
     )
 
 
-async def reply_privately(interaction: discord.Interaction, content: Message | str) -> None:
+async def reply_privately(
+    interaction: discord.Interaction,
+    content: Message | str | None,
+    *,
+    embed: discord.Embed | None = None,
+) -> None:
     """An ephemeral answer in the member's language, whether or not it was acknowledged already.
 
     Commands that can fail defer ephemerally, so the first follow-up (which keeps the deferral's
-    visibility) is private too. A `str` was rendered by the caller (e.g. one page of a list).
+    visibility) is private too. A `str` or an embed was rendered by the caller (e.g. one page of
+    a list).
     """
     if isinstance(content, Message):
         content = private_text(interaction, content)
+    answer = {"ephemeral": True, "allowed_mentions": NO_PINGS}
+    if embed is not None:
+        answer["embed"] = embed
     if interaction.response.is_done():
-        await interaction.followup.send(content, ephemeral=True, allowed_mentions=NO_PINGS)
+        await interaction.followup.send(content, **answer)
     else:
-        await interaction.response.send_message(content, ephemeral=True, allowed_mentions=NO_PINGS)
+        await interaction.response.send_message(content, **answer)
 
 
 async def reply_lines_privately(interaction: discord.Interaction, lines: list[Message]) -> None:

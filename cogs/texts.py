@@ -8,6 +8,7 @@ choice names at sync. Command and option names stay English everywhere.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from babel.lists import format_list
 from discord import app_commands
@@ -16,7 +17,9 @@ from i18n.catalogue import SOURCE_LANGUAGE, Catalogue
 from i18n.formats import babel_locale, format_duration, format_number
 from i18n.message import (
     Channel,
+    Command,
     Duration,
+    Listing,
     Member,
     Message,
     Moment,
@@ -44,6 +47,11 @@ ENGLISH_NAMES = (
 class Texts(app_commands.Translator):
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
+        self._command_ids: dict[str, int] = {}
+
+    def learn_commands(self, ids: Mapping[str, int]) -> None:
+        """The ids Discord gave the top-level commands: a command mention needs its id."""
+        self._command_ids = dict(ids)
 
     def language(self, locale: object) -> str:
         return self.catalogue.language_of(locale)
@@ -90,6 +98,11 @@ class Texts(app_commands.Translator):
                 return _code(text)
             case Names(texts=texts):
                 return format_list([_code(text) for text in texts], locale=babel_locale(language))
+            case Listing(items=items):
+                rendered = [self._render(item, language) for item in items]
+                return format_list(rendered, locale=babel_locale(language))
+            case Command(name=name, option=option):
+                return self._mention(name, option)
             case Term(text=text):
                 return text
             case Outside(text=text, limit=limit):
@@ -112,6 +125,16 @@ class Texts(app_commands.Translator):
             return None
         translated = self.catalogue.gettext(language, string.message)
         return translated if translated != string.message else None
+
+    def _mention(self, name: str, option: str | None) -> str:
+        """`</vote add:ID>`, clickable; as code until the ids are known (before the first sync)."""
+        command_id = self._command_ids.get(name.split(" ", 1)[0])
+        if command_id is None:
+            if self._command_ids:
+                log.warning("no synced command named /%s to mention", name)
+            return _code(f"/{name} {option}" if option else f"/{name}")
+        mention = f"</{name}:{command_id}>"
+        return f"{mention} {_code(option)}" if option else mention
 
 
 def _code(text: str) -> str:

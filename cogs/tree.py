@@ -13,6 +13,7 @@ from discord import app_commands
 from cogs.replies import reply_privately
 from i18n.message import Channel, Member, Message, Name, Outside, Term, followed_by, msg, msg_n
 from services.calls import RESTARTING
+from services.commands import ACCOUNT_CONNECT, HELP_ACCOUNT
 from services.errors import UserError, invalid_session
 from storage.errors import StorageUnavailable
 from tracker import errors
@@ -69,8 +70,10 @@ TRACKER_TEXTS: list[tuple[type[errors.TrackerError], Callable[[Any], Message]]] 
     (
         errors.Unauthorized,
         lambda e: msg(
-            "The tracker rejected your API token. Connect again with `/account connect` "
-            "using a current token."
+            "The tracker rejected your API token. Connect again with {connect} using a current "
+            "token; {help} explains where it is found.",
+            connect=ACCOUNT_CONNECT,
+            help=HELP_ACCOUNT,
         ),
     ),
     (

@@ -97,6 +97,25 @@ class Names:
 
 
 @dataclass(frozen=True)
+class Command:
+    """A slash command (`vote add`), shown as a mention a member can click to start typing it.
+
+    `option` is a value to type after it, shown beside the mention (`/help account`): Discord's
+    mentions cannot carry option values.
+    """
+
+    name: str
+    option: str | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Several messages, listed the language's way (`a, b and c`)."""
+
+    items: tuple[Message, ...]
+
+
+@dataclass(frozen=True)
 class Term:
     """A name of ours that every language keeps as it is (a game: DICE), inserted unchanged."""
 
@@ -122,6 +141,8 @@ Param = (
     | Number
     | Name
     | Names
+    | Command
+    | Listing
     | Term
     | Outside
     | int

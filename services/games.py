@@ -9,6 +9,7 @@ from functools import partial
 from i18n.message import msg
 from services.actor import Actor
 from services.calls import GameCaller
+from services.commands import ACCOUNT_CONNECT, HELP_ACCOUNT
 from services.errors import BadInput, NotConnected, invalid_session
 from storage.database import Database
 from storage.models import Account, NewCall
@@ -80,15 +81,19 @@ class GamesService:
         if account is None:
             raise NotConnected(
                 msg(
-                    "Games are played with your own tracker account: "
-                    "connect it with `/account connect`."
+                    "Games are played with your own tracker account: connect it with "
+                    "{connect}; {help} explains how.",
+                    connect=ACCOUNT_CONNECT,
+                    help=HELP_ACCOUNT,
                 )
             )
         if account.token_rejected:
             raise NotConnected(
                 msg(
-                    "The tracker rejected your API token last time. "
-                    "Connect again with `/account connect`."
+                    "The tracker rejected your API token last time. Connect again with "
+                    "{connect}; {help} explains where the token is found.",
+                    connect=ACCOUNT_CONNECT,
+                    help=HELP_ACCOUNT,
                 )
             )
         return account
@@ -98,7 +103,12 @@ class GamesService:
         if session_id is None:
             if account.default_session is None:
                 raise BadInput(
-                    msg("Name a session, or save a default session with `/account connect`.")
+                    msg(
+                        "Name a session, or save a default session with {connect}; {help} "
+                        "explains how.",
+                        connect=ACCOUNT_CONNECT,
+                        help=HELP_ACCOUNT,
+                    )
                 )
             session_id = account.default_session
         try:

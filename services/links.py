@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 
 from pydantic import SecretStr
 
-from i18n.message import Channel, Message, Name, msg
+from i18n.message import Channel, Listing, Message, Name, msg, msg_n
 from services.actor import Actor
 from services.clock import Clock
 from services.errors import BadInput, NotAllowed, invalid_token
@@ -18,19 +19,29 @@ from tracker.client import check_token
 from tracker.errors import InvalidGameRequest
 
 
+class BotPermission(Enum):
+    """A channel permission the bot needs to post there."""
+
+    VIEW_CHANNEL = "view_channel"
+    SEND_MESSAGES = "send_messages"
+    SEND_MESSAGES_IN_THREADS = "send_messages_in_threads"
+    EMBED_LINKS = "embed_links"
+
+
 @dataclass(frozen=True)
 class ChannelChoice:
     """A channel a moderator named or typed in, as far as our rules care.
 
     `guild_id` is the server our cache puts it in (None: unknown); `takes_messages` says whether
     the bot can post there at all, `member_can_post` whether the moderator may see it and write
-    there themselves.
+    there themselves, `bot_lacks` which of the permissions it needs the bot has not there.
     """
 
     id: int
     guild_id: int | None
     takes_messages: bool
     member_can_post: bool
+    bot_lacks: frozenset[BotPermission]
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,32 @@ class RemovedLink:
 
 
 OTHER_SERVER_CHANNEL = msg("That channel is not in this server.")
+# Named as Discord's channel settings name them, in the reader's language.
+PERMISSION_NAMES = {
+    # TRANSLATORS: Discord's name of this permission as Discord shows it, quoted if usual.
+    BotPermission.VIEW_CHANNEL: msg("View Channel"),
+    # TRANSLATORS: Discord's name of this permission as Discord shows it, quoted if usual.
+    BotPermission.SEND_MESSAGES: msg("Send Messages"),
+    # TRANSLATORS: Discord's name of this permission as Discord shows it, quoted if usual.
+    BotPermission.SEND_MESSAGES_IN_THREADS: msg("Send Messages in Threads"),
+    # TRANSLATORS: Discord's name of this permission as Discord shows it, quoted if usual.
+    BotPermission.EMBED_LINKS: msg("Embed Links"),
+}
+# What each permission depends on: Discord denies it whenever one of these is missing.
+DEPENDS_ON = {
+    BotPermission.SEND_MESSAGES: frozenset({BotPermission.VIEW_CHANNEL}),
+    BotPermission.SEND_MESSAGES_IN_THREADS: frozenset({BotPermission.VIEW_CHANNEL}),
+    BotPermission.EMBED_LINKS: frozenset(
+        {
+            BotPermission.VIEW_CHANNEL,
+            BotPermission.SEND_MESSAGES,
+            BotPermission.SEND_MESSAGES_IN_THREADS,
+        }
+    ),
+}
+# A card is an embed; a log line is plain text.
+CARD_NEEDS = frozenset(PERMISSION_NAMES)
+LOG_NEEDS = CARD_NEEDS - {BotPermission.EMBED_LINKS}
 NAME_RULE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 DEFAULT_NAME = "link"
 
@@ -82,7 +119,7 @@ class LinkAdmin:
         anonymous_allowed: bool,
     ) -> ChannelLink:
         guild_id, channel_id = self._target(actor, channel)
-        _posting_allowed(channel)
+        _posting_allowed(channel, CARD_NEEDS)
         token = link_token.strip()
         try:
             check_token(SecretStr(token), "link token")
@@ -116,7 +153,7 @@ class LinkAdmin:
         self, actor: Actor, name: str, channel: ChannelChoice | None
     ) -> ChannelLink:
         """A link whose card the moderator asks the bot to post in its channel."""
-        _posting_allowed(channel)
+        _posting_allowed(channel, CARD_NEEDS)
         return await self.find(actor, name, channel)
 
     async def find(self, actor: Actor, name: str, channel: ChannelChoice | None) -> ChannelLink:
@@ -157,7 +194,7 @@ class LinkAdmin:
         guild_id = actor.require_manager()
         if channel is not None:
             self._same_guild(guild_id, channel.guild_id, OTHER_SERVER_CHANNEL)
-            _posting_allowed(channel)
+            _posting_allowed(channel, LOG_NEEDS)
         await self._db.set_log_channel(guild_id, channel.id if channel is not None else None)
 
     async def log_channel(self, guild_id: int) -> int | None:
@@ -184,8 +221,9 @@ def no_such_link(channel_id: int, name: str) -> Message:
     return msg("{channel} has no link named {name}.", channel=Channel(channel_id), name=Name(name))
 
 
-def _posting_allowed(channel: ChannelChoice | None) -> None:
-    """The bot posts cards and log lines only where messages go and the moderator may write."""
+def _posting_allowed(channel: ChannelChoice | None, needs: frozenset[BotPermission]) -> None:
+    """The bot posts cards and log lines only where messages go, the moderator may write, and
+    the bot itself has the permissions it `needs`."""
     if channel is None:
         return
     if not channel.takes_messages:
@@ -201,6 +239,22 @@ def _posting_allowed(channel: ChannelChoice | None) -> None:
             msg(
                 "You cannot see or write in {channel} yourself, so the bot does not post there "
                 "for you.",
+                channel=Channel(channel.id),
+            )
+        )
+    lacking = channel.bot_lacks & needs
+    # Name only what is missing at the root: the rest follows once it is granted.
+    lacking = {each for each in lacking if not lacking & DEPENDS_ON.get(each, frozenset())}
+    if lacking:
+        names = tuple(PERMISSION_NAMES[each] for each in BotPermission if each in lacking)
+        raise NotAllowed(
+            msg_n(
+                "The bot lacks the {permissions} permission in {channel}. Grant it there (in the "
+                "channel's permissions, to the bot or one of its roles), then try again.",
+                "The bot lacks the {permissions} permissions in {channel}. Grant them there (in "
+                "the channel's permissions, to the bot or one of its roles), then try again.",
+                len(names),
+                permissions=Listing(names),
                 channel=Channel(channel.id),
             )
         )

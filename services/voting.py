@@ -12,6 +12,7 @@ from i18n.message import Message, Moment, Name, Names, Outside, msg
 from services.actor import Actor
 from services.calls import GameCaller
 from services.clock import Clock
+from services.commands import ACCOUNT_CONNECT, ACCOUNT_DISCONNECT, HELP_ACCOUNT, LINKS_ADD
 from services.errors import LinkNotResolved, NotAllowed, NotConnected, VoteLimited
 from services.links import typed_name
 from storage.database import Database
@@ -24,7 +25,11 @@ from tracker.models import Game, LinkResult, VoteType
 log = logging.getLogger(__name__)
 
 DAILY_WINDOW = timedelta(hours=24)
-CONNECT_HINT = msg("Connect your own account with `/account connect` to get a vote of your own.")
+CONNECT_HINT = msg(
+    "Connect your own account with {connect} to get a vote of your own; {help} explains how.",
+    connect=ACCOUNT_CONNECT,
+    help=HELP_ACCOUNT,
+)
 VOTING_IN_SERVERS = msg("Voting works only in a server channel.")
 
 
@@ -168,8 +173,8 @@ class VotingService:
         if not links:
             raise LinkNotResolved(
                 msg(
-                    "This channel has no link to vote on. "
-                    "A moderator can add one with `/links add`."
+                    "This channel has no link to vote on. A moderator can add one with {add}.",
+                    add=LINKS_ADD,
                 )
             )
         names = Names(tuple(link.name for link in links))
@@ -211,9 +216,12 @@ class VotingService:
         if account is not None and account.token_rejected:
             raise NotConnected(
                 msg(
-                    "The tracker rejected your API token last time. "
-                    "Connect again with `/account connect` "
-                    "(or `/account disconnect` to vote anonymously)."
+                    "The tracker rejected your API token last time. Connect again with "
+                    "{connect} (or {disconnect} to vote anonymously); {help} explains where the "
+                    "token is found.",
+                    connect=ACCOUNT_CONNECT,
+                    disconnect=ACCOUNT_DISCONNECT,
+                    help=HELP_ACCOUNT,
                 )
             )
         if account is None and not link.anonymous_allowed:

@@ -47,6 +47,7 @@ COMMAND_TREE: JSON = {
     "stats": ["link", "period"],
     "config": {"voter-role": ["role"], "log-channel": ["channel"]},
     "remind": {"on": [], "off": []},
+    "help": ["topic"],
 }
 SUBCOMMAND = 1
 DEFERRED_MESSAGE = 5

@@ -462,6 +462,8 @@ async def test_a_tracker_refusal_keeps_the_formatting_of_our_hint(world: BotWorl
 
     assert "vote limit" in answer.content  # our sentence for the tracker's COOLDOWN
     assert "\\" not in answer.content, answer.content
+    connect, help_account = world.mention("account connect"), world.mention("help", "account")
     assert answer.content.endswith(
-        "Connect your own account with `/account connect` to get a vote of your own."
+        f"Connect your own account with {connect} to get a vote of your own; {help_account} "
+        "explains how."
     ), answer.content

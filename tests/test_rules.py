@@ -283,7 +283,13 @@ async def test_moderation_needs_manage_server_and_a_channel_of_this_server(
             MODERATOR,
             link_token=demo.link_token,
             name=None,
-            channel=ChannelChoice(id=99, guild_id=None, takes_messages=True, member_can_post=True),
+            channel=ChannelChoice(
+                id=99,
+                guild_id=None,
+                takes_messages=True,
+                member_can_post=True,
+                bot_lacks=frozenset(),
+            ),
             interval=VoteInterval.DAILY,
             anonymous_allowed=True,
         )

@@ -15,8 +15,11 @@ from tests.fake_discord.commands import CommandRegistry
 from tests.fake_discord.gateway import Gateway
 from tests.fake_discord.payloads import (
     ATTACHMENT_SIZE_LIMIT,
+    EMBED_LINKS,
     JOINED_AT,
     MEMBER_PERMISSIONS,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
     WITHOUT_MESSAGES,
     Channel,
     Role,
@@ -222,6 +225,8 @@ class FakeDiscord:
         guild = self._guilds.get(int(payload["guild_id"])) if "guild_id" in payload else None
         if guild is not None:
             payload["guild_locale"] = payload["guild"]["locale"] = guild.locale
+            here = self._channels[int(channel["id"])]
+            payload["app_permissions"] = str(here.bot_permissions())  # the bot's, in this channel
         if payload["type"] in (2, 4):
             self.commands.complete(payload)
         if "message" in payload:
@@ -295,8 +300,9 @@ class FakeDiscord:
         channel = self._channels.get(channel_id)
         return None if channel is None else channel.guild_id
 
-    def check_can_post(self, channel_id: int) -> None:
-        """Refuse a channel message as Discord would: unknown channel, no access, DMs closed."""
+    def check_can_post(self, channel_id: int, *, embeds: bool) -> None:
+        """Refuse a channel message as Discord would: unknown channel, no access, DMs closed, a
+        permission the bot lacks there."""
         if channel_id in self._dm_users:
             if self._dm_users[channel_id] in self._closed_dms:
                 raise Refusal(403, 50007, "Cannot send messages to this user")
@@ -308,6 +314,11 @@ class FakeDiscord:
             raise Refusal(403, 50001, "Missing Access")
         if channel.type in WITHOUT_MESSAGES:
             raise Refusal(400, 50008, "Cannot send messages in a non-text channel")
+        permissions = channel.bot_permissions()
+        if not permissions & VIEW_CHANNEL:
+            raise Refusal(403, 50001, "Missing Access")
+        if not permissions & SEND_MESSAGES or (embeds and not permissions & EMBED_LINKS):
+            raise Refusal(403, 50013, "Missing Permissions")
 
     def dm_channel_json(self, user_id: int) -> JSON:
         user = self._users.get(user_id) or User(user_id, f"user{user_id}").to_json()
@@ -344,7 +355,7 @@ class FakeDiscord:
     def _guild_creates(self) -> list[JSON]:
         channels: dict[int, list[JSON]] = {}
         for channel in self._channels.values():
-            channels.setdefault(channel.guild_id or 0, []).append(channel.to_json())
+            channels.setdefault(channel.guild_id or 0, []).append(channel.to_json(self.bot.id))
         return [
             self._guild_create(guild, channels.get(guild.id, [])) for guild in self._guilds.values()
         ]
