@@ -19,6 +19,7 @@ class Actor:
     locale: str | None = None  # the member's Discord language
     guild_locale: str | None = None  # the server's, for what the whole channel reads
     interaction_id: int | None = None  # Discord's id of the request, to play it at most once
+    display_name: str | None = None  # as the server shows the member, kept with their votes
 
     def require_channel(self, refusal: Message | None = None) -> tuple[int, int]:
         """Server-bound commands refuse DMs even when Discord would deliver them."""

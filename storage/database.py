@@ -17,6 +17,7 @@ from storage.cards import CardStore
 from storage.errors import StorageError
 from storage.group_commit import GroupCommit
 from storage.guilds import GuildStore
+from storage.history import HistoryStore
 from storage.ledger import LedgerStore
 from storage.life_lock import LifeLock
 from storage.links import LinkStore
@@ -42,7 +43,9 @@ _PRAGMAS = (
 )
 
 
-class Database(AccountStore, LinkStore, GuildStore, LedgerStore, CardStore, ReminderStore):
+class Database(
+    AccountStore, LinkStore, GuildStore, LedgerStore, HistoryStore, CardStore, ReminderStore
+):
     """Owns the single aiosqlite connection; every query the bot makes is a method here."""
 
     recovered_at_open: int

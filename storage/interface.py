@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -12,6 +13,7 @@ from storage.models import (
     GuildSettings,
     LedgerEntry,
     LinkCard,
+    LinkStats,
     LinkTally,
     NewCall,
     PlayedResult,
@@ -87,6 +89,16 @@ class Storage(Protocol):
     async def vote_count(self, user_id: int) -> int: ...
     async def link_tally(self, link_id: int, *, day_start: datetime) -> LinkTally: ...
     async def had_penalty_on_link(self, user_id: int, link_id: int) -> bool: ...
+
+    # History, export and statistics.
+    async def calls_on_link(self, link_id: int, limit: int) -> list[LedgerEntry]: ...
+    async def calls_of_user(self, user_id: int, limit: int) -> list[LedgerEntry]: ...
+    def calls_on_link_in_order(
+        self, link_id: int, batch: int = ...
+    ) -> AsyncIterator[list[LedgerEntry]]: ...
+    async def link_stats(
+        self, link_id: int, *, since: datetime, until: datetime, top: int = 5
+    ) -> LinkStats: ...
 
     # Link cards.
     async def add_card(

@@ -20,7 +20,7 @@ from storage.group_commit import GroupCommit
 from storage.models import LedgerEntry, LinkTally, NewCall, PlayedResult
 from storage.rows import entry_from_row, tally_from_rows
 from storage.sql import Params, SqlStore
-from storage.timestamps import to_db, to_db_or_none
+from storage.timestamps import to_db, to_db_or_none, utc_day_number
 
 # What counts as a vote, said once. A public vote is a LINK game through a shared link (a dom's
 # LINK game is not one). It limits the next vote when the tracker may have counted it: played,
@@ -39,8 +39,11 @@ LAST_IDENTIFIED_VOTE_SQL = f"""
     ORDER BY created_at DESC, id DESC
     LIMIT 1
 """
+# Named: ledger_by_link has the same columns, and SQLite's planner, not knowing that this one
+# holds only the link's anonymous votes, would walk every vote on the link instead.
+ANONYMOUS_VOTES_INDEX = "INDEXED BY ledger_counted_anonymous"
 LAST_ANONYMOUS_VOTE_SQL = f"""
-    SELECT * FROM ledger WHERE {ANONYMOUS_VOTES}
+    SELECT * FROM ledger {ANONYMOUS_VOTES_INDEX} WHERE {ANONYMOUS_VOTES}
     ORDER BY created_at DESC, id DESC
     LIMIT 1
 """
@@ -56,23 +59,14 @@ LATEST_VOTES_OF_USER_SQL = f"""
     ORDER BY created_at DESC, id DESC
 """
 VOTE_COUNT_SQL = f"SELECT count(*) FROM ledger WHERE user_id = ? AND {PLAYED_VOTE}"
-# A link card's figures: played public votes only (refused ones changed nothing).
-TALLY_SQL = f"""
-    SELECT
-        count(*) FILTER (WHERE anonymous = 0) AS identified,
-        count(*) FILTER (WHERE anonymous = 1) AS anonymous,
-        count(*) FILTER (WHERE anonymous = 0 AND created_at >= ?) AS identified_today,
-        count(*) FILTER (WHERE anonymous = 1 AND created_at >= ?) AS anonymous_today,
-        coalesce(sum(seconds) FILTER (WHERE operation = 'ADD'), 0) AS added,
-        coalesce(sum(seconds) FILTER (WHERE operation = 'SUB'), 0) AS removed
-    FROM ledger
-    WHERE link_id = ? AND {PLAYED_VOTE}
-"""
-LAST_PLAYED_ON_LINK_SQL = f"""
-    SELECT * FROM ledger
-    WHERE link_id = ? AND {PLAYED_VOTE}
-    ORDER BY created_at DESC, id DESC
-    LIMIT 1
+# A link card's figures: kept up to date by the trigger of migration 0007 as votes are played.
+TALLY_SQL = """
+    SELECT totals.*,
+        coalesce(today.identified, 0) AS identified_today,
+        coalesce(today.anonymous, 0) AS anonymous_today
+    FROM link_totals AS totals
+    LEFT JOIN link_days AS today ON today.link_id = totals.link_id AND today.day = ?
+    WHERE totals.link_id = ?
 """
 # A penalty is a played, identified vote, so the terms of ledger_counted_identified change
 # nothing here; without them SQLite read every vote on the link, for every identified vote.
@@ -81,18 +75,21 @@ PENALTY_OF_USER_ON_LINK_SQL = f"""
 """
 _BEGIN_CALL = """
     INSERT INTO ledger (created_at, user_id, guild_id, channel_id, link_id, session_id, game, dom,
-                        vote_type, anonymous, interaction_id, boot_id)
-    SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+                        vote_type, anonymous, voter_name, interaction_id, boot_id)
+    SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 """
 # A game call is written as it comes; a vote only when its voter has no counted vote after the
 # last parameter, in the same statement, so no other write can come between check and row.
 BEGIN_GAME_SQL = f"{_BEGIN_CALL} RETURNING id"
 BEGIN_VOTE_SQL = {
     anonymous: f"""{_BEGIN_CALL}
-        WHERE NOT EXISTS (SELECT 1 FROM ledger WHERE {votes} AND created_at > ?)
+        WHERE NOT EXISTS (SELECT 1 FROM ledger {index} WHERE {votes} AND created_at > ?)
         RETURNING id
     """
-    for anonymous, votes in ((False, IDENTIFIED_VOTES), (True, ANONYMOUS_VOTES))
+    for anonymous, index, votes in (
+        (False, "", IDENTIFIED_VOTES),
+        (True, ANONYMOUS_VOTES_INDEX, ANONYMOUS_VOTES),
+    )
 }
 # The terms of the partial index ledger_pending.
 PENDING_LIVES_SQL = """
@@ -131,6 +128,7 @@ class LedgerStore(SqlStore):
             call.dom,
             call.vote_type,
             call.anonymous,
+            None if call.anonymous else call.voter_name,
             call.interaction_id,
             self.boot_id,
         ]
@@ -246,10 +244,14 @@ class LedgerStore(SqlStore):
         return [entry_from_row(row) for row in await self._fetch_all(sql, params)]
 
     async def link_tally(self, link_id: int, *, day_start: datetime) -> LinkTally:
-        """What a link card shows: votes today and in total, time added and removed, last result."""
-        since = to_db(day_start)
-        (row,) = await self._fetch_all(TALLY_SQL, (since, since, link_id))
-        last = await self._fetch_one(LAST_PLAYED_ON_LINK_SQL, (link_id,))
+        """What a link card shows: votes today and in total, time added and removed, last result.
+
+        Two lookups by key, however many votes the link has.
+        """
+        row = await self._fetch_one(TALLY_SQL, (utc_day_number(day_start), link_id))
+        if row is None:
+            return LinkTally(0, 0, 0, 0, 0, 0, last_vote=None)
+        last = await self._fetch_one("SELECT * FROM ledger WHERE id = ?", (row["last_played_id"],))
         return tally_from_rows(row, last)
 
     async def had_penalty_on_link(self, user_id: int, link_id: int) -> bool:

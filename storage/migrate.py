@@ -27,11 +27,7 @@ class Migration:
 
 
 def load_migrations(directory: Traversable | None = None) -> list[Migration]:
-    """Read the scripts in order of their numbers; a doubled number stops start-up.
-
-    Numbers are reserved per branch of work, so one that was reserved and never used leaves a
-    gap; a database records the highest number applied.
-    """
+    """Read the scripts, numbered 1, 2, 3… with no gap: a missing or doubled file stops start-up."""
     folder = directory if directory is not None else resources.files("storage") / "migrations"
     found = sorted(
         (
@@ -42,8 +38,8 @@ def load_migrations(directory: Traversable | None = None) -> list[Migration]:
         key=lambda migration: migration.version,
     )
     versions = [migration.version for migration in found]
-    if len(set(versions)) != len(versions) or not versions or versions[0] != 1:
-        raise StorageError(f"migration files are not numbered from 1 without doubles: {versions}")
+    if versions != list(range(1, len(found) + 1)):
+        raise StorageError(f"migration files are not numbered 1 to {len(found)}: {versions}")
     return found
 
 

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 from storage.models import (
     Account,
     ChannelLink,
+    DayCount,
     DueReminder,
+    EndPoint,
     GuildSettings,
     LedgerEntry,
     LedgerStatus,
     LinkCard,
+    LinkStats,
     LinkTally,
     VoteInterval,
+    VoterActivity,
 )
-from storage.timestamps import from_db, from_db_or_none
+from storage.timestamps import day_of_number, from_db, from_db_or_none
 from storage.token_cipher import TokenCipher
 
 Row = Mapping[str, Any]
@@ -50,6 +54,7 @@ def entry_from_row(row: Row) -> LedgerEntry:
         scheduled_end=from_db_or_none(row["scheduled_end"]),
         reason=row["reason"],
         message=row["message"],
+        voter_name=row["voter_name"],
     )
 
 
@@ -90,14 +95,14 @@ def card_from_row(row: Row) -> LinkCard:
 
 
 def tally_from_rows(row: Row, last: Row | None) -> LinkTally:
-    """A card's figures (`TALLY_SQL`'s columns) and the link's last played vote."""
+    """A card's figures (the link's totals and today's row) and the link's last played vote."""
     return LinkTally(
         identified=row["identified"],
         anonymous=row["anonymous"],
         identified_today=row["identified_today"],
         anonymous_today=row["anonymous_today"],
-        seconds_added=row["added"],
-        seconds_removed=row["removed"],
+        seconds_added=row["seconds_added"],
+        seconds_removed=row["seconds_removed"],
         last_vote=None if last is None else entry_from_row(last),
     )
 
@@ -122,4 +127,43 @@ def settings_from_row(guild_id: int, row: Row | None) -> GuildSettings:
         return GuildSettings(guild_id=guild_id, voter_role_id=None, log_channel_id=None)
     return GuildSettings(
         guild_id=guild_id, voter_role_id=row["voter_role_id"], log_channel_id=row["log_channel_id"]
+    )
+
+
+def day_count_from_row(row: Row) -> DayCount:
+    return DayCount(
+        day=day_of_number(row["day"]),
+        identified=row["identified"],
+        anonymous=row["anonymous"],
+        adds=row["adds"],
+        subs=row["subs"],
+        seconds_added=row["seconds_added"],
+        seconds_removed=row["seconds_removed"],
+    )
+
+
+def end_point_from_row(row: Row) -> EndPoint:
+    return EndPoint(
+        at=from_db(row["at"]),
+        scheduled_end=from_db(row["scheduled_end"]),
+        penalty=bool(row["penalty"]),
+    )
+
+
+def stats_from_rows(
+    days: Sequence[Row],
+    voters: Sequence[Row],
+    ends: Sequence[Row],
+    penalties_newest_first: Sequence[Row],
+    last: Row | None,
+) -> LinkStats:
+    """A link's statistics from the rows of its questions (storage.history)."""
+    return LinkStats(
+        days=[day_count_from_row(row) for row in days],
+        top_voters=[
+            VoterActivity(row["user_id"], row["votes"], row["net_seconds"]) for row in voters
+        ],
+        ends=[end_point_from_row(row) for row in ends],
+        penalties=[end_point_from_row(row) for row in reversed(penalties_newest_first)],
+        last_vote=None if last is None else entry_from_row(last),
     )

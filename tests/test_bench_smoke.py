@@ -60,3 +60,19 @@ def test_two_shard_processes_on_postgres_answer_every_vote() -> None:
     assert match is not None, lines[-1]
     assert (match["lost"], match["store"], match["processes"]) == ("0", "postgres", "2")
     assert "ledger rows: played 25; tracker requests from the bot: HTTP 200 25: agree" in lines
+
+
+STATS_LAST_LINE = re.compile(
+    rf"bench-stats: votes=(?P<votes>\d+) stats_p50_ms={NUMBER} stats_p99_ms={NUMBER} "
+    rf"loop_lag_max_ms={NUMBER} renders=(?P<renders>\d+) rss_warm_mb={NUMBER} "
+    rf"rss_end_mb={NUMBER} worker_rss_warm_mb={NUMBER} worker_rss_end_mb={NUMBER} "
+    rf"export_rows=(?P<rows>\d+) export_s={NUMBER} tally_ratio={NUMBER}"
+)
+
+
+def test_stats_answer_draw_and_export_a_seeded_link() -> None:
+    lines = run_bench("--stats", "--stats-votes", "300", "--stats-answers", "2", "--renders", "20")
+    match = STATS_LAST_LINE.fullmatch(lines[-1])
+    assert match is not None, lines[-1]
+    # 300 seeded votes and the 10 of the small card tally, each one row of the export.
+    assert (match["votes"], match["renders"], match["rows"]) == ("310", "20", "310")

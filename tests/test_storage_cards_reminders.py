@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from storage.interface import Storage
-from storage.models import ChannelLink, PlayedResult, VoteInterval
-from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, vote
+from storage.models import ChannelLink, VoteInterval
+from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, played, vote
 
 DAY = timedelta(hours=24)
 
@@ -21,22 +21,6 @@ async def add_link(db: Storage, interval: VoteInterval = VoteInterval.DAILY) -> 
         added_by=1,
         now=NOW,
     )
-
-
-async def played(
-    db: Storage,
-    link: ChannelLink,
-    at,
-    *,
-    user_id: int = USER,
-    anonymous: bool = False,
-    operation: str = "ADD",
-    seconds: int = 60,
-) -> int:
-    entry = await db.begin_call(vote(link.id, user_id=user_id, anonymous=anonymous), now=at)
-    result = PlayedResult(operation, seconds, 1.5, False, at + DAY, 1001)
-    await db.finish_played(entry, result, now=at)
-    return entry
 
 
 async def test_tally_counts_played_votes_today_and_in_total(db: Storage) -> None:

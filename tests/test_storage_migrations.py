@@ -27,9 +27,9 @@ TABLES = {
     "reminders_sent",
 }
 # 0001 tables, 0002 ledger indexes, 0003 cards and reminders, 0004 account use trigger,
-# 0005 drops the ledger indexes only test queries used, 0006 locales, 0009 the guarantees
-# several processes rely on (0007 and 0008 are reserved for other work)
-LATEST = 9
+# 0005 drops the ledger indexes only test queries used, 0006 locales, 0007 history and tallies,
+# 0008 the guarantees several processes rely on
+LATEST = 8
 
 
 def schema(path: Path) -> list[tuple[str, str]]:
@@ -167,6 +167,7 @@ async def test_failing_script_leaves_the_previous_version_whole(tmp_path: Path) 
 @pytest.mark.parametrize(
     "files",
     [
+        ["0001_a.sql", "0003_c.sql"],
         ["0001_a.sql", "0001_again.sql"],
         ["0002_b.sql"],
     ],
@@ -175,18 +176,6 @@ def test_badly_numbered_scripts_stop_start_up(tmp_path: Path, files: list[str]) 
     scripts = write_scripts(tmp_path / "migrations", dict.fromkeys(files, "SELECT 1;"))
     with pytest.raises(StorageError, match="not numbered"):
         load_migrations(scripts)
-
-
-async def test_a_reserved_number_left_unused_is_skipped(tmp_path: Path) -> None:
-    """Numbers are reserved per branch of work; one never used leaves a gap, not an error."""
-    scripts = write_scripts(
-        tmp_path / "migrations",
-        {"0001_a.sql": "CREATE TABLE a (x INTEGER);", "0003_c.sql": "CREATE TABLE c (x INTEGER);"},
-    )
-    async with aiosqlite.connect(tmp_path / "m.sqlite3", isolation_level=None) as conn:
-        assert await migrate(conn, load_migrations(scripts)) == 2
-        assert await schema_version(conn) == 3
-        assert await migrate(conn, load_migrations(scripts)) == 0
 
 
 def test_other_files_in_the_folder_are_ignored(tmp_path: Path) -> None:

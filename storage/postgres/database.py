@@ -24,6 +24,7 @@ from storage.errors import (
     StorageUnavailable,
     VoteAlreadyCounted,
 )
+from storage.history import END_POINTS, EXPORT_BATCH, PENALTY_POINTS
 from storage.migrate import Migration, check_not_newer, load_migrations
 from storage.models import (
     Account,
@@ -32,12 +33,13 @@ from storage.models import (
     GuildSettings,
     LedgerEntry,
     LinkCard,
+    LinkStats,
     LinkTally,
     NewCall,
     PlayedResult,
     VoteInterval,
 )
-from storage.postgres import votes
+from storage.postgres import history, votes
 from storage.read_cache import ReadCache
 from storage.rows import (
     SECRET_COLUMNS,
@@ -47,10 +49,11 @@ from storage.rows import (
     link_from_row,
     reminder_from_row,
     settings_from_row,
+    stats_from_rows,
     tally_from_rows,
 )
 from storage.sql import DATABASE_UNAVAILABLE
-from storage.timestamps import to_db, to_db_or_none
+from storage.timestamps import to_db, to_db_or_none, utc_day_number
 from storage.token_cipher import KEY_CANARY_META, TokenCipher, check_key
 
 log = logging.getLogger(__name__)
@@ -488,6 +491,7 @@ class PostgresDatabase:
             call.interaction_id,
             self.boot_id,
             to_db_or_none(limit_since),
+            None if call.anonymous else call.voter_name,
         )
         try:
             with unavailable_as_storage_error():
@@ -579,12 +583,49 @@ class PostgresDatabase:
         return int(await self._fetchval(votes.VOTE_COUNT_SQL, user_id))
 
     async def link_tally(self, link_id: int, *, day_start: datetime) -> LinkTally:
-        (row,) = await self._fetch(votes.TALLY_SQL, link_id, to_db(day_start))
-        last = await self._fetchrow(votes.LAST_PLAYED_ON_LINK_SQL, link_id)
+        """Two lookups by key, however many votes the link has."""
+        row = await self._fetchrow(votes.TALLY_SQL, link_id, utc_day_number(day_start))
+        if row is None:
+            return LinkTally(0, 0, 0, 0, 0, 0, last_vote=None)
+        last = await self._fetchrow("SELECT * FROM ledger WHERE id = $1", row["last_played_id"])
         return tally_from_rows(row, last)
 
     async def had_penalty_on_link(self, user_id: int, link_id: int) -> bool:
         return await self._fetchrow(votes.PENALTY_OF_USER_ON_LINK_SQL, user_id, link_id) is not None
+
+    # History, export and statistics.
+
+    async def calls_on_link(self, link_id: int, limit: int) -> list[LedgerEntry]:
+        return self._entries(await self._fetch(history.CALLS_ON_LINK_SQL, link_id, limit))
+
+    async def calls_of_user(self, user_id: int, limit: int) -> list[LedgerEntry]:
+        return self._entries(await self._fetch(history.CALLS_OF_USER_SQL, user_id, limit))
+
+    async def calls_on_link_in_order(
+        self, link_id: int, batch: int = EXPORT_BATCH
+    ) -> AsyncIterator[list[LedgerEntry]]:
+        """Every call on the link, oldest first, a batch at a time (keyset pages)."""
+        rows = await self._fetch(history.EXPORT_FIRST_SQL, link_id, batch)
+        while rows:
+            yield self._entries(rows)
+            if len(rows) < batch:
+                return
+            last = rows[-1]
+            rows = await self._fetch(
+                history.EXPORT_NEXT_SQL, link_id, last["created_at"], last["id"], batch
+            )
+
+    async def link_stats(
+        self, link_id: int, *, since: datetime, until: datetime, top: int = 5
+    ) -> LinkStats:
+        start = to_db(since)
+        slice_length = max(1, (to_db(until) - start) // END_POINTS + 1)
+        days = await self._fetch(history.DAYS_SQL, link_id, utc_day_number(since))
+        voters = await self._fetch(history.TOP_VOTERS_SQL, link_id, start, top)
+        ends = await self._fetch(history.ENDS_SQL, link_id, start, start, slice_length)
+        penalties = await self._fetch(history.PENALTIES_SQL, link_id, start, PENALTY_POINTS)
+        last = await self._fetchrow(history.LAST_PLAYED_SQL, link_id)
+        return stats_from_rows(days, voters, ends, penalties, last)
 
     @staticmethod
     def _entries(rows: list[asyncpg.Record]) -> list[LedgerEntry]:

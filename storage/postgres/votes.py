@@ -13,6 +13,7 @@ def counted_vote(row: str = "ledger") -> str:
 
 
 COUNTED_VOTE = counted_vote()
+PLAYED_VOTE = "game = 'link' AND NOT dom AND status = 'played'"
 
 
 def same_voter(*, anonymous: bool, link: str, user: str) -> str:
@@ -42,39 +43,28 @@ LATEST_VOTES_OF_USER_SQL = f"""
     ) AS latest
     ORDER BY created_at DESC, id DESC
 """
-VOTE_COUNT_SQL = """
-    SELECT count(*) FROM ledger
-    WHERE user_id = $1 AND game = 'link' AND NOT dom AND status = 'played'
-"""
+VOTE_COUNT_SQL = f"SELECT count(*) FROM ledger WHERE user_id = $1 AND {PLAYED_VOTE}"
 PENALTY_OF_USER_ON_LINK_SQL = f"""
     SELECT 1 FROM ledger
     WHERE user_id = $1 AND link_id = $2 AND NOT anonymous AND {COUNTED_VOTE} AND penalty
     LIMIT 1
 """
-# A link card's figures: played public votes only (refused ones changed nothing).
+# A link card's figures: kept up to date by the trigger of migration 0007 as votes are played.
 TALLY_SQL = """
-    SELECT
-        count(*) FILTER (WHERE NOT anonymous) AS identified,
-        count(*) FILTER (WHERE anonymous) AS anonymous,
-        count(*) FILTER (WHERE NOT anonymous AND created_at >= $2) AS identified_today,
-        count(*) FILTER (WHERE anonymous AND created_at >= $2) AS anonymous_today,
-        coalesce(sum(seconds) FILTER (WHERE operation = 'ADD'), 0) AS added,
-        coalesce(sum(seconds) FILTER (WHERE operation = 'SUB'), 0) AS removed
-    FROM ledger
-    WHERE link_id = $1 AND game = 'link' AND NOT dom AND status = 'played'
-"""
-LAST_PLAYED_ON_LINK_SQL = """
-    SELECT * FROM ledger
-    WHERE link_id = $1 AND game = 'link' AND NOT dom AND status = 'played'
-    ORDER BY created_at DESC, id DESC
-    LIMIT 1
+    SELECT totals.*,
+        coalesce(today.identified, 0) AS identified_today,
+        coalesce(today.anonymous, 0) AS anonymous_today
+    FROM link_totals AS totals
+    LEFT JOIN link_days AS today ON today.link_id = totals.link_id AND today.day = $2
+    WHERE totals.link_id = $1
 """
 # Written only if the voter has no counted vote after $13 (votes only; $13 NULL for games).
 BEGIN_CALL_SQL = {
     anonymous: f"""
         INSERT INTO ledger (link_id, anonymous, user_id, created_at, guild_id, channel_id,
-                            session_id, game, dom, vote_type, interaction_id, boot_id)
-        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+                            session_id, game, dom, vote_type, interaction_id, boot_id,
+                            voter_name)
+        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14
         WHERE $13::bigint IS NULL OR NOT EXISTS (
             SELECT 1 FROM ledger
             WHERE {same_voter(anonymous=anonymous, link="$1", user="$3")} AND created_at > $13

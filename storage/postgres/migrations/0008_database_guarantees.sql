@@ -1,5 +1,5 @@
 -- What keeps several processes (or a second delivery of one interaction) from playing twice:
--- enforced by the database, so it holds whichever process asks (mirrors SQLite's 0009).
+-- enforced by the database, so it holds whichever process asks (mirrors SQLite's 0008).
 
 ALTER TABLE ledger ADD COLUMN interaction_id bigint;
 CREATE UNIQUE INDEX ledger_one_call_per_interaction ON ledger (interaction_id)
