@@ -34,6 +34,8 @@ TABLES = (
     "channel_links",
     "guild_settings",
     "ledger",
+    "link_days",
+    "link_totals",
     "link_cards",
     "reminder_subscribers",
     "reminders_sent",

@@ -61,6 +61,7 @@ async def fill(path: Path, key: bytes) -> dict[str, object]:
             "link": link,
             "gone": gone.id,
             "ledger": recent_calls(path, GUILD),
+            "tally": await db.link_tally(link.id, day_start=DAY_AGO),
         }
 
 
@@ -77,6 +78,8 @@ async def test_everything_moves_and_still_works(tmp_path: Path, postgres: Postgr
         "channel_links": 1,
         "guild_settings": 1,
         "ledger": 3,
+        "link_days": 1,
+        "link_totals": 1,
         "link_cards": 1,
         "reminder_subscribers": 1,
         "reminders_sent": 1,
@@ -98,6 +101,7 @@ async def test_everything_moves_and_still_works(tmp_path: Path, postgres: Postgr
         assert (settings.voter_role_id, settings.log_channel_id) == (55, 66)
         assert recent_calls(url, GUILD) == before["ledger"]
         assert await db.get_meta("synced_commands:1:global") == "abc"
+        assert await db.link_tally(before["link"].id, day_start=DAY_AGO) == before["tally"]
         assert [card.message_id for card in await db.cards_of_link(before["link"].id)] == [999]
         assert await db.is_subscribed(USER)
         assert not await db.claim_reminder(before["ledger"][-1].id, now=NOW)  # already sent
