@@ -1,4 +1,4 @@
-"""History, export batches, statistics and the incremental tallies on a real database file."""
+"""History, export batches, statistics and the incremental tallies, on both backends."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import aiosqlite
+import asyncpg
 
-from storage.database import Database
 from storage.history import END_POINTS
 from storage.interface import Storage
-from storage.migrate import load_migrations, migrate
+from storage.migrate import Migration, load_migrations, migrate
 from storage.models import ChannelLink
-from tests.helpers_storage import CHANNEL, GUILD, KEY, NOW, USER, db_path, played, vote
+from storage.postgres.database import apply_migrations, postgres_migrations
+from tests.conftest import OpenStorage
+from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, played, vote
 
 DAY = timedelta(days=1)
 
@@ -105,31 +107,21 @@ async def test_stats_count_days_rank_voters_and_keep_the_chart_small(db: Storage
     assert stats.last_vote is not None
 
 
-async def test_the_migration_counts_the_votes_played_before_it(tmp_path: Path) -> None:
-    path = db_path(tmp_path)
-    migrations = load_migrations()
-    version = next(m.version for m in migrations if m.name.endswith("_history_and_tallies.sql"))
-    async with Database.connect(path, KEY, now=NOW) as db:
+async def test_the_migration_counts_the_votes_played_before_it(
+    open_storage: OpenStorage, database_url: str | None, database_path: Path
+) -> None:
+    async with open_storage(now=NOW) as db:
         link = await add_link(db)
         for minute in range(3):
             await played(db, link, NOW + timedelta(minutes=minute), seconds=100)
         await played(db, link, NOW - DAY, anonymous=True, operation="SUB", seconds=40)
         before = await db.link_tally(link.id, day_start=NOW.replace(hour=0))
-    async with aiosqlite.connect(path, isolation_level=None) as conn:  # as an older bot left it
-        await conn.executescript("DELETE FROM link_days; DELETE FROM link_totals;")
-        await conn.execute(f"PRAGMA user_version = {version - 1}")
-    async with aiosqlite.connect(path, isolation_level=None) as conn:
-        await conn.executescript(
-            "DROP TRIGGER ledger_played_counts_for_link; DROP TABLE link_days;"
-            " DROP TABLE link_totals; DROP INDEX ledger_by_user; DROP INDEX ledger_by_link;"
-            " CREATE INDEX ledger_by_link ON ledger (link_id);"
-            " ALTER TABLE ledger DROP COLUMN voter_name;"
-        )
-        # This migration alone: the later ones are still in place.
-        assert await migrate(conn, migrations[:version]) == 1
-        await conn.execute(f"PRAGMA user_version = {migrations[-1].version}")
+    if database_url is None:
+        await rerun_on_sqlite(database_path)
+    else:
+        await rerun_on_postgres(database_url)
 
-    async with Database.connect(path, KEY, now=NOW) as db:
+    async with open_storage(now=NOW) as db:
         after = await db.link_tally(link.id, day_start=NOW.replace(hour=0))
     assert after.last_vote is not None
     assert before.last_vote is not None
@@ -137,3 +129,47 @@ async def test_the_migration_counts_the_votes_played_before_it(tmp_path: Path) -
     assert after.__dict__ | {"last_vote": None} == before.__dict__ | {"last_vote": None}
     assert (after.identified, after.anonymous, after.identified_today) == (3, 1, 3)
     assert (after.seconds_added, after.seconds_removed) == (300, 40)
+
+
+def tallies_version(migrations: list[Migration]) -> int:
+    return next(m.version for m in migrations if m.name.endswith("_history_and_tallies.sql"))
+
+
+async def rerun_on_sqlite(path: Path) -> None:
+    """The database as an older bot left it, then the tallies' migration alone."""
+    migrations = load_migrations()
+    version = tallies_version(migrations)
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
+        await conn.executescript(
+            "DROP TRIGGER ledger_played_counts_for_link; DROP TABLE link_days;"
+            " DROP TABLE link_totals; DROP INDEX ledger_by_user; DROP INDEX ledger_by_link;"
+            " CREATE INDEX ledger_by_link ON ledger (link_id);"
+            " ALTER TABLE ledger DROP COLUMN voter_name;"
+        )
+        await conn.execute(f"PRAGMA user_version = {version - 1}")
+        assert await migrate(conn, migrations[:version]) == 1  # the later ones are in place
+        await conn.execute(f"PRAGMA user_version = {migrations[-1].version}")
+
+
+async def rerun_on_postgres(url: str) -> None:
+    migrations = postgres_migrations()
+    version = tallies_version(migrations)
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "DROP TRIGGER ledger_played_counts_for_link ON ledger;"
+            " DROP FUNCTION ledger_played_counts_for_link(); DROP TABLE link_days;"
+            " DROP TABLE link_totals; DROP INDEX ledger_by_user; DROP INDEX ledger_by_link;"
+            " CREATE INDEX ledger_by_link ON ledger (link_id);"
+            " ALTER TABLE ledger DROP COLUMN voter_name;"
+        )
+        later = await conn.fetch(
+            "DELETE FROM schema_migrations WHERE version >= $1 RETURNING *", version
+        )
+        assert await apply_migrations(conn, migrations[:version]) == 1
+        await conn.executemany(
+            "INSERT INTO schema_migrations VALUES ($1, $2, $3)",
+            [tuple(row) for row in later if row["version"] > version],
+        )
+    finally:
+        await conn.close()
