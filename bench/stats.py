@@ -92,16 +92,21 @@ def seed_votes(database: Path, link_id: int, votes: int, now: datetime, seed: in
                 )
             )
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(
-            "INSERT INTO ledger (id, created_at, user_id, guild_id, channel_id, link_id, game,"
-            " dom, vote_type, anonymous, voter_name) VALUES (?, ?, ?, ?, ?, ?, 'link', 0, ?, ?, ?)",
-            pending,
-        )
-        conn.executemany(
-            "UPDATE ledger SET status = 'played', finished_at = ?, operation = ?, seconds = ?,"
-            " multiplier = ?, penalty = ?, scheduled_end = ? WHERE id = ? AND status = 'pending'",
-            played,
-        )
+        # Each settled before the next is written: the database allows one pending vote per
+        # link and voter, as it does for the bot.
+        for begun, settled in zip(pending, played, strict=True):
+            conn.execute(
+                "INSERT INTO ledger (id, created_at, user_id, guild_id, channel_id, link_id, game,"
+                " dom, vote_type, anonymous, voter_name)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'link', 0, ?, ?, ?)",
+                begun,
+            )
+            conn.execute(
+                "UPDATE ledger SET status = 'played', finished_at = ?, operation = ?,"
+                " seconds = ?, multiplier = ?, penalty = ?, scheduled_end = ?"
+                " WHERE id = ? AND status = 'pending'",
+                settled,
+            )
         conn.execute("COMMIT")
     finally:
         conn.close()
