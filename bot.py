@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import discord
 import discord.gateway
@@ -122,6 +123,16 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
         yield bot
 
 
+def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run the bot on uvloop where it exists: the same asyncio, less CPU per socket event."""
+    try:
+        import uvloop
+    except ImportError:  # Windows
+        asyncio.run(main)
+        return
+    uvloop.run(main)
+
+
 async def serve(settings: Settings) -> None:
     async with assemble(settings) as bot:
         await bot.start(settings.discord_token.get_secret_value())
@@ -146,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings)
     try:
-        asyncio.run(serve_with_sandbox(settings) if args.sandbox else serve(settings))
+        run_event_loop(serve_with_sandbox(settings) if args.sandbox else serve(settings))
     except (StorageError, discord.LoginFailure) as error:
         sys.stderr.write(f"ctvote: {error}\n")
         return 1

@@ -12,7 +12,6 @@ No rules, no database, no encryption, no cards.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -28,7 +27,7 @@ import discord
 from discord import app_commands
 from pydantic import SecretStr
 
-from bot import point_discord_at
+from bot import point_discord_at, run_event_loop
 from cogs.render import vote_message
 from cogs.replies import publish
 from services.voting import VoteOutcome
@@ -128,7 +127,7 @@ def main() -> int:
     settings = load_settings()
     accounts = json.loads(Path(os.environ["FLOOR_ACCOUNTS"]).read_text())
     with contextlib.suppress(KeyboardInterrupt):  # how bench/run.py stops it
-        asyncio.run(serve(settings, accounts))
+        run_event_loop(serve(settings, accounts))
     return 0
 
 
