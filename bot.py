@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import AsyncIterator, Coroutine
@@ -34,6 +35,7 @@ from tracker.http import create_http_client
 log = logging.getLogger("ctvote")
 
 EXTENSIONS = ("cogs.voting", "cogs.games", "cogs.accounts", "cogs.links", "cogs.reminders")
+YOUNG_COLLECTION_EVERY = 10_000  # allocations; see run_event_loop
 # Loggers that print secrets below INFO: interaction payloads, HTTP/2 headers, SQL parameters.
 CHATTY_LIBRARIES = ("discord", "httpcore", "hpack", "h2", "aiosqlite", "asyncio")
 
@@ -124,7 +126,17 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
 
 
 def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
-    """Run the bot on uvloop where it exists: the same asyncio, less CPU per socket event."""
+    """Run the bot on uvloop where it exists (the same asyncio, less CPU per socket event), with
+    the garbage collector set for a server's heap.
+
+    What is loaded by now lives as long as the process: frozen, full collections stop walking it.
+    A vote allocates thousands of objects that live across an await or two; collecting the
+    youngest generation every 700 allocations (the default) promoted them by the thousand, and
+    full collections of the grown heap paused the loop for ~70 ms each. Every 10,000 lets most of
+    them die young.
+    """
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])
     try:
         import uvloop
     except ImportError:  # Windows
