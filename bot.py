@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -23,17 +24,26 @@ from cogs.command_sync import sync_commands
 from cogs.modlog import ModLog
 from cogs.tree import BotTree
 from cogs.vote_flow import VoteFlow
+from ops.health import OpsServer, connected_shards, gateway_latency
+from ops.logs import JsonFormatter
+from ops.metrics import Metrics
+from ops.shutdown import stop_on_signals
 from services.clock import Clock, utc_now
 from services.container import Services
 from settings import Settings, SettingsError, load_settings
 from storage.database import Database
 from storage.errors import StorageError
-from storage.token_cipher import key_path_for, load_token_key
+from storage.private_files import refuse_if_open_to_others
+from storage.token_cipher import legacy_key_file, load_token_key
 from tracker.client import TrackerClient
 from tracker.http import create_http_client
 
 log = logging.getLogger("ctvote")
 
+# After the grace, members of calls still under way are told "may or may not have counted";
+# delivering that may take this long before the bot closes.
+GIVE_UP_REPLY_SECONDS = 5.0
+ENV_FILE = Path(".env")  # read by the settings, from the folder the bot starts in
 EXTENSIONS = ("cogs.voting", "cogs.games", "cogs.accounts", "cogs.links", "cogs.reminders")
 YOUNG_COLLECTION_EVERY = 10_000  # allocations; see run_event_loop
 # Loggers that print secrets below INFO: interaction payloads, HTTP/2 headers, SQL parameters.
@@ -41,7 +51,13 @@ CHATTY_LIBRARIES = ("discord", "httpcore", "hpack", "h2", "aiosqlite", "asyncio"
 
 
 class CtVoteBot(commands.Bot):
-    def __init__(self, services: Services, db: Database, settings: Settings) -> None:
+    def __init__(
+        self,
+        services: Services,
+        db: Database,
+        settings: Settings,
+        metrics: Metrics,
+    ) -> None:
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
         intents = discord.Intents.none()
         intents.guilds = True
@@ -60,6 +76,14 @@ class CtVoteBot(commands.Bot):
         self.modlog = ModLog(self, services.links, services.error_digest)
         self.votes = VoteFlow(services.voting, self.cards, self.modlog)
         self.commands_synced = asyncio.Event()
+        self.stopping = False
+        self.ops_server: OpsServer | None = None
+        self.metrics = metrics
+        self.metrics.watch(
+            calls_under_way=lambda: services.calls.calls_under_way,
+            gateway_latency=lambda: gateway_latency(self),
+            shards_connected=lambda: connected_shards(self),
+        )
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(CardVoteButton)
@@ -71,6 +95,20 @@ class CtVoteBot(commands.Bot):
         await self.cards.close()
         await super().close()
 
+    async def stop_gracefully(self, grace: float) -> None:
+        """Refuse new interactions, let game calls already sent settle for up to `grace` seconds
+        (their members get their answers), then close. What is left becomes unknown."""
+        if self.stopping:
+            return
+        self.stopping = True
+        left = await self.services.calls.drain(grace)
+        if left:
+            log.warning(
+                "%d game calls did not settle within %g s; they become unknown", left, grace
+            )
+            await self.services.calls.give_up(GIVE_UP_REPLY_SECONDS)
+        await self.close()
+
     async def sync_commands_if_changed(self) -> bool:
         if self.application_id is None:  # login sets it before setup_hook
             raise discord.app_commands.MissingApplicationID
@@ -80,11 +118,12 @@ class CtVoteBot(commands.Bot):
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level_number,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log_level_number, handlers=[handler])
     floor = max(settings.log_level_number, logging.INFO)
     for name in CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(floor)
@@ -107,7 +146,12 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
     """Open the database and the tracker client, hand them to a new bot, close all in reverse."""
     if settings.discord_api_url is not None and settings.discord_gateway_url is not None:
         point_discord_at(str(settings.discord_api_url), str(settings.discord_gateway_url))
-    key = load_token_key(settings.token_key, key_path_for(settings.database_path))
+    key = load_token_key(
+        settings.token_key,
+        settings.key_file,
+        legacy_path=legacy_key_file(settings.database_path),
+    )
+    metrics = Metrics()
     async with AsyncExitStack() as stack:
         db = await stack.enter_async_context(Database.connect(settings.database_path, key))
         if db.recovered_at_open:
@@ -117,11 +161,17 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
             )
         http = await stack.enter_async_context(create_http_client(settings))
         tracker = TrackerClient(http, settings.tracker_base_url)
-        services = Services.build(db, tracker, clock, slot_wait=settings.call_slot_wait_seconds)
+        services = Services.build(
+            db, tracker, clock, slot_wait=settings.call_slot_wait_seconds, observer=metrics
+        )
         # Runs after the bot closed and before the tracker client and the database close.
         stack.push_async_callback(services.calls.cancel_in_flight)
-        bot = CtVoteBot(services, db, settings)
+        bot = CtVoteBot(services, db, settings, metrics)
         await stack.enter_async_context(bot)
+        if settings.http_port is not None:
+            bot.ops_server = OpsServer(bot, metrics)
+            await bot.ops_server.start(settings.http_host, settings.http_port)
+            stack.push_async_callback(bot.ops_server.stop)
         yield bot
 
 
@@ -147,7 +197,8 @@ def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
 
 async def serve(settings: Settings) -> None:
     async with assemble(settings) as bot:
-        await bot.start(settings.discord_token.get_secret_value())
+        with stop_on_signals(bot, settings.shutdown_grace_seconds):
+            await bot.start(settings.discord_token.get_secret_value())
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -163,7 +214,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
+        refuse_if_open_to_others(ENV_FILE)
         settings = load_settings()
+    except StorageError as error:
+        sys.stderr.write(f"ctvote: {error}\n")
+        return 1
     except SettingsError as error:
         sys.stderr.write(f"ctvote: {error}\n")
         return 2

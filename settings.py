@@ -10,9 +10,12 @@ from cryptography.fernet import Fernet
 from pydantic import AnyHttpUrl, AnyUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.token_cipher import default_key_file
+
 DEFAULT_TRACKER_API_URL = "https://www.chastitytracker.org"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LogFormat = Literal["text", "json"]
 
 
 class Settings(BaseSettings):
@@ -26,27 +29,37 @@ class Settings(BaseSettings):
     tracker_api_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_TRACKER_API_URL)
     database_path: Path = Path("data/bot.sqlite3")
     token_key: SecretStr | None = None
+    token_key_file: Path | None = None
     dev_guild_id: int | None = Field(default=None, gt=0)
     tracker_connect_timeout: float = Field(default=5.0, gt=0, le=60)
     tracker_read_timeout: float = Field(default=10.0, gt=0, le=120)
     log_level: LogLevel = "INFO"
+    log_format: LogFormat = "text"
     card_refresh_seconds: float = Field(default=2.0, gt=0, le=300)
     reminder_check_seconds: float = Field(default=60.0, gt=0, le=3600)
     call_slot_wait_seconds: float = Field(default=10.0, gt=0, le=600)
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
+    http_host: str = "127.0.0.1"
+    http_port: int | None = Field(default=None, ge=0, le=65535)
     discord_api_url: AnyHttpUrl | None = None
     discord_gateway_url: AnyUrl | None = None
 
     @field_validator("token_key")
     @classmethod
     def _token_key_is_a_fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
-        """Reject a malformed key at start rather than at the first stored token."""
-        if value is None or not value.get_secret_value():
+        """Reject a malformed key at start rather than at the first stored token.
+
+        Several keys, newest first and separated by commas, allow a key rotation.
+        """
+        if value is None or not value.get_secret_value().strip():
             return None
         try:
-            Fernet(value.get_secret_value().encode())
+            for key in value.get_secret_value().split(","):
+                Fernet(key.strip().encode())
         except ValueError:
             raise ValueError(
-                "must be a Fernet key (32 url-safe base64-encoded bytes); "
+                "must be Fernet keys (32 url-safe base64-encoded bytes each, newest first, "
+                "separated by commas); "
                 "generate one with: python -c "
                 '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
             ) from None
@@ -56,6 +69,16 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_log_format(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @property
+    def key_file(self) -> Path:
+        """Where the generated token key lives when TOKEN_KEY is not set: never the data folder."""
+        return self.token_key_file or default_key_file()
 
     @property
     def tracker_base_url(self) -> str:

@@ -195,6 +195,8 @@ class CardBoard:
             await self._cards.forget(card)
         except discord.HTTPException as error:
             log.warning("could not edit card message %d: HTTP %s", card.message_id, error.status)
+        else:
+            self._bot.metrics.card_edits.inc()
 
     async def close(self) -> None:
         for task in list(self._pending.values()):

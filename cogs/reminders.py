@@ -86,6 +86,7 @@ class Reminders(
                 error.code,
             )
             return False
+        self.bot.metrics.reminders_sent.inc()
         return True
 
 

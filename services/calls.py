@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from services.clock import Clock
-from services.errors import AlreadyInProgress, BotBusy
+from services.errors import AlreadyInProgress, BotBusy, Restarting
 from services.throttle import CallThrottle
 from storage.database import Database
 from storage.errors import StorageUnavailable
@@ -27,6 +28,18 @@ SLOT_WAIT_SECONDS = 10.0
 SLOTS_BUSY = (
     "The bot is busy with many games right now, so yours was not sent. Try again in a moment."
 )
+RESTARTING = "The bot is restarting; try again in a minute."
+
+
+class CallObserver(Protocol):
+    """Told how each tracker call ended (metrics); game and outcome come from fixed sets."""
+
+    def call_settled(self, game: str, outcome: str, seconds: float) -> None: ...
+
+
+class _NoObserver:
+    def call_settled(self, game: str, outcome: str, seconds: float) -> None:
+        return None
 
 
 class GameCaller:
@@ -48,15 +61,39 @@ class GameCaller:
         *,
         max_calls: int = MAX_CONNECTIONS,
         slot_wait: float = SLOT_WAIT_SECONDS,
+        observer: CallObserver | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
+        self._observer = observer or _NoObserver()
         self._throttle = CallThrottle(clock)
         self._in_flight: set[Hashable] = set()
         self._slots = asyncio.Semaphore(max_calls)
         self._slot_wait = slot_wait
         self._calling: set[asyncio.Task[object]] = set()  # waiting for a slot, or under way
         self._sending: set[asyncio.Task[object]] = set()  # under way: holding a slot
+        self._answering: set[asyncio.Task[object]] = set()  # made a call; the task is not done
+        self._stopping = False
+        self._giving_up = False
+
+    @property
+    def calls_under_way(self) -> int:
+        return len(self._sending)
+
+    async def drain(self, grace: float) -> int:
+        """At a clean stop: send no new call, and give the calls already made up to `grace`
+        seconds to settle and their members' answers to go out. Returns how many are left.
+
+        Waits for the interactions' tasks, not only the tracker calls, so the member's answer
+        (posted after the call settles) is delivered before the bot closes.
+        """
+        self._stopping = True
+        tasks = set(self._answering)
+        if not tasks:
+            return 0
+        log.info("stopping: waiting up to %gs for %d game calls", grace, len(tasks))
+        _, left = await asyncio.wait(tasks, timeout=grace)
+        return len(left)
 
     @contextmanager
     def exclusive(self, key: Hashable, busy_message: str) -> Iterator[None]:
@@ -71,6 +108,19 @@ class GameCaller:
             yield
         finally:
             self._in_flight.discard(key)
+
+    async def give_up(self, reply_seconds: float) -> int:
+        """After the grace: stop waiting for the tracker. Each call still under way settles as
+        unknown, and its member is told it may or may not have counted (given `reply_seconds`
+        to deliver that) rather than getting no answer at all. Returns how many were stopped.
+        """
+        self._giving_up = True
+        tasks = set(self._sending)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=reply_seconds)
+        return len(tasks)
 
     async def cancel_in_flight(self) -> int:
         """At shutdown, before the tracker client and the database close: stop waiting for the
@@ -87,12 +137,19 @@ class GameCaller:
         return sending
 
     async def call(self, call: NewCall, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
+        if self._stopping:
+            raise Restarting(RESTARTING)
         self._throttle.check(call)
         task = asyncio.current_task()
         mine: set[asyncio.Task[object]] = {task} if task is not None else set()
+        if task is not None and task not in self._answering:
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
         self._calling |= mine
         try:
             async with self._slot():
+                if self._stopping:  # the stop began while this call waited for a slot
+                    raise Restarting(RESTARTING)
                 self._throttle.check(call)  # a 429 may have come while this call waited
                 self._sending |= mine
                 try:
@@ -122,7 +179,7 @@ class GameCaller:
     async def _call(self, call: NewCall, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
         entry_id = await self._db.begin_call(call, now=self._clock())
         try:
-            result = await play()
+            result = await self._observed(call.game, play)
         except errors.TrackerRefused as error:
             await self._record(
                 entry_id,
@@ -147,12 +204,29 @@ class GameCaller:
         except asyncio.CancelledError:
             unknown = self._db.finish_unknown(entry_id, "cancelled", now=self._clock())
             await asyncio.shield(self._record(entry_id, unknown))
+            task = asyncio.current_task()
+            if self._giving_up and task is not None and task.uncancel() == 0:
+                raise errors.NoResponse("the bot stopped before the tracker answered") from None
             raise
         # Also marks a connected member's account as used (a trigger of migration 0004).
         await self._record(
             entry_id, self._db.finish_played(entry_id, _played(result, call), now=self._clock())
         )
         return result
+
+    async def _observed(self, game: str, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
+        started = time.perf_counter()
+        outcome = "unknown"
+        try:
+            result = await play()
+        except (errors.TrackerRefused, errors.InvalidGameRequest):
+            outcome = "refused"
+            raise
+        else:
+            outcome = "played"
+            return result
+        finally:
+            self._observer.call_settled(game, outcome, time.perf_counter() - started)
 
     @staticmethod
     async def _record(entry_id: int, write: Awaitable[None]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.accounts import AccountService
-from services.calls import SLOT_WAIT_SECONDS, GameCaller
+from services.calls import SLOT_WAIT_SECONDS, CallObserver, GameCaller
 from services.cards import CardService
 from services.clock import Clock
 from services.error_digest import ErrorDigest
@@ -36,8 +36,9 @@ class Services:
         clock: Clock,
         *,
         slot_wait: float = SLOT_WAIT_SECONDS,
+        observer: CallObserver | None = None,
     ) -> Services:
-        caller = GameCaller(db, clock, slot_wait=slot_wait)
+        caller = GameCaller(db, clock, slot_wait=slot_wait, observer=observer)
         return cls(
             voting=VotingService(db, tracker, caller, clock),
             games=GamesService(db, tracker, caller),

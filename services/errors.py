@@ -51,3 +51,7 @@ class CallHeldBack(UserError):
 
 class BotBusy(UserError):
     """Every call slot stayed taken for longer than a member should wait; nothing was sent."""
+
+
+class Restarting(UserError):
+    """The bot is stopping: it sends no new game call, so the member should try again soon."""

@@ -19,7 +19,7 @@ from storage.guilds import GuildStore
 from storage.ledger import LedgerStore
 from storage.links import LinkStore
 from storage.migrate import load_migrations, migrate
-from storage.private_files import create_private_file
+from storage.private_files import create_private_file, refuse_if_open_to_others
 from storage.reminders import ReminderStore
 from storage.sql import unavailable_as_storage_error
 from storage.token_cipher import TokenCipher
@@ -36,7 +36,7 @@ _PRAGMAS = (
     ("foreign_keys", "ON", 1),
     ("secure_delete", "ON", 1),
 )
-_KEY_CANARY_META = "token_key_canary"
+KEY_CANARY_META = "token_key_canary"
 _KEY_CANARY = "ctvote token key check"
 
 
@@ -50,6 +50,8 @@ class Database(AccountStore, LinkStore, GuildStore, LedgerStore, CardStore, Remi
         """Create or migrate the file, prove the key fits, and settle calls a crash left pending."""
         cipher = TokenCipher(key)
         create_private_file(path)
+        for file in database_files(path):
+            refuse_if_open_to_others(file)
         with unavailable_as_storage_error(f"cannot open the database {path}"):
             conn = await aiosqlite.connect(path, isolation_level=None)
         db = cls(conn, cipher)
@@ -116,11 +118,16 @@ class Database(AccountStore, LinkStore, GuildStore, LedgerStore, CardStore, Remi
 
     async def _check_key(self) -> None:
         """Fail at start-up, not at the first decrypt, when the key is not the database's."""
-        canary = await self.get_meta(_KEY_CANARY_META)
+        canary = await self.get_meta(KEY_CANARY_META)
         if canary is None:
-            await self.set_meta(_KEY_CANARY_META, self._cipher.encrypt(_KEY_CANARY).decode())
+            await self.set_meta(KEY_CANARY_META, self._cipher.encrypt(_KEY_CANARY).decode())
         else:
             self._cipher.decrypt(canary.encode())
+
+
+def database_files(path: Path) -> list[Path]:
+    """The database and the files SQLite keeps beside it, each as secret as the database."""
+    return [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
 
 
 async def _configure(conn: aiosqlite.Connection) -> None:

@@ -83,3 +83,21 @@ def _fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def refuse_if_open_to_others(path: Path) -> None:
+    """Stop the start when a file holding secrets can be read or changed by other users.
+
+    An existing file keeps whatever mode it was given (a copy, an editor, an umask of 022), so
+    a file the bot created safely may have been opened up since.
+    """
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise StorageUnavailable(f"cannot check {path}: {describe_os_error(error)}") from None
+    if mode & 0o077:
+        raise StorageUnavailable(
+            f"{path} is open to other users (mode {mode:04o}); restrict it with: chmod 600 {path}"
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -14,6 +14,15 @@ from storage.database import Database
 from tests.bot_world import BotWorld, bot_world
 from tracker.client import TrackerClient
 from tracker.sandbox import SandboxTracker
+
+
+@pytest.fixture(autouse=True, scope="session")
+def config_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keep the token keys that bots started by tests generate out of the user's config folder."""
+    folder = tmp_path_factory.mktemp("config")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CONFIG_HOME", str(folder))
+        yield folder
 
 
 @pytest.fixture

@@ -10,13 +10,18 @@ from pathlib import Path
 
 from storage.database import Database
 from storage.models import NewCall, PlayedResult
-from storage.token_cipher import key_path_for, load_token_key
+from storage.token_cipher import load_token_key
 
 LEFT_PENDING = 3
 
 
+def key_file(path: Path) -> Path:
+    """The token key the writer and the test share."""
+    return path.with_name("token.key")
+
+
 async def main(path: Path) -> None:
-    db = await Database.open(path, load_token_key(None, key_path_for(path)))
+    db = await Database.open(path, load_token_key(None, key_file(path)))
     call = NewCall(1, 2, 3, None, 4, "dice", False, None, False)
     result = PlayedResult("ADD", 60, 1.5, False, datetime.now(UTC), 4)
     for _ in range(LEFT_PENDING):

@@ -26,7 +26,6 @@ from pydantic import SecretStr
 
 import bot
 from settings import Settings
-from storage.token_cipher import key_path_for
 from tests.bot_world import (
     ALICE,
     BOB,
@@ -235,19 +234,23 @@ async def test_the_key_file_and_the_database_are_readable_by_the_bot_alone(
     world: BotWorld, tmp_path: Path
 ) -> None:
     database = tmp_path / "fresh" / "bot.sqlite3"
+    key_file = tmp_path / "config" / "ctvote" / "token.key"
     await world.stop()
     with permissive_umask():
-        await world.start(database_path=database, token_key=None)
+        await world.start(database_path=database, token_key=None, token_key_file=key_file)
         await world.add_link()
         await world.connect(ALICE, world.demo.voter_token)
         assert "voted" in (await public_result(await world.vote(ALICE))).content
 
-    files = [key_path_for(database), database, *database.parent.glob("bot.sqlite3-*")]
-    assert {path.name for path in files} >= {"bot.sqlite3.key", "bot.sqlite3", "bot.sqlite3-wal"}
+    files = [key_file, database, *database.parent.glob("bot.sqlite3-*")]
+    assert {path.name for path in files} >= {"token.key", "bot.sqlite3", "bot.sqlite3-wal"}
     assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in files} == {
         path.name: 0o600 for path in files
     }
     assert stat.S_IMODE(database.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
+    # A copy of the data folder holds no key: the key lives in the config folder.
+    assert sorted(path.name for path in database.parent.iterdir() if "key" in path.name) == []
 
 
 @pytest.fixture

@@ -88,6 +88,7 @@ def test_a_bad_value_names_its_variable_and_no_secret(variable: str, value: str)
         "not-a-key",
         Fernet.generate_key().decode()[:-4],  # a real key, cut short
         "c2VjcmV0LWtleS0xNi1ieXQ=",  # valid base64 of 16 bytes, not 32
+        f"{FERNET_KEY},not-a-key",  # a rotation list with one bad key
     ],
 )
 def test_a_bad_token_key_is_refused_without_echoing_it(bad_key: str) -> None:
@@ -95,7 +96,17 @@ def test_a_bad_token_key_is_refused_without_echoing_it(bad_key: str) -> None:
     assert text.splitlines()[0].startswith("TOKEN_KEY is invalid: ")
     assert "Fernet key" in text
     assert bad_key not in text
+    assert FERNET_KEY not in text
     assert DISCORD_SECRET not in text
+
+
+def test_several_token_keys_newest_first_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    older = Fernet.generate_key().decode()
+    monkeypatch.setenv("DISCORD_TOKEN", DISCORD_SECRET)
+    monkeypatch.setenv("TOKEN_KEY", f"{FERNET_KEY}, {older}")
+    settings = load_settings()
+    assert settings.token_key is not None
+    assert settings.token_key.get_secret_value() == f"{FERNET_KEY}, {older}"
 
 
 def test_every_bad_variable_gets_its_own_line() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from storage.database import Database
 from storage.models import LedgerStatus
-from storage.token_cipher import key_path_for, load_token_key
+from storage.token_cipher import load_token_key
 from tests import helpers_storage_writer
 from tests.helpers_ledger import calls
 from tests.helpers_storage import db_path
@@ -47,7 +47,9 @@ async def test_killed_writer_leaves_unknown_rows_and_a_sound_file(tmp_path: Path
     finally:
         check.close()
 
-    async with Database.connect(path, load_token_key(None, key_path_for(path))) as db:
+    async with Database.connect(
+        path, load_token_key(None, helpers_storage_writer.key_file(path))
+    ) as db:
         unknown = calls(path, LedgerStatus.UNKNOWN)
         assert db.recovered_at_open == len(unknown) >= len(announced)
         assert {entry.id for entry in unknown} >= set(announced)

@@ -12,6 +12,7 @@ from storage.database import Database
 from storage.errors import StorageError
 from storage.migrate import load_migrations, migrate, schema_version
 from storage.models import LedgerStatus
+from storage.private_files import create_private_file
 from storage.token_cipher import TokenCipher
 from tests.helpers_storage import CHANNEL, GUILD, KEY, NOW, USER, db_path, raw_query
 
@@ -82,6 +83,7 @@ async def test_reopening_changes_nothing(tmp_path: Path) -> None:
 async def test_database_at_version_one_is_migrated_with_its_data(tmp_path: Path) -> None:
     path = db_path(tmp_path)
     path.parent.mkdir()
+    create_private_file(path)  # as the bot made it: open to others, it would not start
     old = sqlite3.connect(path)
     old.executescript(load_migrations()[0].sql)
     old.execute("PRAGMA user_version = 1")
@@ -114,6 +116,7 @@ async def test_database_at_version_one_is_migrated_with_its_data(tmp_path: Path)
 async def test_unrelated_file_content_is_kept(tmp_path: Path) -> None:
     path = db_path(tmp_path)
     path.parent.mkdir()
+    create_private_file(path)  # as the bot made it: open to others, it would not start
     old = sqlite3.connect(path)
     old.execute("CREATE TABLE notes (body TEXT)")
     old.execute("INSERT INTO notes VALUES ('kept')")

@@ -50,6 +50,9 @@ class Gateway:
         self._session: _Session | None = None
         self._sockets: set[web.WebSocketResponse] = set()
         self.ready = asyncio.Event()
+        # Cleared by a test to keep the bot from reconnecting (an outage); set again to end it.
+        self.accepting = asyncio.Event()
+        self.accepting.set()
         self.identify_count = 0
         self.resume_count = 0
         self.intents: int | None = None
@@ -60,6 +63,7 @@ class Gateway:
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """The websocket route: HELLO, then answer the client's opcodes until it goes."""
+        await self.accepting.wait()
         ws = web.WebSocketResponse(compress=False)
         await ws.prepare(request)
         self._sockets.add(ws)

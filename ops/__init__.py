@@ -1,0 +1,1 @@
+"""Running the bot for months: the command line, clean stops, health, metrics, backups, keys."""

@@ -1,0 +1,101 @@
+"""Clean stops of `python bot.py`: SIGTERM lets calls already sent settle, then exits 0."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+from services.calls import RESTARTING
+from storage.models import LedgerStatus
+from tests.bot_world import GENERAL, BotWorld, public_result
+from tests.fake_discord import Member, SentMessage, button_click
+from tests.helpers_faults import (
+    UNKNOWN_TEXT,
+    bot_process,
+    connected_member,
+    new_member,
+    private_answer,
+)
+
+CALLS = 50
+
+
+async def _restarting_answer(world: BotWorld) -> SentMessage:
+    """Send commands until one is refused with "restarting": the bot has begun to stop."""
+    async with asyncio.timeout(15):
+        while True:
+            answer = await private_answer(
+                await world.command("account", "status", member=new_member("late"))
+            )
+            if answer.content == RESTARTING:
+                return answer
+
+
+async def test_sigterm_lets_50_calls_on_a_slow_tracker_settle_as_played_and_exits_0(
+    world: BotWorld, tmp_path: Path
+) -> None:
+    await world.add_link()
+    card = await world.fake.wait_for_channel_message(GENERAL.id, lambda m: bool(m.components))
+    add_button = card.components[0]["components"][0]["custom_id"]
+    members: list[Member] = [(await connected_member(world))[0] for _ in range(CALLS)]
+    clicker, _ = await connected_member(world)
+    world.sandbox.gate = slow_tracker = asyncio.Event()
+
+    async with bot_process(world, tmp_path, SHUTDOWN_GRACE_SECONDS="30") as process:
+        votes = [await world.vote(member) for member in members]
+        await world.sandbox.wait_for_requests(CALLS)
+        process.send_signal(signal.SIGTERM)
+
+        refused = await _restarting_answer(world)
+        late_vote = await private_answer(await world.vote(new_member("late")))
+        late_click = await private_answer(
+            await world.run(
+                button_click(add_button, message_id=card.id, member=clicker, channel=GENERAL)
+            )
+        )
+        slow_tracker.set()
+        async with asyncio.timeout(30):
+            status = await process.wait()
+
+    assert status == 0, (tmp_path / "stderr.txt").read_text()
+    assert refused.ephemeral
+    assert late_vote.content == RESTARTING
+    assert late_click.content == RESTARTING  # a card button reaches the game caller, which refuses
+    for member, vote in zip(members, votes, strict=True):
+        assert f"<@{member.id}> voted" in (await public_result(vote)).content
+    assert len(world.sandbox.requests) == CALLS
+    assert len(world.sandbox.histories) == CALLS
+
+    world.sandbox.gate = None
+    await world.start()
+    assert world.db.recovered_at_open == 0
+    ledger = await world.ledger()
+    assert [entry.status for entry in ledger] == [LedgerStatus.PLAYED] * CALLS
+    assert "Traceback" not in (tmp_path / "stderr.txt").read_text()
+
+
+async def test_calls_still_waiting_after_the_grace_become_unknown_and_it_exits_0(
+    world: BotWorld, tmp_path: Path
+) -> None:
+    await world.add_link()
+    member, _ = await connected_member(world)
+    world.sandbox.gate = asyncio.Event()  # never opened: the tracker does not answer in time
+
+    async with bot_process(world, tmp_path, SHUTDOWN_GRACE_SECONDS="0.5") as process:
+        vote = await world.vote(member)
+        await world.sandbox.wait_for_requests(1)
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(30):
+            status = await process.wait()
+
+    assert status == 0, (tmp_path / "stderr.txt").read_text()
+    assert UNKNOWN_TEXT in (await private_answer(vote)).content
+    world.sandbox.gate = None
+    await world.start()
+    [entry] = await world.ledger()
+    assert (entry.status, entry.reason) == (LedgerStatus.UNKNOWN, "cancelled")
+    assert (
+        "1 game calls did not settle within 0.5 s; they become unknown"
+        in (tmp_path / "stderr.txt").read_text()
+    )
