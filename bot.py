@@ -22,8 +22,11 @@ from discord.ext import commands
 from cogs.cards import CardBoard, CardVoteButton
 from cogs.command_sync import sync_commands
 from cogs.modlog import ModLog
+from cogs.replies import actor_from
+from cogs.texts import Texts
 from cogs.tree import BotTree
 from cogs.vote_flow import VoteFlow
+from i18n.catalogue import Catalogue
 from ops.health import OpsServer, connected_shards, gateway_latency
 from ops.logs import JsonFormatter
 from ops.metrics import Metrics
@@ -44,7 +47,14 @@ log = logging.getLogger("ctvote")
 # delivering that may take this long before the bot closes.
 GIVE_UP_REPLY_SECONDS = 5.0
 ENV_FILE = Path(".env")  # read by the settings, from the folder the bot starts in
-EXTENSIONS = ("cogs.voting", "cogs.games", "cogs.accounts", "cogs.links", "cogs.reminders")
+EXTENSIONS = (
+    "cogs.voting",
+    "cogs.games",
+    "cogs.accounts",
+    "cogs.links",
+    "cogs.reminders",
+    "cogs.help",
+)
 YOUNG_COLLECTION_EVERY = 10_000  # allocations; see run_event_loop
 # Loggers that print secrets below INFO: interaction payloads, HTTP/2 headers, SQL parameters.
 CHATTY_LIBRARIES = ("discord", "httpcore", "hpack", "h2", "aiosqlite", "asyncio")
@@ -57,6 +67,7 @@ class CtVoteBot(commands.Bot):
         db: Database,
         settings: Settings,
         metrics: Metrics,
+        texts: Texts,
     ) -> None:
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
         intents = discord.Intents.none()
@@ -70,10 +81,11 @@ class CtVoteBot(commands.Bot):
         )
         self.services = services
         self.db = db
+        self.texts = texts
         self.dev_guild_id = settings.dev_guild_id
         self.reminder_check_seconds = settings.reminder_check_seconds
-        self.cards = CardBoard(self, services.cards, settings.card_refresh_seconds)
-        self.modlog = ModLog(self, services.links, services.error_digest)
+        self.cards = CardBoard(self, services.cards, texts, settings.card_refresh_seconds)
+        self.modlog = ModLog(self, services.links, services.error_digest, texts)
         self.votes = VoteFlow(services.voting, self.cards, self.modlog)
         self.commands_synced = asyncio.Event()
         self.stopping = False
@@ -86,10 +98,15 @@ class CtVoteBot(commands.Bot):
         )
 
     async def setup_hook(self) -> None:
+        await self.tree.set_translator(self.texts)
         self.add_dynamic_items(CardVoteButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands_if_changed()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Every interaction shows the server's and the member's language: keep them current."""
+        await self.services.locales.seen(actor_from(interaction))
 
     async def close(self) -> None:
         await self.cards.close()
@@ -112,9 +129,10 @@ class CtVoteBot(commands.Bot):
     async def sync_commands_if_changed(self) -> bool:
         if self.application_id is None:  # login sets it before setup_hook
             raise discord.app_commands.MissingApplicationID
-        changed = await sync_commands(self.tree, self.db, self.application_id, self.dev_guild_id)
+        synced = await sync_commands(self.tree, self.db, self.application_id, self.dev_guild_id)
+        self.texts.learn_commands(synced.ids)
         self.commands_synced.set()
-        return changed
+        return synced.changed
 
 
 def configure_logging(settings: Settings) -> None:
@@ -166,7 +184,7 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
         )
         # Runs after the bot closed and before the tracker client and the database close.
         stack.push_async_callback(services.calls.cancel_in_flight)
-        bot = CtVoteBot(services, db, settings, metrics)
+        bot = CtVoteBot(services, db, settings, metrics, Texts(Catalogue.load()))
         await stack.enter_async_context(bot)
         if settings.http_port is not None:
             bot.ops_server = OpsServer(bot, metrics)

@@ -6,7 +6,8 @@ bot, configured through the same environment (`DISCORD_*`, `TRACKER_API_URL`, `D
 Discord id. For each `/vote add|sub|rand` it does what cannot be left out: the command tree
 dispatches the interaction, the interaction is acknowledged privately, the tracker is called once
 with the member's bearer through the bot's own HTTP and tracker clients, and the member gets the
-bot's two answers (the private note and the public result, rendered by the bot's own code).
+bot's two answers (the private note and the public result, rendered by the bot's own code from its
+catalogue, in the member's and the server's language).
 No rules, no database, no encryption, no cards.
 """
 
@@ -30,14 +31,15 @@ from pydantic import SecretStr
 from bot import point_discord_at, run_event_loop
 from cogs.render import vote_message
 from cogs.replies import publish
+from cogs.texts import Texts
+from i18n.catalogue import Catalogue
+from i18n.message import msg
 from services.voting import VoteOutcome
 from settings import Settings, load_settings
 from storage.models import ChannelLink, VoteInterval
 from tracker.client import TrackerClient
 from tracker.http import create_http_client
 from tracker.models import VoteType
-
-VOTED = "Your vote was counted."
 
 
 class FloorVote(app_commands.Group):
@@ -78,6 +80,7 @@ class FloorClient(discord.Client):
 
     async def setup_hook(self) -> None:
         guild = discord.Object(self.link.guild_id)
+        await self.tree.set_translator(Texts(Catalogue.load()))  # `publish` renders through it
         self.tree.add_command(FloorVote(self), guild=guild)
         await self.tree.sync(guild=guild)
 
@@ -88,7 +91,8 @@ class FloorClient(discord.Client):
             self.link.link_token, vote_type, bearer=self.bearers[voter]
         )
         outcome = VoteOutcome(link=self.link, result=result, anonymous=False)
-        await publish(interaction, vote_message(outcome, voter), VOTED, about=voter)
+        voted = msg("Your vote was counted.")
+        await publish(interaction, vote_message(outcome, voter), voted, about=voter)
 
 
 def floor_link(settings: Settings, name: str, token: str) -> ChannelLink:

@@ -2,55 +2,73 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands, ui
+from discord.app_commands import locale_str
 from discord.ext import commands
 
-from cogs.replies import actor_from, pages, reply_privately
+from cogs.replies import actor_from, pages, reply_privately, texts_of
 from cogs.tree import OPENS_MODAL, acknowledge_privately, report_error
+from i18n.message import Channel, Message, Moment, Name, Number, msg
 from services.accounts import AccountService, AccountStatus
-from services.markup import timestamp
-from services.voting import UNCLEAR
+from services.commands import ACCOUNT_CONNECT, HELP_ACCOUNT, REMIND_OFF, REMIND_ON
 
 if TYPE_CHECKING:
     from bot import CtVoteBot
 
 
 CONNECT_FORM_TIMEOUT = 10 * 60  # seconds to find and paste a token; then the form is forgotten
+MODAL_TITLE = msg("Connect your tracker account")
+TOKEN_LABEL = msg("API token")
+TOKEN_PLACEHOLDER = msg("Your personal API token from the tracker")
+SESSION_LABEL = msg("Default session id (optional)")
+SESSION_PLACEHOLDER = msg("Used by /dice and /luck when no session is given")
 
 
-class ConnectModal(ui.Modal, title="Connect your tracker account"):
-    api_token: ui.TextInput[ConnectModal] = ui.TextInput(
-        label="API token",
-        custom_id="api_token",
-        placeholder="Your personal API token from the tracker",
-        min_length=1,
-        max_length=512,
-    )
-    default_session: ui.TextInput[ConnectModal] = ui.TextInput(
-        label="Default session id (optional)",
-        custom_id="default_session",
-        placeholder="Used by /dice and /luck when no session is given",
-        required=False,
-        max_length=20,
-    )
+class ConnectModal(ui.Modal):
+    """The token form, labelled in the member's language; the token never appears in a command."""
 
-    def __init__(self, accounts: AccountService) -> None:
-        super().__init__(timeout=CONNECT_FORM_TIMEOUT)
+    def __init__(self, accounts: AccountService, render: Callable[[Message], str]) -> None:
+        super().__init__(title=render(MODAL_TITLE)[:45], timeout=CONNECT_FORM_TIMEOUT)
         self.accounts = accounts
+        self.api_token: ui.TextInput[ConnectModal] = ui.TextInput(
+            label=render(TOKEN_LABEL)[:45],
+            custom_id="api_token",
+            placeholder=render(TOKEN_PLACEHOLDER)[:100],
+            min_length=1,
+            max_length=512,
+        )
+        self.default_session: ui.TextInput[ConnectModal] = ui.TextInput(
+            label=render(SESSION_LABEL)[:45],
+            custom_id="default_session",
+            placeholder=render(SESSION_PLACEHOLDER)[:100],
+            required=False,
+            max_length=20,
+        )
+        self.add_item(self.api_token)
+        self.add_item(self.default_session)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await acknowledge_privately(interaction)
         account = await self.accounts.connect(
             actor_from(interaction), self.api_token.value, self.default_session.value
         )
-        session = f" Default session: {account.default_session}." if account.default_session else ""
         await reply_privately(
             interaction,
-            "Connected: your votes now count as your own, and your token is stored encrypted."
-            f"{session} The token was not tested; the tracker checks it on your first game.",
+            msg(
+                "Connected: your votes now count as your own, and your token is stored "
+                "encrypted. Default session: {session}. The token was not tested; the tracker "
+                "checks it on your first game.",
+                session=account.default_session,
+            )
+            if account.default_session
+            else msg(
+                "Connected: your votes now count as your own, and your token is stored "
+                "encrypted. The token was not tested; the tracker checks it on your first game."
+            ),
         )
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
@@ -58,68 +76,118 @@ class ConnectModal(ui.Modal, title="Connect your tracker account"):
         await report_error(interaction, error)
 
 
-def describe_status(status: AccountStatus) -> list[str]:
+def describe_status(status: AccountStatus) -> list[Message]:
+    """One line per fact: the account, the votes cast, reminders, and when each link reopens."""
     account = status.account
     if account is None:
         lines = [
-            "No tracker account is connected: you vote anonymously, sharing the channel's "
-            "anonymous vote. Connect one with `/account connect`."
+            msg(
+                "No tracker account is connected: you vote anonymously, sharing the channel's "
+                "anonymous vote. Connect one with {connect}; {help} explains how.",
+                connect=ACCOUNT_CONNECT,
+                help=HELP_ACCOUNT,
+            )
         ]
     else:
-        lines = [f"Connected since {timestamp(account.connected_at, 'F')}."]
+        lines = [msg("Connected since {since}.", since=Moment(account.connected_at))]
         lines.append(
-            f"Default session: {account.default_session}."
+            msg("Default session: {session}.", session=account.default_session)
             if account.default_session
-            else "No default session saved."
+            else msg("No default session saved.")
         )
         if account.token_rejected:
-            lines.append("⚠️ The tracker rejected this token last time: connect again.")
-    lines.append(f"Votes cast through this bot: {status.votes_cast}.")
+            lines.append(msg("⚠️ The tracker rejected this token last time: connect again."))
+    lines.append(msg("Votes cast through this bot: {count}.", count=Number(status.votes_cast)))
     lines.append(
-        "Reminders when a link reopens: on (`/remind off` stops them)."
+        msg("Reminders when a link reopens: on ({off} stops them).", off=REMIND_OFF)
         if status.reminders_on
-        else "Reminders when a link reopens: off (`/remind on`)."
+        else msg("Reminders when a link reopens: off ({on}).", on=REMIND_ON)
     )
     for entry in status.next_votes:
-        when = f"from {timestamp(entry.at, 'R')}" if entry.at else "never (one vote per person)"
-        unclear = f"your last vote {UNCLEAR}; " if entry.uncertain else ""
-        lines.append(
-            f"• `{entry.link.name}` in <#{entry.link.channel_id}>: {unclear}"
-            f"you can vote again {when}."
-        )
+        link, channel = Name(entry.link.name), Channel(entry.link.channel_id)
+        if entry.at is None:
+            line = (
+                msg(
+                    "• {link} in {channel}: your last vote got no clear answer from the tracker, "
+                    "so it may or may not have counted; you cannot vote again (one vote per "
+                    "person).",
+                    link=link,
+                    channel=channel,
+                )
+                if entry.uncertain
+                else msg(
+                    "• {link} in {channel}: you cannot vote again (one vote per person).",
+                    link=link,
+                    channel=channel,
+                )
+            )
+        else:
+            when = Moment(entry.at, "relative")
+            line = (
+                msg(
+                    "• {link} in {channel}: your last vote got no clear answer from the tracker, "
+                    "so it may or may not have counted; you can vote again {when}.",
+                    link=link,
+                    channel=channel,
+                    when=when,
+                )
+                if entry.uncertain
+                else msg(
+                    "• {link} in {channel}: you can vote again {when}.",
+                    link=link,
+                    channel=channel,
+                    when=when,
+                )
+            )
+        lines.append(line)
     return lines
 
 
 class Accounts(
     commands.GroupCog,
     group_name="account",
-    group_description="Connect your tracker account to vote as yourself.",
+    group_description=locale_str("Connect your tracker account to vote as yourself."),
 ):
     def __init__(self, accounts: AccountService) -> None:
         self.accounts = accounts
         super().__init__()
 
-    @app_commands.command(name="connect", extras={OPENS_MODAL: True})
+    @app_commands.command(
+        name="connect",
+        description=locale_str(
+            "Store your tracker API token (privately, encrypted) and an optional default session."
+        ),
+        extras={OPENS_MODAL: True},
+    )
     async def connect(self, interaction: discord.Interaction) -> None:
-        """Store your tracker API token (privately, encrypted) and an optional default session."""
-        await interaction.response.send_modal(ConnectModal(self.accounts))
+        texts = texts_of(interaction)
+        modal = ConnectModal(self.accounts, lambda text: texts.render(text, interaction.locale))
+        await interaction.response.send_modal(modal)
 
-    @app_commands.command(name="disconnect")
+    @app_commands.command(
+        name="disconnect",
+        description=locale_str("Forget your API token: it is erased from the bot's database."),
+    )
     async def disconnect(self, interaction: discord.Interaction) -> None:
-        """Forget your API token: it is erased from the bot's database."""
         forgotten = await self.accounts.disconnect(actor_from(interaction))
         await reply_privately(
             interaction,
-            "Your API token is erased; you now vote anonymously."
+            msg("Your API token is erased; you now vote anonymously.")
             if forgotten
-            else "No tracker account was connected.",
+            else msg("No tracker account was connected."),
         )
 
-    @app_commands.command(name="status")
+    @app_commands.command(
+        name="status",
+        description=locale_str(
+            "Show whether your account is connected and when you can vote again."
+        ),
+    )
     async def status(self, interaction: discord.Interaction) -> None:
-        """Show whether your account is connected and when you can vote again."""
-        status = await self.accounts.status(actor_from(interaction))
-        for page in pages(describe_status(status)):  # a line per link: many links, many pages
+        lines = describe_status(await self.accounts.status(actor_from(interaction)))
+        texts = texts_of(interaction)
+        # A line per link: many links, many pages.
+        for page in pages([texts.render(line, interaction.locale) for line in lines]):
             await reply_privately(interaction, page)
 
 

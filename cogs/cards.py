@@ -9,16 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import discord
 
-from cogs.render import signed_duration
+from cogs.render import amount
+from cogs.texts import Texts
+from i18n.message import Duration, Member, Message, Moment, Number, Term, msg, msg_n
 from services.cards import CardService, CardSummary
+from services.commands import HELP_VOTING
 from services.links import RemovedLink
-from services.markup import duration, timestamp
 from storage.models import ChannelLink, LinkCard, LinkTally, VoteInterval
-from tracker.models import GameResult, Operation, VoteType
+from tracker.models import Operation, VoteType
 
 if TYPE_CHECKING:
     from bot import CtVoteBot
@@ -26,22 +29,25 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BUTTONS = (
-    (VoteType.ADD, "Add", discord.ButtonStyle.success),
-    (VoteType.SUB, "Remove", discord.ButtonStyle.danger),
-    (VoteType.RAND, "Random", discord.ButtonStyle.secondary),
+    (VoteType.ADD, msg("Add"), discord.ButtonStyle.success),
+    (VoteType.SUB, msg("Remove"), discord.ButtonStyle.danger),
+    (VoteType.RAND, msg("Random"), discord.ButtonStyle.secondary),
 )
 NO_PINGS = discord.AllowedMentions.none()
+Render = Callable[[Message], str]
 
 
 class CardVoteButton(
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"ctvote:vote:(?P<link_id>[0-9]{1,19}):(?P<kind>add|sub|rand)",
 ):
-    def __init__(self, link_id: int, vote_type: VoteType, *, disabled: bool = False) -> None:
-        label, style = next((label, style) for kind, label, style in BUTTONS if kind is vote_type)
+    def __init__(
+        self, link_id: int, vote_type: VoteType, label: str = "", *, disabled: bool = False
+    ) -> None:
+        style = next(style for kind, _, style in BUTTONS if kind is vote_type)
         super().__init__(
             discord.ui.Button(
-                label=label,
+                label=label or vote_type.value,
                 style=style,
                 custom_id=f"ctvote:vote:{link_id}:{vote_type.value}",
                 disabled=disabled,
@@ -54,86 +60,118 @@ class CardVoteButton(
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
     ) -> CardVoteButton:
-        return cls(int(match["link_id"]), VoteType(match["kind"]))
+        return cls(int(match["link_id"]), VoteType(match["kind"]), item.label or "")
 
     async def callback(self, interaction: discord.Interaction[CtVoteBot]) -> None:
         """Hand the press to the Voting cog, which owns every way of voting."""
         interaction.client.dispatch("card_vote", interaction, self.link_id, self.vote_type)
 
 
-def card_view(link_id: int, *, disabled: bool = False) -> discord.ui.View:
+def card_view(link_id: int, render: Render, *, disabled: bool = False) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    for vote_type, _, _ in BUTTONS:
-        view.add_item(CardVoteButton(link_id, vote_type, disabled=disabled))
+    for vote_type, label, _ in BUTTONS:
+        view.add_item(CardVoteButton(link_id, vote_type, render(label), disabled=disabled))
     return view
 
 
-def _count(total: int, identified: int, anonymous: int) -> str:
-    votes = "1 vote" if total == 1 else f"{total} votes"
-    return f"{votes} ({identified} identified, {anonymous} anonymous)"
+def _count(total: int, identified: int, anonymous: int) -> Message:
+    return msg_n(
+        "{count} vote ({identified} identified, {anonymous} anonymous)",
+        "{count} votes ({identified} identified, {anonymous} anonymous)",
+        total,
+        identified=Number(identified),
+        anonymous=Number(anonymous),
+    )
 
 
-def _last_result(tally: LinkTally) -> str:
+def _last_result(tally: LinkTally) -> Message:
     last = tally.last_vote
     if last is None:
-        return "No vote yet."
-    result = GameResult(
-        operation=Operation(last.operation) if last.operation in ("ADD", "SUB") else None,
-        seconds=last.seconds,
-    )
-    change = signed_duration(result) or "played"
-    multiplier = f" ×{last.multiplier:g}" if last.multiplier is not None else ""
-    who = "anonymous" if last.anonymous else f"<@{last.user_id}>"
-    penalty = " (penalty)" if last.penalty else ""
-    return f"{change}{multiplier}{penalty}, {who}, {timestamp(last.created_at, 'R')}"
+        return msg("No vote yet.")
+    operation = Operation(last.operation) if last.operation in ("ADD", "SUB") else None
+    facts = {
+        "amount": amount(operation, last.seconds, last.multiplier, bold=False),
+        # TRANSLATORS: who cast the last vote on a link card, when it was anonymous.
+        "who": Member(last.user_id) if not last.anonymous else msg("anonymous"),
+        "when": Moment(last.created_at, "relative"),
+    }
+    if last.penalty:
+        return msg("{amount} (penalty), {who}, {when}", **facts)
+    return msg("{amount}, {who}, {when}", **facts)
 
 
-def card_embed(summary: CardSummary) -> discord.Embed:
+def card_embed(summary: CardSummary, render: Render) -> discord.Embed:
     link, tally = summary.link, summary.tally
     session = (
-        f"Session {link.session_id}" if link.session_id else "Session: known after the first vote"
+        msg("Session {session}", session=link.session_id)
+        if link.session_id
+        else msg("Session: known after the first vote")
     )
-    embed = discord.Embed(title=f"Vote on link “{link.name}”", description=session)
-    embed.add_field(
-        name="Today",
-        value=_count(
-            tally.identified_today + tally.anonymous_today,
-            tally.identified_today,
-            tally.anonymous_today,
-        ),
-        inline=False,
+    embed = discord.Embed(
+        title=render(msg("Vote on link “{name}”", name=Term(link.name))),
+        description=render(session),
     )
-    embed.add_field(
-        name="In total",
-        value=_count(tally.identified + tally.anonymous, tally.identified, tally.anonymous),
-        inline=False,
+    today = _count(
+        tally.identified_today + tally.anonymous_today,
+        tally.identified_today,
+        tally.anonymous_today,
     )
-    added = f"+{duration(tally.seconds_added)} added" if tally.seconds_added else "none added"
+    total = _count(tally.identified + tally.anonymous, tally.identified, tally.anonymous)
+    added = (
+        msg("{duration} added", duration=Duration(tally.seconds_added, "+"))
+        if tally.seconds_added
+        else msg("none added")
+    )
     removed = (
-        f"−{duration(tally.seconds_removed)} removed" if tally.seconds_removed else "none removed"
+        msg("{duration} removed", duration=Duration(tally.seconds_removed, "-"))
+        if tally.seconds_removed
+        else msg("none removed")
     )
-    embed.add_field(name="Time", value=f"{added} · {removed}", inline=False)
-    embed.add_field(name="Last result", value=_last_result(tally), inline=False)
     end = summary.scheduled_end
-    embed.add_field(
-        name="Scheduled end",
-        value=f"{timestamp(end, 'F')} ({timestamp(end, 'R')})" if end else "Not known yet.",
-        inline=False,
+    scheduled_end = (
+        msg("{end} ({relative})", end=Moment(end), relative=Moment(end, "relative"))
+        if end
+        else msg("Not known yet.")
     )
-    embed.set_footer(text=f"Votes through this bot · {_rules(link)}")
+    fields = (
+        (msg("Today"), today),
+        (msg("In total"), total),
+        (msg("Time"), msg("{added} · {removed}", added=added, removed=removed)),
+        (msg("Last result"), _last_result(tally)),
+        (msg("Scheduled end"), scheduled_end),
+        # Discord shows no mentions in an embed's footer: the help link is the last field.
+        (
+            msg("New here?"),
+            msg(
+                "{help} explains how votes count, the shared anonymous vote and your own vote.",
+                help=HELP_VOTING,
+            ),
+        ),
+    )
+    for name, value in fields:
+        embed.add_field(name=render(name), value=render(value), inline=False)
+    embed.set_footer(text=render(msg("Votes through this bot · {rules}", rules=_rules(link))))
     return embed
 
 
-def _rules(link: ChannelLink) -> str:
-    interval = "one vote per 24 hours" if link.interval is VoteInterval.DAILY else "one vote ever"
-    anonymous = "anonymous votes share one" if link.anonymous_allowed else "connected accounts only"
-    return f"{interval}, {anonymous}"
+def _rules(link: ChannelLink) -> Message:
+    interval = (
+        msg("one vote per 24 hours")
+        if link.interval is VoteInterval.DAILY
+        else msg("one vote ever")
+    )
+    voters = (
+        msg("anonymous votes share one")
+        if link.anonymous_allowed
+        else msg("connected accounts only")
+    )
+    return msg("{interval}, {voters}", interval=interval, voters=voters)
 
 
-def removed_embed(link: ChannelLink) -> discord.Embed:
+def removed_embed(link: ChannelLink, render: Render) -> discord.Embed:
     return discord.Embed(
-        title=f"Link “{link.name}” was removed",
-        description="This card no longer takes votes.",
+        title=render(msg("Link “{name}” was removed", name=Term(link.name))),
+        description=render(msg("This card no longer takes votes.")),
     )
 
 
@@ -144,17 +182,23 @@ class CardBoard:
     Discord's rate limits for message edits.
     """
 
-    def __init__(self, bot: CtVoteBot, cards: CardService, refresh_seconds: float) -> None:
+    def __init__(
+        self, bot: CtVoteBot, cards: CardService, texts: Texts, refresh_seconds: float
+    ) -> None:
         self._bot = bot
         self._cards = cards
+        self._texts = texts
         self._refresh_seconds = refresh_seconds
         self._pending: dict[int, asyncio.Task[None]] = {}
 
     async def post(self, link: ChannelLink) -> LinkCard:
         summary = await self._cards.summary_of(link)
+        render = self._renderer(link)
         channel = self._bot.get_partial_messageable(link.channel_id, guild_id=link.guild_id)
         message = await channel.send(
-            embed=card_embed(summary), view=card_view(link.id), allowed_mentions=NO_PINGS
+            embed=card_embed(summary, render),
+            view=card_view(link.id, render),
+            allowed_mentions=NO_PINGS,
         )
         return await self._cards.remember(link, link.channel_id, message.id)
 
@@ -173,16 +217,24 @@ class CardBoard:
         summary = await self._cards.summary(link_id) if cards else None  # no card: no tally
         if summary is None:
             return
+        render = self._renderer(summary.link)
         for card in cards:
-            await self._edit(card, embed=card_embed(summary), view=card_view(link_id))
+            await self._edit(
+                card, embed=card_embed(summary, render), view=card_view(link_id, render)
+            )
 
     async def disable(self, removed: RemovedLink) -> None:
+        render = self._renderer(removed.link)
         for card in removed.cards:
             await self._edit(
                 card,
-                embed=removed_embed(removed.link),
-                view=card_view(removed.link.id, disabled=True),
+                embed=removed_embed(removed.link, render),
+                view=card_view(removed.link.id, render, disabled=True),
             )
+
+    def _renderer(self, link: ChannelLink) -> Render:
+        """Cards speak the server's language, as stored with the link."""
+        return lambda message: self._texts.render(message, link.locale)
 
     async def _edit(self, card: LinkCard, *, embed: discord.Embed, view: discord.ui.View) -> None:
         channel = self._bot.get_partial_messageable(card.channel_id)

@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands
 
 from cogs.render import game_message
 from cogs.replies import actor_from, publish
+from i18n.message import msg
 from services.games import GameOutcome, GamesService
 from tracker.models import Game, VoteType
 
@@ -18,21 +20,23 @@ if TYPE_CHECKING:
 
 # Discord integers are exact up to 2^53 - 1.
 SessionId = app_commands.Range[int, 1, 2**53 - 1]
-OWN_SESSION = "Session id (default: the one saved with /account connect)."
-DOM_SESSION = "The session id of the person whose dom you are."
+OWN_SESSION = locale_str("Session id (default: the one saved with /account connect).")
+DOM_SESSION = locale_str("The session id of the person whose dom you are.")
 
 
 async def _announce(interaction: discord.Interaction, outcome: GameOutcome) -> None:
     await publish(
         interaction,
         game_message(outcome, interaction.user.id),
-        "Played.",
+        msg("Played."),
         about=interaction.user.id,
     )
 
 
 class Games(commands.Cog):
-    dom = app_commands.Group(name="dom", description="Play a session's games as its owner's dom.")
+    dom = app_commands.Group(
+        name="dom", description=locale_str("Play a session's games as its owner's dom.")
+    )
 
     def __init__(self, games: GamesService) -> None:
         self.games = games
@@ -43,49 +47,54 @@ class Games(commands.Cog):
         outcome = await self.games.play(actor_from(interaction), game, session, as_dom=as_dom)
         await _announce(interaction, outcome)
 
-    @app_commands.command(name="dice")
+    @app_commands.command(name="dice", description=locale_str("Roll DICE on your own session."))
     @app_commands.describe(session=OWN_SESSION)
     async def dice(
         self, interaction: discord.Interaction, session: SessionId | None = None
     ) -> None:
-        """Roll DICE on your own session."""
         await self._play(interaction, Game.DICE, session, as_dom=False)
 
-    @app_commands.command(name="luck")
+    @app_commands.command(name="luck", description=locale_str("Play LUCK on your own session."))
     @app_commands.describe(session=OWN_SESSION)
     async def luck(
         self, interaction: discord.Interaction, session: SessionId | None = None
     ) -> None:
-        """Play LUCK on your own session."""
         await self._play(interaction, Game.LUCK, session, as_dom=False)
 
-    @dom.command(name="dice")
+    @dom.command(
+        name="dice",
+        description=locale_str("Roll DICE on a session whose owner you are the dom of."),
+    )
     @app_commands.describe(session=DOM_SESSION)
     async def dom_dice(self, interaction: discord.Interaction, session: SessionId) -> None:
-        """Roll DICE on a session whose owner you are the dom of."""
         await self._play(interaction, Game.DICE, session, as_dom=True)
 
-    @dom.command(name="luck")
+    @dom.command(
+        name="luck",
+        description=locale_str("Play LUCK on a session whose owner you are the dom of."),
+    )
     @app_commands.describe(session=DOM_SESSION)
     async def dom_luck(self, interaction: discord.Interaction, session: SessionId) -> None:
-        """Play LUCK on a session whose owner you are the dom of."""
         await self._play(interaction, Game.LUCK, session, as_dom=True)
 
-    @dom.command(name="link")
+    @dom.command(
+        name="link",
+        description=locale_str("Play LINK on a session whose owner you are the dom of."),
+    )
     @app_commands.describe(
-        session=DOM_SESSION, type="Add time, remove time, or let the tracker pick."
+        session=DOM_SESSION, type=locale_str("Add time, remove time, or let the tracker pick.")
     )
     @app_commands.choices(
         type=[
-            app_commands.Choice(name="add", value="add"),
-            app_commands.Choice(name="sub", value="sub"),
-            app_commands.Choice(name="rand", value="rand"),
+            # TRANSLATORS: choice names of /dom link type; members may know them as add/sub/rand.
+            app_commands.Choice(name=locale_str("add"), value="add"),
+            app_commands.Choice(name=locale_str("sub"), value="sub"),
+            app_commands.Choice(name=locale_str("rand"), value="rand"),
         ]
     )
     async def dom_link(
         self, interaction: discord.Interaction, session: SessionId, type: app_commands.Choice[str]
     ) -> None:
-        """Play LINK on a session whose owner you are the dom of."""
         outcome = await self.games.dom_link(actor_from(interaction), session, VoteType(type.value))
         await _announce(interaction, outcome)
 

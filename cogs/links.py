@@ -6,10 +6,13 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands
 
-from cogs.replies import actor_from, pages, reply_privately
-from services.links import ChannelChoice
+from cogs.replies import actor_from, pages, reply_privately, texts_of
+from i18n.message import Channel, Member, Message, Name, Role, Term, msg
+from services.commands import LINKS_ADD, LINKS_CARD
+from services.links import BotPermission, ChannelChoice
 from services.markup import mask
 from storage.models import ChannelLink, VoteInterval
 
@@ -18,7 +21,10 @@ if TYPE_CHECKING:
 
 
 LinkName = app_commands.Range[str, 1, 32]
-NAMED_LINK = {"name": "The link's name.", "channel": "Its channel (default: this one)."}
+NAMED_LINK = {
+    "name": locale_str("The link's name."),
+    "channel": locale_str("Its channel (default: this one)."),
+}
 
 
 # Channels that hold messages: text, voice and stage chats, announcements, threads.
@@ -36,6 +42,7 @@ THREADS = (
     discord.ChannelType.public_thread,
     discord.ChannelType.private_thread,
 )
+SEND, SEND_IN_THREADS = BotPermission.SEND_MESSAGES, BotPermission.SEND_MESSAGES_IN_THREADS
 
 
 def _choice(
@@ -43,13 +50,19 @@ def _choice(
     guild_id: int | None,
     kind: discord.ChannelType | None,
     permissions: discord.Permissions,
+    bot_permissions: discord.Permissions,
 ) -> ChannelChoice:
-    send = permissions.send_messages_in_threads if kind in THREADS else permissions.send_messages
+    send = SEND_IN_THREADS if kind in THREADS else SEND
     return ChannelChoice(
         channel_id,
         guild_id,
         takes_messages=kind in MESSAGE_CHANNELS,
-        member_can_post=permissions.view_channel and send,
+        member_can_post=permissions.view_channel and getattr(permissions, send.value),
+        bot_lacks=frozenset(
+            needed
+            for needed in (BotPermission.VIEW_CHANNEL, send, BotPermission.EMBED_LINKS)
+            if not getattr(bot_permissions, needed.value)
+        ),
     )
 
 
@@ -58,7 +71,8 @@ class MessageChannel(app_commands.Transformer):
 
     The choice keeps the server our cache puts the channel in (discord.py stamps resolved options
     with the interaction's server) and the member's own permissions there, as Discord resolved
-    them, so a moderator cannot make the bot post where they may not.
+    them, so a moderator cannot make the bot post where they may not. The bot's own permissions
+    there come from the cached channel, its overwrites and the bot's roles.
     """
 
     @property
@@ -77,40 +91,73 @@ class MessageChannel(app_commands.Transformer):
     ) -> ChannelChoice:
         guild = interaction.guild
         cached = guild.get_channel_or_thread(value.id) if guild is not None else None
-        guild_id = cached.guild.id if cached is not None else None
-        return _choice(value.id, guild_id, value.type, value.permissions)
+        if cached is None or guild is None or guild.me is None:
+            # Not a channel of this server: refused as such, whatever the bot may do there.
+            everything = discord.Permissions.all()
+            return _choice(value.id, None, value.type, value.permissions, everything)
+        bot_permissions = cached.permissions_for(guild.me)
+        return _choice(value.id, cached.guild.id, value.type, value.permissions, bot_permissions)
 
 
 ChannelOption = app_commands.Transform[ChannelChoice, MessageChannel]
 
 
 def this_channel(interaction: discord.Interaction) -> ChannelChoice | None:
-    """The channel the command was typed in, with the member's permissions there."""
+    """The channel the command was typed in, with the member's and the bot's permissions there."""
     channel = interaction.channel
     if interaction.guild_id is None or channel is None:
         return None
-    return _choice(channel.id, interaction.guild_id, channel.type, interaction.permissions)
-
-
-def describe_link(link: ChannelLink) -> str:
-    anonymous = "anonymous votes allowed" if link.anonymous_allowed else "connected accounts only"
-    session = f", session {link.session_id}" if link.session_id else ""
-    return (
-        f"`{link.name}` in <#{link.channel_id}>: token {mask(link.link_token.get_secret_value())}, "
-        f"{link.interval.value}, {anonymous}{session}"
+    return _choice(
+        channel.id,
+        interaction.guild_id,
+        channel.type,
+        interaction.permissions,
+        interaction.app_permissions,
     )
 
 
-async def _post_card(bot: CtVoteBot, link: ChannelLink) -> str:
+def describe_link(link: ChannelLink) -> Message:
+    """One line of `/links list`: where, which token (masked), and the link's rules."""
+    # TRANSLATORS: a link's vote interval as a moderator chose it in /links add.
+    interval = msg("daily") if link.interval is VoteInterval.DAILY else msg("once")
+    voters = (
+        msg("anonymous votes allowed") if link.anonymous_allowed else msg("connected accounts only")
+    )
+    name, channel = Name(link.name), Channel(link.channel_id)
+    token = Term(mask(link.link_token.get_secret_value()))
+    if link.session_id:
+        return msg(
+            "{link} in {channel}: token {token}, {interval}, {voters}, session {session}",
+            link=name,
+            channel=channel,
+            token=token,
+            interval=interval,
+            voters=voters,
+            session=link.session_id,
+        )
+    return msg(
+        "{link} in {channel}: token {token}, {interval}, {voters}",
+        link=name,
+        channel=channel,
+        token=token,
+        interval=interval,
+        voters=voters,
+    )
+
+
+async def _post_card(bot: CtVoteBot, link: ChannelLink) -> Message:
     """Post the link's card; the link stays usable with /vote when the channel refuses it."""
     try:
         await bot.cards.post(link)
     except discord.HTTPException as error:
-        return (
-            f" Its card could not be posted in <#{link.channel_id}> (HTTP {error.status}): "
-            "check the bot's permission to send messages there, then use `/links card`."
+        return msg(
+            "Its card could not be posted in {channel} (HTTP {status}): check the bot's "
+            "permissions there, then use {card}.",
+            channel=Channel(link.channel_id),
+            status=error.status,
+            card=LINKS_CARD,
         )
-    return f" Its card is posted in <#{link.channel_id}>."
+    return msg("Its card is posted in {channel}.", channel=Channel(link.channel_id))
 
 
 @app_commands.guild_only()
@@ -118,7 +165,7 @@ async def _post_card(bot: CtVoteBot, link: ChannelLink) -> str:
 class Links(
     commands.GroupCog,
     group_name="links",
-    group_description="Bind public vote links to channels (Manage Server).",
+    group_description=locale_str("Bind public vote links to channels (Manage Server)."),
 ):
     def __init__(self, bot: CtVoteBot) -> None:
         self.bot = bot
@@ -135,18 +182,27 @@ class Links(
         names = await self.admin.names(actor_from(interaction), channel_id, current)
         return [app_commands.Choice(name=name, value=name) for name in names]
 
-    @app_commands.command(name="add")
+    @app_commands.command(
+        name="add",
+        description=locale_str(
+            "Bind a session's public vote link to a channel and post its vote card there."
+        ),
+    )
     @app_commands.describe(
-        token="The public link token the session's owner shares.",  # noqa: S106
-        name="A short name members pick with /vote (default: link).",
-        channel="Where members vote on it (default: this channel).",
-        interval="Mirror of the owner's LINK setting: one vote ever, or one per 24 hours.",
-        anonymous="Whether members without a connected account may vote (they share one vote).",
+        token=locale_str("The public link token the session's owner shares."),
+        name=locale_str("A short name members pick with /vote (default: link)."),
+        channel=locale_str("Where members vote on it (default: this channel)."),
+        interval=locale_str(
+            "Mirror of the owner's LINK setting: one vote ever, or one per 24 hours."
+        ),
+        anonymous=locale_str(
+            "Whether members without a connected account may vote (they share one vote)."
+        ),
     )
     @app_commands.choices(
         interval=[
-            app_commands.Choice(name="daily (one vote per 24 hours)", value="daily"),
-            app_commands.Choice(name="once (one vote ever)", value="once"),
+            app_commands.Choice(name=locale_str("daily (one vote per 24 hours)"), value="daily"),
+            app_commands.Choice(name=locale_str("once (one vote ever)"), value="once"),
         ]
     )
     async def add(
@@ -158,7 +214,6 @@ class Links(
         interval: app_commands.Choice[str] | None = None,
         anonymous: bool = True,
     ) -> None:
-        """Bind a session's public vote link to a channel and post its vote card there."""
         link = await self.admin.add(
             actor_from(interaction),
             link_token=token,
@@ -168,12 +223,24 @@ class Links(
             anonymous_allowed=anonymous,
         )
         card = await _post_card(self.bot, link)
-        await reply_privately(interaction, f"Link added: {describe_link(link)}.{card}")
+        described = describe_link(link)
+        await reply_privately(
+            interaction, msg("Link added: {link}. {card}", link=described, card=card)
+        )
         await self.bot.modlog.post(
-            link.guild_id, f"⚙️ <@{interaction.user.id}> added link {describe_link(link)}."
+            link.guild_id,
+            msg(
+                "⚙️ {member} added link {link}.", member=Member(interaction.user.id), link=described
+            ),
+            interaction.guild_locale,
         )
 
-    @app_commands.command(name="card")
+    @app_commands.command(
+        name="card",
+        description=locale_str(
+            "Post a link's vote card again, e.g. after the old one scrolled away."
+        ),
+    )
     @app_commands.describe(**NAMED_LINK)
     @app_commands.autocomplete(name=name_autocomplete)
     async def card(
@@ -182,13 +249,18 @@ class Links(
         name: LinkName,
         channel: ChannelOption | None = None,
     ) -> None:
-        """Post a link's vote card again, e.g. after the old one scrolled away."""
         link = await self.admin.find_to_post(
             actor_from(interaction), name, channel or this_channel(interaction)
         )
-        await reply_privately(interaction, f"Link `{link.name}`:{await _post_card(self.bot, link)}")
+        card = await _post_card(self.bot, link)
+        await reply_privately(
+            interaction, msg("Link {link}: {card}", link=Name(link.name), card=card)
+        )
 
-    @app_commands.command(name="remove")
+    @app_commands.command(
+        name="remove",
+        description=locale_str("Remove a link from a channel; its cards stop taking votes."),
+    )
     @app_commands.describe(**NAMED_LINK)
     @app_commands.autocomplete(name=name_autocomplete)
     async def remove(
@@ -197,47 +269,60 @@ class Links(
         name: LinkName,
         channel: ChannelOption | None = None,
     ) -> None:
-        """Remove a link from a channel; its cards stop taking votes."""
         removed = await self.admin.remove(actor_from(interaction), name, channel)
         link = removed.link
         await self.bot.cards.disable(removed)
-        await reply_privately(interaction, f"Link `{link.name}` removed from <#{link.channel_id}>.")
+        where = {"link": Name(link.name), "channel": Channel(link.channel_id)}
+        await reply_privately(interaction, msg("Link {link} removed from {channel}.", **where))
         await self.bot.modlog.post(
             link.guild_id,
-            f"⚙️ <@{interaction.user.id}> removed link `{link.name}` from <#{link.channel_id}>.",
+            msg(
+                "⚙️ {member} removed link {link} from {channel}.",
+                member=Member(interaction.user.id),
+                **where,
+            ),
+            interaction.guild_locale,
         )
 
-    @app_commands.command(name="list")
+    @app_commands.command(
+        name="list",
+        description=locale_str("List every link of this server with its channel and settings."),
+    )
     async def list_links(self, interaction: discord.Interaction) -> None:
-        """List every link of this server with its channel and settings."""
         links = await self.admin.list(actor_from(interaction))
         if not links:
             await reply_privately(
-                interaction, "This server has no links yet: add one with `/links add`."
+                interaction,
+                msg("This server has no links yet: add one with {add}.", add=LINKS_ADD),
             )
             return
-        for page in pages([describe_link(link) for link in links]):
+        texts = texts_of(interaction)
+        lines = [texts.render(describe_link(link), interaction.locale) for link in links]
+        for page in pages(lines):
             await reply_privately(interaction, page)
 
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class Config(
-    commands.GroupCog, group_name="config", group_description="Server settings (Manage Server)."
+    commands.GroupCog,
+    group_name="config",
+    group_description=locale_str("Server settings (Manage Server)."),
 ):
     def __init__(self, bot: CtVoteBot) -> None:
         self.bot = bot
         self.admin = bot.services.links
         super().__init__()
 
-    @app_commands.command(name="voter-role")
+    @app_commands.command(
+        name="voter-role", description=locale_str("Choose the role required to vote, or clear it.")
+    )
     @app_commands.describe(
-        role="Only members with this role may vote; leave empty to let everyone vote."
+        role=locale_str("Only members with this role may vote; leave empty to let everyone vote.")
     )
     async def voter_role(
         self, interaction: discord.Interaction, role: discord.Role | None = None
     ) -> None:
-        """Choose the role required to vote, or clear it."""
         guild = interaction.guild
         real_role = guild.get_role(role.id) if guild is not None and role is not None else None
         await self.admin.set_voter_role(
@@ -245,34 +330,53 @@ class Config(
             role.id if role is not None else None,
             real_role.guild.id if real_role is not None else None,
         )
-        text = (
-            f"Only members with the <@&{role.id}> role may vote now."
-            if role is not None
-            else "Every member may vote now."
-        )
-        await reply_privately(interaction, text)
-        await self.bot.modlog.post(interaction.guild_id, f"⚙️ <@{interaction.user.id}>: {text}")
+        member = Member(interaction.user.id)
+        if role is not None:
+            await reply_privately(
+                interaction,
+                msg("Only members with the {role} role may vote now.", role=Role(role.id)),
+            )
+            logged = msg(
+                "⚙️ {member} allowed only members with the {role} role to vote.",
+                member=member,
+                role=Role(role.id),
+            )
+        else:
+            await reply_privately(interaction, msg("Every member may vote now."))
+            logged = msg("⚙️ {member} let every member vote.", member=member)
+        await self.bot.modlog.post(interaction.guild_id, logged, interaction.guild_locale)
 
-    @app_commands.command(name="log-channel")
+    @app_commands.command(
+        name="log-channel",
+        description=locale_str("Choose the moderators' log channel, or stop logging."),
+    )
     @app_commands.describe(
-        channel="Where configuration changes, penalties and tracker errors are posted; "
-        "leave empty to stop."
+        channel=locale_str(
+            "Where configuration changes, penalties and tracker errors are posted; "
+            "leave empty to stop."
+        )
     )
     async def log_channel(
         self,
         interaction: discord.Interaction,
         channel: ChannelOption | None = None,
     ) -> None:
-        """Choose the moderators' log channel, or stop logging."""
         actor = actor_from(interaction)
         await self.admin.set_log_channel(actor, channel)
         if channel is None:
-            await reply_privately(interaction, "The moderators' log is off.")
+            await reply_privately(interaction, msg("The moderators' log is off."))
             return
-        await reply_privately(interaction, f"The moderators' log is now <#{channel.id}>.")
+        await reply_privately(
+            interaction,
+            msg("The moderators' log is now {channel}.", channel=Channel(channel.id)),
+        )
         await self.bot.modlog.post(
             interaction.guild_id,
-            f"⚙️ <@{interaction.user.id}> made this channel the moderators' log.",
+            msg(
+                "⚙️ {member} made this channel the moderators' log.",
+                member=Member(interaction.user.id),
+            ),
+            interaction.guild_locale,
         )
 
 

@@ -8,28 +8,28 @@ from typing import TYPE_CHECKING
 import discord
 
 from cogs.replies import NO_PINGS, within_limit
+from cogs.texts import Texts
+from i18n.message import Message, Moment, followed_by, msg_n
 from services.error_digest import ErrorDigest
 from services.links import LinkAdmin
-from services.markup import timestamp
 
 if TYPE_CHECKING:
     from bot import CtVoteBot
 
 log = logging.getLogger(__name__)
 
-REPEATS_NOT_POSTED = "{count} more like it since {since} were not posted."
-
 
 class ModLog:
     """Best effort: a log channel that cannot be written to never breaks the command itself."""
 
-    def __init__(self, bot: CtVoteBot, links: LinkAdmin, digest: ErrorDigest) -> None:
+    def __init__(self, bot: CtVoteBot, links: LinkAdmin, digest: ErrorDigest, texts: Texts) -> None:
         self._bot = bot
         self._links = links
         self._digest = digest
+        self._texts = texts
 
     async def post_repeatable(
-        self, guild_id: int | None, kind: tuple[object, ...], text: str
+        self, guild_id: int | None, kind: tuple[object, ...], message: Message, locale: object
     ) -> None:
         """An error that may come again and again: one post per kind and window, with a count."""
         if guild_id is None:
@@ -38,11 +38,17 @@ class ModLog:
         if repeats is None:
             return
         if repeats.count:
-            since = timestamp(repeats.since, "R")
-            text += " " + REPEATS_NOT_POSTED.format(count=repeats.count, since=since)
-        await self.post(guild_id, text)
+            not_posted = msg_n(
+                "{count} more like it since {since} was not posted.",
+                "{count} more like it since {since} were not posted.",
+                repeats.count,
+                since=Moment(repeats.since, "relative"),
+            )
+            message = followed_by(message, not_posted)
+        await self.post(guild_id, message, locale)
 
-    async def post(self, guild_id: int | None, text: str) -> None:
+    async def post(self, guild_id: int | None, message: Message, locale: object) -> None:
+        """Post in the server's language (`locale`: its `guild_locale`), as every public text."""
         if guild_id is None:
             return
         channel_id = await self._links.log_channel(guild_id)
@@ -50,7 +56,8 @@ class ModLog:
             return
         channel = self._bot.get_partial_messageable(channel_id, guild_id=guild_id)
         try:
-            await channel.send(within_limit(text), allowed_mentions=NO_PINGS)
+            text = within_limit(self._texts.render(message, locale))
+            await channel.send(text, allowed_mentions=NO_PINGS)
         except discord.HTTPException as error:
             log.warning(
                 "could not post to the log channel of guild %d: HTTP %s", guild_id, error.status

@@ -7,9 +7,12 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands, tasks
 
 from cogs.replies import actor_from, reply_privately
+from cogs.texts import Texts
+from i18n.message import Channel, Message, Name, msg
 from services.reminders import ReminderService
 from storage.models import DueReminder
 
@@ -19,21 +22,26 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def reminder_text(reminder: DueReminder) -> str:
-    return (
-        f"Link `{reminder.link_name}` in <#{reminder.channel_id}> has reopened for you: "
-        "you can vote on it again. (Turn these messages off with `/remind off`.)"
+def reminder_text(reminder: DueReminder) -> Message:
+    return msg(
+        "Link {link} in {channel} has reopened for you: you can vote on it again. "
+        "(Turn these messages off with `/remind off`.)",
+        link=Name(reminder.link_name),
+        channel=Channel(reminder.channel_id),
     )
 
 
 class Reminders(
     commands.GroupCog,
     group_name="remind",
-    group_description="A private message when a link reopens for you.",
+    group_description=locale_str("A private message when a link reopens for you."),
 ):
-    def __init__(self, bot: CtVoteBot, reminders: ReminderService, every_seconds: float) -> None:
+    def __init__(
+        self, bot: CtVoteBot, reminders: ReminderService, texts: Texts, every_seconds: float
+    ) -> None:
         self.bot = bot
         self.reminders = reminders
+        self.texts = texts
         self.deliver.change_interval(seconds=every_seconds)
         super().__init__()
 
@@ -43,21 +51,24 @@ class Reminders(
     async def cog_unload(self) -> None:
         self.deliver.cancel()
 
-    @app_commands.command(name="on")
+    @app_commands.command(
+        name="on",
+        description=locale_str("Get a DM when a daily link you voted on reopens for you."),
+    )
     async def turn_on(self, interaction: discord.Interaction) -> None:
-        """Get a DM when a daily link you voted on reopens for you."""
         await self.reminders.turn_on(actor_from(interaction))
         await reply_privately(
             interaction,
-            "Reminders are on: you get a direct message when a daily link you voted on reopens "
-            "for you. Direct messages from this server's members must be allowed.",
+            msg(
+                "Reminders are on: you get a direct message when a daily link you voted on "
+                "reopens for you. Direct messages from this server's members must be allowed."
+            ),
         )
 
-    @app_commands.command(name="off")
+    @app_commands.command(name="off", description=locale_str("Stop the reopening DMs."))
     async def turn_off(self, interaction: discord.Interaction) -> None:
-        """Stop the reopening DMs."""
         await self.reminders.turn_off(actor_from(interaction))
-        await reply_privately(interaction, "Reminders are off.")
+        await reply_privately(interaction, msg("Reminders are off."))
 
     @tasks.loop(seconds=60)
     async def deliver(self) -> None:
@@ -72,12 +83,14 @@ class Reminders(
         await self.bot.wait_until_ready()
 
     async def _send(self, reminder: DueReminder) -> bool:
-        """One attempt: closed DMs are logged, not retried, so nobody is messaged twice."""
+        """One attempt, in the member's language as last seen.
+
+        Closed DMs are logged, not retried, so nobody is messaged twice.
+        """
         try:
             channel = await self.bot.create_dm(discord.Object(id=reminder.user_id))
-            await channel.send(
-                reminder_text(reminder), allowed_mentions=discord.AllowedMentions.none()
-            )
+            text = self.texts.render(reminder_text(reminder), reminder.locale)
+            await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
         except discord.HTTPException as error:
             log.info(
                 "reminder for user %d not delivered (HTTP %s, code %s)",
@@ -91,4 +104,4 @@ class Reminders(
 
 
 async def setup(bot: CtVoteBot) -> None:
-    await bot.add_cog(Reminders(bot, bot.services.reminders, bot.reminder_check_seconds))
+    await bot.add_cog(Reminders(bot, bot.services.reminders, bot.texts, bot.reminder_check_seconds))

@@ -2,44 +2,66 @@
 
 from __future__ import annotations
 
+from i18n.formats import MINUS
+from i18n.message import Duration, Member, Message, Moment, Name, Number, Term, msg
 from services.games import GameOutcome
-from services.markup import arithmetic, duration, timestamp
+from services.markup import arithmetic
 from services.voting import VoteOutcome
 from tracker.models import DiceResult, GameResult, Operation
 
-MINUS = "−"
 GAME_NAMES = {"dice": "DICE", "luck": "LUCK", "link": "LINK"}
+# TRANSLATORS: layout only (a sentence, then the dice on their own line); keep it as it is.
+TWO_LINES = "{first}\n{second}"
 
 
-def signed_duration(result: GameResult) -> str | None:
+def signed_duration(operation: Operation | None, seconds: int | None) -> Duration | None:
     """`+2h 15m` or `−45m`: the sign comes from the operation, the size from `seconds`."""
-    if result.seconds is None:
+    if seconds is None:
         return None
-    size = duration(result.seconds)
-    if result.operation is Operation.ADD:
-        return f"+{size}"
-    if result.operation is Operation.SUB:
-        return f"{MINUS}{size}"
-    return size
+    if operation is Operation.ADD:
+        return Duration(seconds, "+")
+    if operation is Operation.SUB:
+        return Duration(seconds, "-")
+    return Duration(seconds)
 
 
-def effect(result: GameResult) -> str:
-    """The part every game shares: time changed, multiplier, new end."""
-    parts = []
-    change = signed_duration(result)
+def amount(
+    operation: Operation | None, seconds: int | None, multiplier: float | None, *, bold: bool
+) -> Message | Duration:
+    """Time changed and multiplier, as far as the tracker reported them."""
+    change = signed_duration(operation, seconds)
+    factor = Number(multiplier) if multiplier is not None else None
+    if change is not None and factor is not None:
+        if bold:
+            return msg("**{change}** ×{multiplier}", change=change, multiplier=factor)
+        return msg("{change} ×{multiplier}", change=change, multiplier=factor)
     if change is not None:
-        parts.append(f"**{change}**")
-    if result.multiplier is not None:
-        parts.append(f"×{result.multiplier:g}")
-    text = " ".join(parts) if parts else "played"
-    if result.scheduled_end is not None:
-        end = result.scheduled_end
-        text += f" · new end {timestamp(end, 'F')} ({timestamp(end, 'R')})"
-    return text
+        return msg("**{change}**", change=change) if bold else change
+    if factor is not None:
+        return msg("×{multiplier}", multiplier=factor)
+    # TRANSLATORS: a game's result when the tracker reported neither time nor multiplier.
+    return msg("played")
+
+
+def effect(result: GameResult) -> Message:
+    """The part every game shares: time changed, multiplier, new end."""
+    changed = amount(result.operation, result.seconds, result.multiplier, bold=True)
+    end = result.scheduled_end
+    if end is None:
+        return changed if isinstance(changed, Message) else msg("**{change}**", change=changed)
+    return msg(
+        "{amount} · new end {end} ({relative})",
+        amount=changed,
+        end=Moment(end),
+        relative=Moment(end, "relative"),
+    )
 
 
 def dice_detail(result: DiceResult) -> str | None:
-    """The dice as rolled, subtracted ones marked with a minus, and the tracker's calculation."""
+    """The dice as rolled, subtracted ones marked with a minus, and the tracker's calculation.
+
+    Only digits and signs: the same in every language.
+    """
     if not result.dices:
         return None
     operations = result.dicesops or []
@@ -55,25 +77,45 @@ def dice_detail(result: DiceResult) -> str | None:
     return detail
 
 
-def vote_message(outcome: VoteOutcome, voter_id: int) -> str:
+def vote_message(outcome: VoteOutcome, voter_id: int) -> Message:
     result = outcome.result
-    link = f"`{outcome.link.name}`"
+    link, member = Name(outcome.link.name), Member(voter_id)
     if result.penalty:
-        return (
-            f"⚠️ **Penalty** on link {link}: <@{voter_id}> voted on their own link with their own "
-            f"account, so the tracker applied a penalty: {effect(result)}."
+        return msg(
+            "⚠️ **Penalty** on link {link}: {member} voted on their own link with their own "
+            "account, so the tracker applied a penalty: {effect}.",
+            link=link,
+            member=member,
+            effect=effect(result),
         )
-    how = " anonymously (the channel's shared vote)" if outcome.anonymous else ""
-    return f"🗳️ <@{voter_id}> voted{how} on link {link}: {effect(result)}."
+    if outcome.anonymous:
+        return msg(
+            "🗳️ {member} voted anonymously (the channel's shared vote) on link {link}: {effect}.",
+            member=member,
+            link=link,
+            effect=effect(result),
+        )
+    return msg(
+        "🗳️ {member} voted on link {link}: {effect}.",
+        member=member,
+        link=link,
+        effect=effect(result),
+    )
 
 
-def game_message(outcome: GameOutcome, player_id: int) -> str:
+def game_message(outcome: GameOutcome, player_id: int) -> Message:
     result = outcome.result
-    role = " as dom" if outcome.as_dom else ""
-    name = GAME_NAMES[outcome.game.value]
-    lines = [
-        f"<@{player_id}> played {name}{role} for session {outcome.session_id}: {effect(result)}."
-    ]
+    facts = {
+        "member": Member(player_id),
+        "game": Term(GAME_NAMES[outcome.game.value]),
+        "session": outcome.session_id,
+        "effect": effect(result),
+    }
+    played = (
+        msg("{member} played {game} as dom for session {session}: {effect}.", **facts)
+        if outcome.as_dom
+        else msg("{member} played {game} for session {session}: {effect}.", **facts)
+    )
     if isinstance(result, DiceResult) and (detail := dice_detail(result)):
-        lines.append(detail)
-    return "\n".join(lines)
+        return Message(TWO_LINES, {"first": played, "second": Term(detail)})
+    return played

@@ -1,9 +1,15 @@
-"""How the bot answers: private replies in any state, public results that ping nobody."""
+"""How the bot answers: private replies in any state, public results that ping nobody.
+
+Private answers speak the member's language (`interaction.locale`); public ones the server's
+(`interaction.guild_locale`), so everyone in a channel reads one language.
+"""
 
 from __future__ import annotations
 
 import discord
 
+from cogs.texts import Texts
+from i18n.message import Message
 from services.actor import Actor
 
 NO_PINGS = discord.AllowedMentions.none()
@@ -21,7 +27,25 @@ def actor_from(interaction: discord.Interaction) -> Actor:
         channel_id=interaction.channel_id,
         role_ids=roles,
         manage_guild=interaction.guild_id is not None and permissions.manage_guild,
+        locale=str(interaction.locale),
+        guild_locale=str(interaction.guild_locale) if interaction.guild_locale else None,
     )
+
+
+def texts_of(interaction: discord.Interaction) -> Texts:
+    """The catalogue renderer, which is also the command tree's translator."""
+    texts = interaction.client.tree.translator  # type: ignore[attr-defined]
+    if not isinstance(texts, Texts):
+        raise TypeError("the bot's command tree has no Texts translator")
+    return texts
+
+
+def private_text(interaction: discord.Interaction, message: Message) -> str:
+    return texts_of(interaction).render(message, interaction.locale)
+
+
+def public_text(interaction: discord.Interaction, message: Message) -> str:
+    return texts_of(interaction).render(message, interaction.guild_locale)
 
 
 def pages(lines: list[str], limit: int = 1900) -> list[str]:
@@ -55,23 +79,38 @@ def voter_only(user_id: int) -> discord.AllowedMentions:
     )
 
 
-async def reply_privately(interaction: discord.Interaction, content: str) -> None:
-    """An ephemeral line, whether or not the interaction was already acknowledged.
+async def reply_privately(
+    interaction: discord.Interaction,
+    content: Message | str | None,
+    *,
+    embed: discord.Embed | None = None,
+) -> None:
+    """An ephemeral answer in the member's language, whether or not it was acknowledged already.
 
     Commands that can fail defer ephemerally, so the first follow-up (which keeps the deferral's
-    visibility) is private too.
+    visibility) is private too. A `str` or an embed was rendered by the caller (e.g. one page of
+    a list).
     """
+    if isinstance(content, Message):
+        content = private_text(interaction, content)
+    answer = {"ephemeral": True, "allowed_mentions": NO_PINGS}
+    if embed is not None:
+        answer["embed"] = embed
     if interaction.response.is_done():
-        await interaction.followup.send(content, ephemeral=True, allowed_mentions=NO_PINGS)
+        await interaction.followup.send(content, **answer)
     else:
-        await interaction.response.send_message(content, ephemeral=True, allowed_mentions=NO_PINGS)
+        await interaction.response.send_message(content, **answer)
 
 
 async def publish(
-    interaction: discord.Interaction, public: str, private: str, *, about: int
+    interaction: discord.Interaction, public: Message, private: Message, *, about: int
 ) -> None:
     """Settle the private deferral with a short note, then post the result for the channel."""
-    await interaction.edit_original_response(content=private, allowed_mentions=NO_PINGS)
+    await interaction.edit_original_response(
+        content=private_text(interaction, private), allowed_mentions=NO_PINGS
+    )
     await interaction.followup.send(
-        within_limit(public), ephemeral=False, allowed_mentions=voter_only(about)
+        within_limit(public_text(interaction, public)),
+        ephemeral=False,
+        allowed_mentions=voter_only(about),
     )

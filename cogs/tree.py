@@ -5,77 +5,104 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from typing import Any
 
 import discord
 from discord import app_commands
 
 from cogs.replies import reply_privately
+from i18n.message import Channel, Member, Message, Name, Outside, Term, followed_by, msg, msg_n
 from services.calls import RESTARTING
-from services.errors import UserError
-from services.markup import plain
+from services.commands import ACCOUNT_CONNECT, HELP_ACCOUNT
+from services.errors import UserError, invalid_session
 from storage.errors import StorageUnavailable
 from tracker import errors
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_OUTCOME = (
+UNKNOWN_OUTCOME = msg(
     "The tracker did not answer properly, so this may or may not have counted. "
     "Check the session on the tracker before trying again."
 )
+TRACKER_REFUSED = msg("The tracker refused the request, so nothing was played.")
+OPTION_UNUSABLE = msg("One of the options has a value this command cannot use.")
+STORAGE_UNAVAILABLE = msg(
+    "The bot cannot use its database right now, so nothing was done and nothing was sent to "
+    "the tracker. Try again later; a moderator can check the bot's log."
+)
+OUTDATED_COMMAND = msg(
+    "This command arrived without options it needs; Discord may still show an older version of "
+    "it. Reload Discord and try again."
+)
+# The tracker's own error codes that deserve a sentence of their own; its text goes to the log.
+REJECTION_CODES = {
+    "COOLDOWN": msg(
+        "The tracker says the vote limit is reached, so nothing was played. "
+        "Try again when the link reopens."
+    ),
+    "VALIDATION": msg(
+        "The tracker found the request incomplete or invalid, so nothing was played. "
+        "Check the options and try again."
+    ),
+}
 
 
-def _retry_text(error: errors.RateLimited) -> str:
-    wait = f" Try again in {round(error.retry_after)} seconds." if error.retry_after else ""
-    return f"The tracker asks to slow down; nothing was played.{wait}"
+def _slow_down(error: errors.RateLimited) -> Message:
+    if error.retry_after:
+        seconds = max(1, round(error.retry_after))
+        return msg_n(
+            "The tracker asks to slow down; nothing was played. Try again in {count} second.",
+            "The tracker asks to slow down; nothing was played. Try again in {count} seconds.",
+            seconds,
+        )
+    return msg("The tracker asks to slow down; nothing was played. Try again in a moment.")
+
+
+def _invalid(error: errors.InvalidGameRequest) -> Message:
+    if error.code in ("session_type", "session_range"):
+        return invalid_session(error).message
+    return OPTION_UNUSABLE
 
 
 # Most specific first: the first matching type decides the sentence.
-TRACKER_TEXTS: list[tuple[type[errors.TrackerError], Callable[[errors.TrackerError], str]]] = [
-    (errors.InvalidGameRequest, lambda e: e.message),
+TRACKER_TEXTS: list[tuple[type[errors.TrackerError], Callable[[Any], Message]]] = [
+    (errors.InvalidGameRequest, _invalid),
     (
         errors.Unauthorized,
-        lambda e: (
-            "The tracker rejected your API token. Connect again with `/account connect` "
-            "using a current token."
+        lambda e: msg(
+            "The tracker rejected your API token. Connect again with {connect} using a current "
+            "token; {help} explains where it is found.",
+            connect=ACCOUNT_CONNECT,
+            help=HELP_ACCOUNT,
         ),
     ),
     (
         errors.Forbidden,
-        lambda e: (
-            "The tracker refused: your account is not this session's owner, or not their dom. "
-            f"({plain(e.message)})"
+        lambda e: msg(
+            "The tracker refused: your account is not this session's owner, or not their dom."
         ),
     ),
     (
         errors.NotFound,
-        lambda e: (
+        lambda e: msg(
             "The tracker does not know this link or session; check the id, or ask a moderator to "
-            f"check the link. ({plain(e.message)})"
+            "check the link."
         ),
     ),
-    (errors.RequestRejected, lambda e: f"The tracker refused: {plain(e.message, limit=400)}"),
-    (errors.RateLimited, lambda e: _retry_text(e)),  # type: ignore[arg-type]
+    (errors.RequestRejected, lambda e: REJECTION_CODES.get(e.code or "", TRACKER_REFUSED)),
+    (errors.RateLimited, _slow_down),
     (
         errors.TrackerUnreachable,
-        lambda e: "The tracker could not be reached, so nothing was sent. Try again in a moment.",
+        lambda e: msg(
+            "The tracker could not be reached, so nothing was sent. Try again in a moment."
+        ),
     ),
-    (errors.TrackerRefused, lambda e: f"The tracker refused the request: {plain(e.message)}"),
+    (errors.TrackerRefused, lambda e: TRACKER_REFUSED),
     (errors.OutcomeUnknown, lambda e: UNKNOWN_OUTCOME),
 ]
 
 
-STORAGE_UNAVAILABLE = (
-    "The bot cannot use its database right now, so nothing was done and nothing was sent to "
-    "the tracker. Try again later; a moderator can check the bot's log."
-)
-
-OUTDATED_COMMAND = (
-    "This command arrived without options it needs; Discord may still show an older version of "
-    "it. Reload Discord and try again."
-)
-
-
-def explain(error: BaseException) -> str | None:
+def explain(error: BaseException) -> Message | None:
     """The member-facing sentence for an error we expect, or None for a surprise."""
     if isinstance(error, UserError):
         return error.message
@@ -84,15 +111,17 @@ def explain(error: BaseException) -> str | None:
     if isinstance(error, errors.TrackerError):
         for kind, text in TRACKER_TEXTS:
             if isinstance(error, kind):
-                return f"{text(error)} {error.hint}" if error.hint else text(error)
+                if error.hint is None:
+                    return text(error)
+                return followed_by(text(error), error.hint)
     if isinstance(error, app_commands.TransformerError):
-        return "One of the options has a value this command cannot use."
+        return OPTION_UNUSABLE
     if isinstance(error, app_commands.CommandSignatureMismatch):
         return OUTDATED_COMMAND
     if isinstance(error, app_commands.NoPrivateMessage):
-        return "This command works only in a server channel."
+        return msg("This command works only in a server channel.")
     if isinstance(error, app_commands.CheckFailure):
-        return "You may not use this command here."
+        return msg("You may not use this command here.")
     return None
 
 
@@ -116,9 +145,10 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
             reference,
             exc_info=(type(error), error, error.__traceback__),
         )
-        text = (
-            f"Sorry, something went wrong on our side (reference `{reference}`). "
-            "A moderator can look this reference up in the bot's log."
+        text = msg(
+            "Sorry, something went wrong on our side (reference {reference}). "
+            "A moderator can look this reference up in the bot's log.",
+            reference=Name(reference),
         )
     try:
         await reply_privately(interaction, text)
@@ -142,13 +172,30 @@ async def _log_tracker_error(interaction: discord.Interaction, error: errors.Tra
     modlog = getattr(interaction.client, "modlog", None)
     if modlog is None:
         return
-    what = f"/{interaction.command.qualified_name}" if interaction.command else "a vote button"
     status = f"HTTP {error.status}, " if error.status else ""
+    details = Outside(f"{status}{error.reason}: {error.message}")
+    who, where = Member(interaction.user.id), Channel(interaction.channel_id or 0)
+    text = (
+        msg(
+            "Tracker error on {command} by {member} in {channel}: {details}",
+            command=Term(f"/{interaction.command.qualified_name}"),
+            member=who,
+            channel=where,
+            details=details,
+        )
+        if interaction.command
+        else msg(
+            "Tracker error on a vote button by {member} in {channel}: {details}",
+            member=who,
+            channel=where,
+            details=details,
+        )
+    )
     await modlog.post_repeatable(
         interaction.guild_id,
         (interaction.channel_id, error.reason, error.status),
-        f"Tracker error on {what} by <@{interaction.user.id}> in <#{interaction.channel_id}>: "
-        f"{status}{error.reason}: {plain(error.message)}",
+        text,
+        interaction.guild_locale,
     )
 
 

@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import discord
 
 from cogs.render import vote_message
-from cogs.replies import actor_from, publish
+from cogs.replies import actor_from, private_text, publish
 from cogs.tree import acknowledge_privately, report_error
+from i18n.message import Channel, Member, Message, Name, msg
 from services.voting import LinkById, LinkRef, NeedsConfirmation, VotingService
 from storage.models import ChannelLink
 from tracker.models import VoteType
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cogs.cards import CardBoard
     from cogs.modlog import ModLog
 
 
-def own_link_question(link: ChannelLink) -> str:
-    return (
-        f"`{link.name}` is your own session's link: a vote on it with your account makes the "
-        "tracker apply a penalty (time added at the maximum multiplier). Send it anyway?"
+def own_link_question(link: ChannelLink) -> Message:
+    return msg(
+        "{link} is your own session's link: a vote on it with your account makes the tracker "
+        "apply a penalty (time added at the maximum multiplier). Send it anyway?",
+        link=Name(link.name),
     )
 
 
@@ -48,16 +53,17 @@ class VoteFlow:
         actor = actor_from(interaction)
         answer = await self._voting.vote(actor, ref, vote_type, confirmed=confirmed)
         if isinstance(answer, NeedsConfirmation):
-            view = OwnVoteConfirmation(self, answer, actor.user_id)
+            render = partial(private_text, interaction)
+            view = OwnVoteConfirmation(self, answer, actor.user_id, render)
             await interaction.followup.send(
-                own_link_question(answer.link), view=view, ephemeral=True
+                render(own_link_question(answer.link)), view=view, ephemeral=True
             )
             return
         link, penalty = answer.link, answer.result.penalty
         private = (
-            "The tracker applied a penalty: this is your own link."
+            msg("The tracker applied a penalty: this is your own link.")
             if penalty
-            else "Your vote was counted."
+            else msg("Your vote was counted.")
         )
         await publish(
             interaction, vote_message(answer, actor.user_id), private, about=actor.user_id
@@ -66,34 +72,53 @@ class VoteFlow:
         if penalty:
             await self._modlog.post(
                 link.guild_id,
-                f"⚠️ Penalty on link `{link.name}` in <#{link.channel_id}>: <@{actor.user_id}> "
-                "voted on their own link with their own account.",
+                msg(
+                    "⚠️ Penalty on link {link} in {channel}: {member} voted on their own link "
+                    "with their own account.",
+                    link=Name(link.name),
+                    channel=Channel(link.channel_id),
+                    member=Member(actor.user_id),
+                ),
+                interaction.guild_locale,
             )
 
 
 class OwnVoteConfirmation(discord.ui.View):
-    """Confirm or cancel a vote on one's own link; only the member who asked can answer."""
+    """Confirm or cancel a vote on one's own link; only the member who asked can answer.
 
-    def __init__(self, flow: VoteFlow, question: NeedsConfirmation, user_id: int) -> None:
+    Its labels are in the member's language, like the question above them.
+    """
+
+    def __init__(
+        self,
+        flow: VoteFlow,
+        question: NeedsConfirmation,
+        user_id: int,
+        render: Callable[[Message], str],
+    ) -> None:
         super().__init__(timeout=300)
         self.flow = flow
         self.link_id = question.link.id
         self.vote_type = question.vote_type
         self.user_id = user_id
+        self.confirm.label = render(msg("Confirm: vote with the penalty"))[:80]
+        self.cancel.label = render(msg("Cancel"))[:80]
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return interaction.user.id == self.user_id
 
-    @discord.ui.button(label="Confirm: vote with the penalty", style=discord.ButtonStyle.danger)
+    @discord.ui.button(style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         self.stop()
-        await interaction.response.edit_message(content="Sending your vote…", view=None)
+        sending = private_text(interaction, msg("Sending your vote…"))
+        await interaction.response.edit_message(content=sending, view=None)
         await self.flow.cast(interaction, LinkById(self.link_id), self.vote_type, confirmed=True)
 
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(style=discord.ButtonStyle.secondary)
     async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         self.stop()
-        await interaction.response.edit_message(content="Nothing was sent.", view=None)
+        nothing = private_text(interaction, msg("Nothing was sent."))
+        await interaction.response.edit_message(content=nothing, view=None)
 
     async def on_error(
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands
 
 from cogs.replies import actor_from
@@ -17,12 +18,14 @@ from tracker.models import VoteType
 if TYPE_CHECKING:
     from bot import CtVoteBot
 
-LINK_OPTION = "Which of this channel's links (needed only when it has several)."
+LINK_OPTION = locale_str("Which of this channel's links (needed only when it has several).")
 
 
 @app_commands.guild_only()
 class Voting(
-    commands.GroupCog, group_name="vote", group_description="Vote on this channel's link."
+    commands.GroupCog,
+    group_name="vote",
+    group_description=locale_str("Vote on this channel's link."),
 ):
     def __init__(self, flow: VoteFlow, voting: VotingService) -> None:
         self.flow = flow
@@ -50,25 +53,29 @@ class Voting(
         names = await self.voting.link_names(actor_from(interaction), current)
         return [app_commands.Choice(name=name, value=name) for name in names]
 
-    @app_commands.command(name="add")
+    @app_commands.command(
+        name="add", description=locale_str("Vote to add time on this channel's link.")
+    )
     @app_commands.describe(link=LINK_OPTION)
     @app_commands.autocomplete(link=link_autocomplete)
     async def add(self, interaction: discord.Interaction, link: str | None = None) -> None:
-        """Vote to add time on this channel's link."""
         await self._vote(interaction, link, VoteType.ADD)
 
-    @app_commands.command(name="sub")
+    @app_commands.command(
+        name="sub", description=locale_str("Vote to remove time on this channel's link.")
+    )
     @app_commands.describe(link=LINK_OPTION)
     @app_commands.autocomplete(link=link_autocomplete)
     async def sub(self, interaction: discord.Interaction, link: str | None = None) -> None:
-        """Vote to remove time on this channel's link."""
         await self._vote(interaction, link, VoteType.SUB)
 
-    @app_commands.command(name="rand")
+    @app_commands.command(
+        name="rand",
+        description=locale_str("Vote and let the tracker pick add or remove at random."),
+    )
     @app_commands.describe(link=LINK_OPTION)
     @app_commands.autocomplete(link=link_autocomplete)
     async def rand(self, interaction: discord.Interaction, link: str | None = None) -> None:
-        """Vote and let the tracker pick add or remove at random."""
         await self._vote(interaction, link, VoteType.RAND)
 
 

@@ -7,9 +7,10 @@ from datetime import datetime
 
 from pydantic import SecretStr
 
+from i18n.message import msg
 from services.actor import Actor
 from services.clock import Clock
-from services.errors import BadInput
+from services.errors import BadInput, invalid_session, invalid_token
 from services.voting import is_uncertain, next_vote_at
 from storage.database import Database
 from storage.models import Account, ChannelLink
@@ -38,11 +39,11 @@ def parse_default_session(text: str) -> int | None:
     if not text:
         return None
     if not text.isascii() or not text.isdigit():
-        raise BadInput("The default session must be a session id (a positive whole number).")
+        raise BadInput(msg("The default session must be a session id (a positive whole number)."))
     try:
         return check_session(int(text))
     except InvalidGameRequest as error:
-        raise BadInput(error.message) from None
+        raise invalid_session(error) from None
 
 
 class AccountService:
@@ -55,7 +56,7 @@ class AccountService:
         try:
             check_token(SecretStr(token), "API token")
         except InvalidGameRequest as error:
-            raise BadInput(error.message) from None
+            raise invalid_token(error, link=False) from None
         session = parse_default_session(default_session)
         return await self._db.save_account(actor.user_id, token, session, now=self._clock())
 

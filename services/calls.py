@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterat
 from contextlib import asynccontextmanager, contextmanager
 from typing import Protocol, TypeVar
 
+from i18n.message import Message, msg
 from services.clock import Clock
 from services.errors import AlreadyInProgress, BotBusy, Restarting
 from services.throttle import CallThrottle
@@ -25,10 +26,10 @@ log = logging.getLogger(__name__)
 ResultT = TypeVar("ResultT", bound=GameResult)
 
 SLOT_WAIT_SECONDS = 10.0
-SLOTS_BUSY = (
+SLOTS_BUSY = msg(
     "The bot is busy with many games right now, so yours was not sent. Try again in a moment."
 )
-RESTARTING = "The bot is restarting; try again in a minute."
+RESTARTING = msg("The bot is restarting; try again in a minute.")
 
 
 class CallObserver(Protocol):
@@ -96,7 +97,7 @@ class GameCaller:
         return len(left)
 
     @contextmanager
-    def exclusive(self, key: Hashable, busy_message: str) -> Iterator[None]:
+    def exclusive(self, key: Hashable, busy_message: Message) -> Iterator[None]:
         """Let one call per key run at a time; a second (a double click) is refused, not queued.
 
         The check and the claim happen with no await between them, so two tasks cannot both pass.

@@ -11,6 +11,7 @@ from services.clock import Clock
 from services.error_digest import ErrorDigest
 from services.games import GamesService
 from services.links import LinkAdmin
+from services.locales import LocaleService
 from services.reminders import ReminderService
 from services.voting import VotingService
 from storage.database import Database
@@ -25,6 +26,7 @@ class Services:
     links: LinkAdmin
     cards: CardService
     reminders: ReminderService
+    locales: LocaleService
     calls: GameCaller
     error_digest: ErrorDigest
 
@@ -46,6 +48,7 @@ class Services:
             links=LinkAdmin(db, clock),
             cards=CardService(db, clock),
             reminders=ReminderService(db, clock),
+            locales=LocaleService(db),
             calls=caller,
             error_digest=ErrorDigest(clock),
         )

@@ -1,15 +1,19 @@
-"""Refusals a member or moderator may read: each carries its own ephemeral sentence."""
+"""Refusals a member or moderator may read: each carries its own sentence as a catalogue message."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from i18n.message import Message, msg
+from tracker.client import MAX_TOKEN_LENGTH
+from tracker.errors import InvalidGameRequest
+
 
 class UserError(Exception):
-    """A refusal with text that is safe and useful to show the person who asked."""
+    """A refusal with a message that is safe and useful to show the person who asked."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.text)
         self.message = message
 
 
@@ -32,7 +36,7 @@ class NotConnected(UserError):
 class VoteLimited(UserError):
     """A local mirror of the tracker's vote limit refused the vote; nothing was sent."""
 
-    def __init__(self, message: str, *, next_vote_at: datetime | None) -> None:
+    def __init__(self, message: Message, *, next_vote_at: datetime | None) -> None:
         super().__init__(message)
         self.next_vote_at = next_vote_at
 
@@ -44,7 +48,7 @@ class AlreadyInProgress(UserError):
 class CallHeldBack(UserError):
     """The bot holds a call back for a while, not to ask the tracker in vain; nothing was sent."""
 
-    def __init__(self, message: str, *, until: datetime) -> None:
+    def __init__(self, message: Message, *, until: datetime) -> None:
         super().__init__(message)
         self.until = until
 
@@ -55,3 +59,27 @@ class BotBusy(UserError):
 
 class Restarting(UserError):
     """The bot is stopping: it sends no new game call, so the member should try again soon."""
+
+
+def invalid_token(error: InvalidGameRequest, *, link: bool) -> BadInput:
+    """Our sentence for a token the client's own check refused."""
+    if error.code == "token_length":
+        text = (
+            msg("The link token must be 1 to {max} characters.", max=MAX_TOKEN_LENGTH)
+            if link
+            else msg("The API token must be 1 to {max} characters.", max=MAX_TOKEN_LENGTH)
+        )
+    else:
+        text = (
+            msg("The link token may contain only visible ASCII characters, without spaces.")
+            if link
+            else msg("The API token may contain only visible ASCII characters, without spaces.")
+        )
+    return BadInput(text)
+
+
+def invalid_session(error: InvalidGameRequest) -> BadInput:
+    """Our sentence for a session id the client's own check refused."""
+    if error.code == "session_type":
+        return BadInput(msg("The session id must be a whole number."))
+    return BadInput(msg("The session id must be a positive number."))

@@ -6,16 +6,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 
+from i18n.message import msg
 from services.actor import Actor
 from services.calls import GameCaller
-from services.errors import BadInput, NotConnected
+from services.commands import ACCOUNT_CONNECT, HELP_ACCOUNT
+from services.errors import BadInput, NotConnected, invalid_session
 from storage.database import Database
 from storage.models import Account, NewCall
 from tracker.client import TrackerClient, check_session
 from tracker.errors import InvalidGameRequest
 from tracker.models import Game, GameResult, VoteType
 
-BUSY = "Your previous game is still on its way to the tracker; wait for its answer."
+BUSY = msg("Your previous game is still on its way to the tracker; wait for its answer.")
 
 
 @dataclass(frozen=True)
@@ -78,13 +80,21 @@ class GamesService:
         account = await self._db.get_account(actor.user_id)
         if account is None:
             raise NotConnected(
-                "Games are played with your own tracker account: "
-                "connect it with `/account connect`."
+                msg(
+                    "Games are played with your own tracker account: connect it with "
+                    "{connect}; {help} explains how.",
+                    connect=ACCOUNT_CONNECT,
+                    help=HELP_ACCOUNT,
+                )
             )
         if account.token_rejected:
             raise NotConnected(
-                "The tracker rejected your API token last time. "
-                "Connect again with `/account connect`."
+                msg(
+                    "The tracker rejected your API token last time. Connect again with "
+                    "{connect}; {help} explains where the token is found.",
+                    connect=ACCOUNT_CONNECT,
+                    help=HELP_ACCOUNT,
+                )
             )
         return account
 
@@ -92,9 +102,16 @@ class GamesService:
     def _session(account: Account, session_id: int | None) -> int:
         if session_id is None:
             if account.default_session is None:
-                raise BadInput("Name a session, or save a default session with `/account connect`.")
+                raise BadInput(
+                    msg(
+                        "Name a session, or save a default session with {connect}; {help} "
+                        "explains how.",
+                        connect=ACCOUNT_CONNECT,
+                        help=HELP_ACCOUNT,
+                    )
+                )
             session_id = account.default_session
         try:
             return check_session(session_id)
         except InvalidGameRequest as error:
-            raise BadInput(error.message) from None
+            raise invalid_session(error) from None

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 
 from pydantic import SecretStr
 
+from i18n.message import Channel, Listing, Message, Name, msg, msg_n
 from services.actor import Actor
 from services.clock import Clock
-from services.errors import BadInput, NotAllowed
+from services.errors import BadInput, NotAllowed, invalid_token
 from storage.database import Database
 from storage.errors import LinkNameTaken
 from storage.models import ChannelLink, LinkCard, VoteInterval
 from tracker.client import check_token
 from tracker.errors import InvalidGameRequest
+
+
+class BotPermission(Enum):
+    """A channel permission the bot needs to post there."""
+
+    VIEW_CHANNEL = "view_channel"
+    SEND_MESSAGES = "send_messages"
+    SEND_MESSAGES_IN_THREADS = "send_messages_in_threads"
+    EMBED_LINKS = "embed_links"
 
 
 @dataclass(frozen=True)
@@ -23,13 +34,14 @@ class ChannelChoice:
 
     `guild_id` is the server our cache puts it in (None: unknown); `takes_messages` says whether
     the bot can post there at all, `member_can_post` whether the moderator may see it and write
-    there themselves.
+    there themselves, `bot_lacks` which of the permissions it needs the bot has not there.
     """
 
     id: int
     guild_id: int | None
     takes_messages: bool
     member_can_post: bool
+    bot_lacks: frozenset[BotPermission]
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,33 @@ class RemovedLink:
     cards: list[LinkCard]
 
 
+OTHER_SERVER_CHANNEL = msg("That channel is not in this server.")
+# Named as Discord's channel settings name them, in the reader's language.
+PERMISSION_NAMES = {
+    # TRANSLATORS: Discord's name of this permission as Discord shows it, quoted if usual.
+    BotPermission.VIEW_CHANNEL: msg("View Channel"),
+    # TRANSLATORS: Discord's name of this permission as Discord shows it, quoted if usual.
+    BotPermission.SEND_MESSAGES: msg("Send Messages"),
+    # TRANSLATORS: Discord's name of this permission as Discord shows it, quoted if usual.
+    BotPermission.SEND_MESSAGES_IN_THREADS: msg("Send Messages in Threads"),
+    # TRANSLATORS: Discord's name of this permission as Discord shows it, quoted if usual.
+    BotPermission.EMBED_LINKS: msg("Embed Links"),
+}
+# What each permission depends on: Discord denies it whenever one of these is missing.
+DEPENDS_ON = {
+    BotPermission.SEND_MESSAGES: frozenset({BotPermission.VIEW_CHANNEL}),
+    BotPermission.SEND_MESSAGES_IN_THREADS: frozenset({BotPermission.VIEW_CHANNEL}),
+    BotPermission.EMBED_LINKS: frozenset(
+        {
+            BotPermission.VIEW_CHANNEL,
+            BotPermission.SEND_MESSAGES,
+            BotPermission.SEND_MESSAGES_IN_THREADS,
+        }
+    ),
+}
+# A card is an embed; a log line is plain text.
+CARD_NEEDS = frozenset(PERMISSION_NAMES)
+LOG_NEEDS = CARD_NEEDS - {BotPermission.EMBED_LINKS}
 NAME_RULE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 DEFAULT_NAME = "link"
 
@@ -56,8 +95,10 @@ def normalise_name(name: str) -> str:
     candidate = typed_name(name)
     if not NAME_RULE.fullmatch(candidate):
         raise BadInput(
-            "A link name is 1 to 32 characters: lowercase letters, digits, `-` and `_`, "
-            "starting with a letter or digit."
+            msg(
+                "A link name is 1 to 32 characters: lowercase letters, digits, `-` and `_`, "
+                "starting with a letter or digit."
+            )
         )
     return candidate
 
@@ -78,12 +119,12 @@ class LinkAdmin:
         anonymous_allowed: bool,
     ) -> ChannelLink:
         guild_id, channel_id = self._target(actor, channel)
-        _posting_allowed(channel)
+        _posting_allowed(channel, CARD_NEEDS)
         token = link_token.strip()
         try:
             check_token(SecretStr(token), "link token")
         except InvalidGameRequest as error:
-            raise BadInput(error.message) from None
+            raise invalid_token(error, link=True) from None
         existing = {link.name for link in await self._db.links_in_channel(guild_id, channel_id)}
         if name is None:
             name = _free_default_name(existing)
@@ -98,17 +139,21 @@ class LinkAdmin:
                 anonymous_allowed=anonymous_allowed,
                 added_by=actor.user_id,
                 now=self._clock(),
+                locale=actor.guild_locale,
             )
         except LinkNameTaken:
             raise BadInput(
-                f"That channel already has a link named `{name}`; choose another name."
+                msg(
+                    "That channel already has a link named {name}; choose another name.",
+                    name=Name(name),
+                )
             ) from None
 
     async def find_to_post(
         self, actor: Actor, name: str, channel: ChannelChoice | None
     ) -> ChannelLink:
         """A link whose card the moderator asks the bot to post in its channel."""
-        _posting_allowed(channel)
+        _posting_allowed(channel, CARD_NEEDS)
         return await self.find(actor, name, channel)
 
     async def find(self, actor: Actor, name: str, channel: ChannelChoice | None) -> ChannelLink:
@@ -117,7 +162,7 @@ class LinkAdmin:
         for link in await self._db.links_in_channel(guild_id, channel_id):
             if link.name == wanted:
                 return link
-        raise BadInput(f"<#{channel_id}> has no link named `{wanted}`.")
+        raise BadInput(no_such_link(channel_id, wanted))
 
     async def remove(self, actor: Actor, name: str, channel: ChannelChoice | None) -> RemovedLink:
         """Remove the link; its cards are returned so their buttons can be disabled."""
@@ -125,7 +170,7 @@ class LinkAdmin:
         cards = await self._db.cards_of_link(link.id)
         removed = await self._db.remove_link(link.guild_id, link.channel_id, link.name)
         if removed is None:  # removed by someone else in between
-            raise BadInput(f"<#{link.channel_id}> has no link named `{link.name}`.")
+            raise BadInput(no_such_link(link.channel_id, link.name))
         return RemovedLink(link=removed, cards=cards)
 
     async def list(self, actor: Actor) -> list[ChannelLink]:
@@ -142,14 +187,14 @@ class LinkAdmin:
     ) -> None:
         guild_id = actor.require_manager()
         if role_id is not None:
-            self._same_guild(guild_id, role_guild_id, "role")
+            self._same_guild(guild_id, role_guild_id, msg("That role is not in this server."))
         await self._db.set_voter_role(guild_id, role_id)
 
     async def set_log_channel(self, actor: Actor, channel: ChannelChoice | None) -> None:
         guild_id = actor.require_manager()
         if channel is not None:
-            self._same_guild(guild_id, channel.guild_id, "channel")
-            _posting_allowed(channel)
+            self._same_guild(guild_id, channel.guild_id, OTHER_SERVER_CHANNEL)
+            _posting_allowed(channel, LOG_NEEDS)
         await self._db.set_log_channel(guild_id, channel.id if channel is not None else None)
 
     async def log_channel(self, guild_id: int) -> int | None:
@@ -160,31 +205,58 @@ class LinkAdmin:
         """The moderator's server and the channel they named, or the one they are in."""
         guild_id = actor.require_manager()
         if channel is None:
-            _, channel_id = actor.require_channel("This command")
+            _, channel_id = actor.require_channel()
             return guild_id, channel_id
-        cls._same_guild(guild_id, channel.guild_id, "channel")
+        cls._same_guild(guild_id, channel.guild_id, OTHER_SERVER_CHANNEL)
         return guild_id, channel.id
 
     @staticmethod
-    def _same_guild(guild_id: int, other_guild_id: int | None, what: str) -> None:
+    def _same_guild(guild_id: int, other_guild_id: int | None, refusal: Message) -> None:
         """A crafted interaction may name a channel or role of another server."""
         if other_guild_id != guild_id:
-            raise NotAllowed(f"That {what} is not in this server.")
+            raise NotAllowed(refusal)
 
 
-def _posting_allowed(channel: ChannelChoice | None) -> None:
-    """The bot posts cards and log lines only where messages go and the moderator may write."""
+def no_such_link(channel_id: int, name: str) -> Message:
+    return msg("{channel} has no link named {name}.", channel=Channel(channel_id), name=Name(name))
+
+
+def _posting_allowed(channel: ChannelChoice | None, needs: frozenset[BotPermission]) -> None:
+    """The bot posts cards and log lines only where messages go, the moderator may write, and
+    the bot itself has the permissions it `needs`."""
     if channel is None:
         return
     if not channel.takes_messages:
         raise BadInput(
-            f"<#{channel.id}> cannot hold messages: choose a text, voice, announcement or "
-            "stage channel, or a thread."
+            msg(
+                "{channel} cannot hold messages: choose a text, voice, announcement or stage "
+                "channel, or a thread.",
+                channel=Channel(channel.id),
+            )
         )
     if not channel.member_can_post:
         raise NotAllowed(
-            f"You cannot see or write in <#{channel.id}> yourself, so the bot does not post "
-            "there for you."
+            msg(
+                "You cannot see or write in {channel} yourself, so the bot does not post there "
+                "for you.",
+                channel=Channel(channel.id),
+            )
+        )
+    lacking = channel.bot_lacks & needs
+    # Name only what is missing at the root: the rest follows once it is granted.
+    lacking = {each for each in lacking if not lacking & DEPENDS_ON.get(each, frozenset())}
+    if lacking:
+        names = tuple(PERMISSION_NAMES[each] for each in BotPermission if each in lacking)
+        raise NotAllowed(
+            msg_n(
+                "The bot lacks the {permissions} permission in {channel}. Grant it there (in the "
+                "channel's permissions, to the bot or one of its roles), then try again.",
+                "The bot lacks the {permissions} permissions in {channel}. Grant them there (in "
+                "the channel's permissions, to the bot or one of its roles), then try again.",
+                len(names),
+                permissions=Listing(names),
+                channel=Channel(channel.id),
+            )
         )
 
 

@@ -23,20 +23,6 @@ def timestamp(moment: datetime, style: str = "F") -> str:
     return f"<t:{seconds}:{style}>"
 
 
-def duration(seconds: int) -> str:
-    """`2d 3h 15m` style, exact to the minute, seconds only below one minute."""
-    seconds = abs(int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes = rest // 60
-    parts = [
-        f"{value}{unit}" for value, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if value
-    ]
-    return " ".join(parts)
-
-
 def plain(text: str, *, limit: int = 200) -> str:
     """Text from members or the tracker, made inert: no markdown, no mentions, bounded length."""
     cleaned = "".join(ch if ch.isprintable() else " " for ch in text).strip()

@@ -16,7 +16,9 @@ class ReminderService:
 
     async def turn_on(self, actor: Actor) -> bool:
         """True when reminders were off before; only reopenings after this moment are announced."""
-        return await self._db.subscribe_reminders(actor.user_id, now=self._clock())
+        return await self._db.subscribe_reminders(
+            actor.user_id, now=self._clock(), locale=actor.locale
+        )
 
     async def turn_off(self, actor: Actor) -> bool:
         return await self._db.unsubscribe_reminders(actor.user_id)

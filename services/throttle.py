@@ -8,12 +8,12 @@ more requests reach the tracker), and several processes each keep their own.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from i18n.message import Message, Moment, msg
 from services.clock import Clock
 from services.errors import CallHeldBack
-from services.markup import timestamp
 from storage.models import NewCall
 from tracker import errors
 
@@ -28,12 +28,15 @@ LONGEST_LINK_PAUSE = timedelta(hours=24)
 PAUSE_WITHOUT_RETRY_AFTER = timedelta(seconds=30)
 PRUNE_ABOVE = 1_000  # entries kept before expired ones are dropped
 
-TRACKER_PAUSED = "The tracker asked the bot to slow down, so nothing was sent. Try again {when}."
-LINK_PAUSED = (
+# `{when}` is when the wait ends (`_held_back` adds it), shown relative: "in 5 minutes".
+TRACKER_PAUSED = msg(
+    "The tracker asked the bot to slow down, so nothing was sent. Try again {when}."
+)
+LINK_PAUSED = msg(
     "The tracker does not know this link, so the bot sends no votes on it for now; "
     "a moderator should check it. Try again {when}."
 )
-MEMBER_WAITS = (
+MEMBER_WAITS = msg(
     "The tracker refused your last requests, so the bot waits before sending more of yours. "
     "Try again {when}."
 )
@@ -139,5 +142,5 @@ def _public_vote_link(call: NewCall) -> int | None:
     return None if call.dom else call.link_id
 
 
-def _held_back(text: str, until: datetime) -> CallHeldBack:
-    return CallHeldBack(text.format(when=timestamp(until, "R")), until=until)
+def _held_back(text: Message, until: datetime) -> CallHeldBack:
+    return CallHeldBack(replace(text, params={"when": Moment(until, "relative")}), until=until)

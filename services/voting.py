@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 
 from pydantic import SecretStr
 
+from i18n.message import Message, Moment, Name, Names, Outside, msg
 from services.actor import Actor
 from services.calls import GameCaller
 from services.clock import Clock
+from services.commands import ACCOUNT_CONNECT, ACCOUNT_DISCONNECT, HELP_ACCOUNT, LINKS_ADD
 from services.errors import LinkNotResolved, NotAllowed, NotConnected, VoteLimited
 from services.links import typed_name
-from services.markup import plain, timestamp
 from storage.database import Database
 from storage.errors import LinkRemoved, StorageUnavailable
 from storage.models import Account, ChannelLink, LedgerEntry, LedgerStatus, NewCall, VoteInterval
@@ -24,8 +25,12 @@ from tracker.models import Game, LinkResult, VoteType
 log = logging.getLogger(__name__)
 
 DAILY_WINDOW = timedelta(hours=24)
-CONNECT_HINT = "Connect your own account with `/account connect` to get a vote of your own."
-UNCLEAR = "got no clear answer from the tracker, so it may or may not have counted"
+CONNECT_HINT = msg(
+    "Connect your own account with {connect} to get a vote of your own; {help} explains how.",
+    connect=ACCOUNT_CONNECT,
+    help=HELP_ACCOUNT,
+)
+VOTING_IN_SERVERS = msg("Voting works only in a server channel.")
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,7 @@ class VotingService:
         self, actor: Actor, ref: LinkRef, vote_type: VoteType, *, confirmed: bool = False
     ) -> VoteOutcome | NeedsConfirmation:
         """Every vote, from a command, a card or a confirmation: the same checks, one call."""
-        actor.require_channel("Voting")
+        actor.require_channel(VOTING_IN_SERVERS)
         link = await self._find(actor, ref)
         actor.require_voter_role(await self._db.guild_settings(link.guild_id))
         account = await self._usable_account(actor, link)
@@ -102,10 +107,14 @@ class VotingService:
         bearer: SecretStr | None = None if account is None else account.api_token
         key = (link.id, None if anonymous else actor.user_id)
         busy = (
-            f"This channel's anonymous vote on `{link.name}` is already on its way to the "
-            f"tracker. {CONNECT_HINT}"
+            msg(
+                "This channel's anonymous vote on {link} is already on its way to the tracker. "
+                "{hint}",
+                link=Name(link.name),
+                hint=CONNECT_HINT,
+            )
             if anonymous
-            else "Your vote on this link is already on its way; wait for its answer."
+            else msg("Your vote on this link is already on its way; wait for its answer.")
         )
         with self._caller.exclusive(key, busy):
             await self._check_limit(actor, link, anonymous=anonymous)
@@ -129,11 +138,16 @@ class VotingService:
                 )
             except LinkRemoved:
                 raise LinkNotResolved(
-                    f"Link `{link.name}` has just been removed from this channel; nothing was sent."
+                    msg(
+                        "Link {link} has just been removed from this channel; nothing was sent.",
+                        link=Name(link.name),
+                    )
                 ) from None
             except errors.RequestRejected as error:
                 if anonymous:
-                    error.hint = f"Anonymous votes from this bot share one vote. {CONNECT_HINT}"
+                    error.hint = msg(
+                        "Anonymous votes from this bot share one vote. {hint}", hint=CONNECT_HINT
+                    )
                 raise
         if result.session is not None and result.session != link.session_id:
             try:
@@ -148,25 +162,31 @@ class VotingService:
         return await self._by_name(actor, ref.name)
 
     async def _by_name(self, actor: Actor, name: str | None) -> ChannelLink:
-        guild_id, channel_id = actor.require_channel("Voting")
+        guild_id, channel_id = actor.require_channel(VOTING_IN_SERVERS)
         links = await self._db.links_in_channel(guild_id, channel_id)
         if not links:
             raise LinkNotResolved(
-                "This channel has no link to vote on. A moderator can add one with `/links add`."
+                msg(
+                    "This channel has no link to vote on. A moderator can add one with {add}.",
+                    add=LINKS_ADD,
+                )
             )
+        names = Names(tuple(link.name for link in links))
         if name:
             wanted = typed_name(name)
             for link in links:
                 if link.name == wanted:
                     return link
-            names = ", ".join(f"`{link.name}`" for link in links)
             raise LinkNotResolved(
-                f"This channel has no link named “{plain(name, limit=40)}”: {names}."
+                msg(
+                    "This channel has no link named “{name}”. Its links: {names}.",
+                    name=Outside(name, limit=40),
+                    names=names,
+                )
             )
         if len(links) > 1:
-            names = ", ".join(f"`{link.name}`" for link in links)
             raise LinkNotResolved(
-                f"This channel has several links; choose one with `link`: {names}."
+                msg("This channel has several links; choose one with `link`: {names}.", names=names)
             )
         return links[0]
 
@@ -174,9 +194,9 @@ class VotingService:
         """A card's or a confirmation's link: it must still exist and belong to this server."""
         link = await self._db.get_link(link_id)
         if link is None:
-            raise LinkNotResolved("This link was removed; its card no longer takes votes.")
+            raise LinkNotResolved(msg("This link was removed; its card no longer takes votes."))
         if link.guild_id != actor.guild_id:
-            raise NotAllowed("That link belongs to another server.")
+            raise NotAllowed(msg("That link belongs to another server."))
         return link
 
     async def _owns(self, account: Account, link: ChannelLink) -> bool:
@@ -189,12 +209,23 @@ class VotingService:
         account = await self._db.get_account(actor.user_id)
         if account is not None and account.token_rejected:
             raise NotConnected(
-                "The tracker rejected your API token last time. "
-                "Connect again with `/account connect` "
-                "(or `/account disconnect` to vote anonymously)."
+                msg(
+                    "The tracker rejected your API token last time. Connect again with "
+                    "{connect} (or {disconnect} to vote anonymously); {help} explains where the "
+                    "token is found.",
+                    connect=ACCOUNT_CONNECT,
+                    disconnect=ACCOUNT_DISCONNECT,
+                    help=HELP_ACCOUNT,
+                )
             )
         if account is None and not link.anonymous_allowed:
-            raise NotConnected(f"Link `{link.name}` counts only connected accounts. {CONNECT_HINT}")
+            raise NotConnected(
+                msg(
+                    "Link {link} counts only connected accounts. {hint}",
+                    link=Name(link.name),
+                    hint=CONNECT_HINT,
+                )
+            )
         return account
 
     async def _check_limit(self, actor: Actor, link: ChannelLink, *, anonymous: bool) -> None:
@@ -207,26 +238,67 @@ class VotingService:
         reopens = next_vote_at(link.interval, last)
         if reopens is not None and reopens <= self._clock():
             return
-        when = f"You can vote again {timestamp(reopens, 'R')}." if reopens else ""
-        name = f"`{link.name}`"
-        if anonymous:
-            rule = "once" if link.interval is VoteInterval.ONCE else "once per 24 hours"
-            used = (
-                f"This channel's last anonymous vote on {name} {UNCLEAR}; to be safe it is used"
-                if is_uncertain(last)
-                else f"This channel's anonymous vote on {name} is used"
+        raise VoteLimited(
+            _limit_message(link, last, anonymous=anonymous, reopens=reopens), next_vote_at=reopens
+        )
+
+
+def _limit_message(
+    link: ChannelLink, last: LedgerEntry, *, anonymous: bool, reopens: datetime | None
+) -> Message:
+    """Why the vote is refused, one whole sentence per case, with when it reopens (if ever)."""
+    name = Name(link.name)
+    once = link.interval is VoteInterval.ONCE or reopens is None
+    when = Moment(reopens, "relative") if reopens is not None else None
+    if anonymous and is_uncertain(last):
+        if once:
+            return msg(
+                "This channel's last anonymous vote on {link} got no clear answer from the "
+                "tracker, so it may or may not have counted; to be safe it is used: members "
+                "without a connected account share one vote, once. {hint}",
+                link=name,
+                hint=CONNECT_HINT,
             )
-            message = (
-                f"{used}: members without a connected account share one vote, {rule}. "
-                f"{when} {CONNECT_HINT}"
+        return msg(
+            "This channel's last anonymous vote on {link} got no clear answer from the tracker, "
+            "so it may or may not have counted; to be safe it is used: members without a "
+            "connected account share one vote per 24 hours. You can vote again {when}. {hint}",
+            link=name,
+            when=when,
+            hint=CONNECT_HINT,
+        )
+    if anonymous:
+        if once:
+            return msg(
+                "This channel's anonymous vote on {link} is used: members without a connected "
+                "account share one vote, once. {hint}",
+                link=name,
+                hint=CONNECT_HINT,
             )
-        elif is_uncertain(last):
-            counts = "your one vote" if link.interval is VoteInterval.ONCE else "your vote"
-            message = (
-                f"Your last vote on {name} {UNCLEAR}; to be safe it counts as {counts}. {when}"
+        return msg(
+            "This channel's anonymous vote on {link} is used: members without a connected "
+            "account share one vote per 24 hours. You can vote again {when}. {hint}",
+            link=name,
+            when=when,
+            hint=CONNECT_HINT,
+        )
+    if is_uncertain(last):
+        if once:
+            return msg(
+                "Your last vote on {link} got no clear answer from the tracker, so it may or may "
+                "not have counted; to be safe it counts as your one vote.",
+                link=name,
             )
-        elif link.interval is VoteInterval.ONCE:
-            message = f"You have already voted on {name}; it allows one vote per person."
-        else:
-            message = f"You have already voted on {name} in the last 24 hours. {when}"
-        raise VoteLimited(" ".join(message.split()), next_vote_at=reopens)
+        return msg(
+            "Your last vote on {link} got no clear answer from the tracker, so it may or may not "
+            "have counted; to be safe it counts as your vote. You can vote again {when}.",
+            link=name,
+            when=when,
+        )
+    if once:
+        return msg("You have already voted on {link}; it allows one vote per person.", link=name)
+    return msg(
+        "You have already voted on {link} in the last 24 hours. You can vote again {when}.",
+        link=name,
+        when=when,
+    )

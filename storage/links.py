@@ -36,12 +36,13 @@ class LinkStore(SqlStore):
         anonymous_allowed: bool = True,
         added_by: int,
         now: datetime,
+        locale: str | None = None,
     ) -> ChannelLink:
         insert = self._fetch_all(
             """
             INSERT INTO channel_links (guild_id, channel_id, name, link_token, vote_interval,
-                                       anonymous_allowed, added_by, added_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                       anonymous_allowed, added_by, added_at, locale)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             RETURNING *
             """,
             (
@@ -53,6 +54,7 @@ class LinkStore(SqlStore):
                 anonymous_allowed,
                 added_by,
                 to_db(now),
+                locale,
             ),
         )
         try:
@@ -106,6 +108,24 @@ class LinkStore(SqlStore):
             )
         )
 
+    async def set_guild_locale(self, guild_id: int, locale: str) -> None:
+        """The server's language changed: its links' public messages follow.
+
+        Read first: a write that changes nothing would still wait for a locked database.
+        """
+        stale = await self._fetch_one(
+            "SELECT 1 FROM channel_links WHERE guild_id = ? AND locale IS NOT ? LIMIT 1",
+            (guild_id, locale),
+        )
+        if stale is None:
+            return
+        await self._channel_links.changed_by(
+            self._write(
+                "UPDATE channel_links SET locale = ? WHERE guild_id = ? AND locale IS NOT ?",
+                (locale, guild_id, locale),
+            )
+        )
+
     def _link(self, row: aiosqlite.Row) -> ChannelLink:
         return ChannelLink(
             id=row["id"],
@@ -118,4 +138,5 @@ class LinkStore(SqlStore):
             added_by=row["added_by"],
             added_at=from_db(row["added_at"]),
             session_id=row["session_id"],
+            locale=row["locale"],
         )

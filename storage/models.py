@@ -51,6 +51,7 @@ class ChannelLink:
     added_by: int
     added_at: datetime
     session_id: int | None
+    locale: str | None = None  # the server's Discord locale, for public messages
 
 
 @dataclass(frozen=True)
@@ -147,3 +148,4 @@ class DueReminder:
     guild_id: int
     channel_id: int
     reopened_at: datetime
+    locale: str | None = None  # the member's Discord locale as last seen

@@ -12,7 +12,7 @@ from storage.timestamps import from_db, to_db
 # after they opted in and was not announced yet. A later vote replaces it.
 DUE_REMINDERS_SQL = """
     SELECT l.id AS ledger_id, l.user_id, l.link_id, l.created_at,
-           cl.name, cl.guild_id, cl.channel_id
+           cl.name, cl.guild_id, cl.channel_id, s.locale
     FROM reminder_subscribers s
     JOIN ledger l ON l.user_id = s.user_id
     JOIN channel_links cl ON cl.id = l.link_id AND cl.vote_interval = 'daily'
@@ -34,14 +34,34 @@ DUE_REMINDERS_SQL = """
 
 
 class ReminderStore(SqlStore):
-    async def subscribe_reminders(self, user_id: int, *, now: datetime) -> bool:
-        """True when the member was not subscribed before."""
+    async def subscribe_reminders(
+        self, user_id: int, *, now: datetime, locale: str | None = None
+    ) -> bool:
+        """True when the member was not subscribed before; `locale` is theirs as seen now."""
         added = await self._fetch_all(
-            "INSERT INTO reminder_subscribers (user_id, since) VALUES (?, ?)"
+            "INSERT INTO reminder_subscribers (user_id, since, locale) VALUES (?, ?, ?)"
             " ON CONFLICT (user_id) DO NOTHING RETURNING user_id",
-            (user_id, to_db(now)),
+            (user_id, to_db(now), locale),
         )
+        if not added and locale is not None:
+            await self.set_member_locale(user_id, locale)
         return bool(added)
+
+    async def set_member_locale(self, user_id: int, locale: str) -> None:
+        """Reminders follow the language a subscriber last used; others have nothing stored.
+
+        Read first: a write that changes nothing would still wait for a locked database.
+        """
+        stale = await self._fetch_one(
+            "SELECT 1 FROM reminder_subscribers WHERE user_id = ? AND locale IS NOT ?",
+            (user_id, locale),
+        )
+        if stale is None:
+            return
+        await self._write(
+            "UPDATE reminder_subscribers SET locale = ? WHERE user_id = ? AND locale IS NOT ?",
+            (locale, user_id, locale),
+        )
 
     async def unsubscribe_reminders(self, user_id: int) -> bool:
         removed = await self._fetch_all(
@@ -72,6 +92,7 @@ class ReminderStore(SqlStore):
                 guild_id=row["guild_id"],
                 channel_id=row["channel_id"],
                 reopened_at=from_db(row["created_at"]) + window,
+                locale=row["locale"],
             )
             for row in rows
         ]

@@ -15,11 +15,12 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from bot import CtVoteBot, assemble
-from services.markup import duration
+from i18n.formats import format_duration
 from settings import Settings
 from storage.database import Database
 from storage.models import LedgerEntry
 from tests.fake_discord import (
+    EMBED_LINKS,
     GUILD_CATEGORY,
     GUILD_FORUM,
     GUILD_MEDIA,
@@ -47,10 +48,33 @@ VOTING = Channel(810_000_000_000_000_011, "voting", GUILD_ID)
 CATEGORY = Channel(810_000_000_000_000_012, "games", GUILD_ID, GUILD_CATEGORY)
 FORUM = Channel(810_000_000_000_000_013, "forum", GUILD_ID, GUILD_FORUM)
 MEDIA = Channel(810_000_000_000_000_014, "media", GUILD_ID, GUILD_MEDIA)
-HIDDEN = Channel(810_000_000_000_000_015, "staff", GUILD_ID, denied=VIEW_CHANNEL | SEND_MESSAGES)
+# Hidden from members; the bot was let in.
+HIDDEN = Channel(
+    810_000_000_000_000_015,
+    "staff",
+    GUILD_ID,
+    denied=VIEW_CHANNEL | SEND_MESSAGES,
+    bot_allowed=VIEW_CHANNEL | SEND_MESSAGES,
+)
 READ_ONLY = Channel(810_000_000_000_000_016, "rules", GUILD_ID, denied=SEND_MESSAGES)
 VOICE = Channel(810_000_000_000_000_017, "lounge", GUILD_ID, GUILD_VOICE)
-CHANNELS = (GENERAL, VOTING, CATEGORY, FORUM, MEDIA, HIDDEN, READ_ONLY, VOICE)
+# Channels members use, where an overwrite takes one permission from the bot.
+BOT_UNSEEN = Channel(810_000_000_000_000_018, "quiet", GUILD_ID, bot_denied=VIEW_CHANNEL)
+BOT_MUTED = Channel(810_000_000_000_000_019, "chat", GUILD_ID, bot_denied=SEND_MESSAGES)
+BOT_NO_EMBEDS = Channel(810_000_000_000_000_021, "plain", GUILD_ID, bot_denied=EMBED_LINKS)
+CHANNELS = (
+    GENERAL,
+    VOTING,
+    CATEGORY,
+    FORUM,
+    MEDIA,
+    HIDDEN,
+    READ_ONLY,
+    VOICE,
+    BOT_UNSEEN,
+    BOT_MUTED,
+    BOT_NO_EMBEDS,
+)
 VOTER_ROLE = Role(810_000_000_000_000_020, "voters")
 MODERATOR = Member(820_000_000_000_000_001, "moderator", permissions=MODERATOR_PERMISSIONS)
 ALICE = Member(820_000_000_000_000_002, "alice")
@@ -168,6 +192,13 @@ class BotWorld:
         submitted = await self.run(modal_submit(modal, fields, member=member, channel=GENERAL))
         return await submitted.final()
 
+    def mention(self, name: str, option: str | None = None) -> str:
+        """How a text names a command: `</vote add:ID>` with the id Discord gave it at sync."""
+        top = name.split(" ", 1)[0]
+        (command,) = [c for c in self.fake.synced_commands(GUILD_ID) if c["name"] == top]
+        mention = f"</{name}:{command['id']}>"
+        return f"{mention} `{option}`" if option else mention
+
     async def connect(self, member: Member, api_token: str, default_session: str = "") -> None:
         reply = await self.submit_connect(member, api_token, default_session)
         assert reply.ephemeral, reply
@@ -199,7 +230,7 @@ def assert_announces_last_game(world: BotWorld, message: SentMessage, player: Me
     sign = "+" if played.operation == "ADD" else "\N{MINUS SIGN}"
     facts = (
         f"<@{player.id}>",
-        f"**{sign}{duration(played.seconds)}**",
+        f"**{sign}{format_duration(played.seconds, 'en')}**",
         f"×{played.multiplier:g}",
         f"<t:{end}:F>",
         f"<t:{end}:R>",

@@ -44,6 +44,7 @@ COMMAND_TREE: JSON = {
     },
     "config": {"voter-role": ["role"], "log-channel": ["channel"]},
     "remind": {"on": [], "off": []},
+    "help": ["topic"],
 }
 SUBCOMMAND = 1
 DEFERRED_MESSAGE = 5

@@ -135,7 +135,7 @@ FAULTS = {
     ),
     "ok false with 200": FaultCase(
         _queue(Fault.not_ok_200()),
-        "The tracker refused the request: The server could not complete the request.",
+        "The tracker refused the request, so nothing was played.",  # its own text: the log
         LedgerStatus.REFUSED,
         "refused",
         played_on_tracker=False,

@@ -291,18 +291,24 @@ async def test_link_for_connected_accounts_only_refuses_anonymous_voters(
 # The tracker's refusals and failures, as the member sees them
 
 
-async def test_tracker_cooldown_is_shown_with_the_servers_message(world: BotWorld) -> None:
-    """The member already voted on the tracker itself: the bot's ledger cannot know that."""
+async def test_tracker_cooldown_is_explained_in_our_words(world: BotWorld) -> None:
+    """The member already voted on the tracker itself: the bot's ledger cannot know that.
+
+    The member reads our sentence for the tracker's COOLDOWN code, in their language; the
+    tracker's own English text is kept in the ledger (and the moderators' log).
+    """
     await world.add_link()
     await world.connect(ALICE, world.demo.voter_token)
     await vote_directly(world, world.demo.voter_token)
 
     answer = await refusal(await world.vote(ALICE))
 
-    assert "You can vote on this link again after" in answer.content
+    assert "vote limit" in answer.content
+    assert "again after" not in answer.content
     assert [r.status for r in world.sandbox.requests] == [200, 400]
     (entry,) = await world.ledger()
     assert (entry.status, entry.reason) == (LedgerStatus.REFUSED, "rejected")
+    assert "You can vote on this link again after" in (entry.message or "")
 
 
 async def test_anonymous_cooldown_says_how_to_get_a_vote_of_ones_own(world: BotWorld) -> None:
@@ -311,7 +317,7 @@ async def test_anonymous_cooldown_says_how_to_get_a_vote_of_ones_own(world: BotW
 
     answer = await refusal(await world.vote(BOB))
 
-    assert "You can vote on this link again after" in answer.content
+    assert "share one vote" in answer.content
     assert "/account connect" in answer.content
 
 
@@ -441,7 +447,8 @@ async def test_an_unknown_link_name_is_quoted_plainly_with_the_channels_names(
     answer = await refusal(await world.vote(ALICE, link="no_such *link*"))
 
     assert "“no\\_such \\*link\\*”" in answer.content  # escaped, so outside a code span
-    assert "`alpha`, `beta`" in answer.content
+    assert "`alpha`" in answer.content  # listed the language's way: "`alpha` and `beta`"
+    assert "`beta`" in answer.content
 
 
 # Our own words keep their formatting
@@ -453,8 +460,10 @@ async def test_a_tracker_refusal_keeps_the_formatting_of_our_hint(world: BotWorl
 
     answer = await refusal(await world.vote(BOB))
 
-    assert "You can vote on this link again after" in answer.content
+    assert "vote limit" in answer.content  # our sentence for the tracker's COOLDOWN
     assert "\\" not in answer.content, answer.content
+    connect, help_account = world.mention("account connect"), world.mention("help", "account")
     assert answer.content.endswith(
-        "Connect your own account with `/account connect` to get a vote of your own."
+        f"Connect your own account with {connect} to get a vote of your own; {help_account} "
+        "explains how."
     ), answer.content

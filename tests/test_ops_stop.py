@@ -28,7 +28,7 @@ async def _restarting_answer(world: BotWorld) -> SentMessage:
             answer = await private_answer(
                 await world.command("account", "status", member=new_member("late"))
             )
-            if answer.content == RESTARTING:
+            if answer.content == RESTARTING.text:
                 return answer
 
 
@@ -60,8 +60,10 @@ async def test_sigterm_lets_50_calls_on_a_slow_tracker_settle_as_played_and_exit
 
     assert status == 0, (tmp_path / "stderr.txt").read_text()
     assert refused.ephemeral
-    assert late_vote.content == RESTARTING
-    assert late_click.content == RESTARTING  # a card button reaches the game caller, which refuses
+    assert late_vote.content == RESTARTING.text
+    assert (
+        late_click.content == RESTARTING.text
+    )  # a card button reaches the game caller, which refuses
     for member, vote in zip(members, votes, strict=True):
         assert f"<@{member.id}> voted" in (await public_result(vote)).content
     assert len(world.sandbox.requests) == CALLS

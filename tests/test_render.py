@@ -11,8 +11,11 @@ import pytest
 from pydantic import SecretStr
 
 from cogs.render import game_message, vote_message
+from cogs.texts import Texts
+from i18n.catalogue import Catalogue
+from i18n.formats import format_duration
 from services.games import GameOutcome
-from services.markup import arithmetic, duration, mask, plain, timestamp
+from services.markup import arithmetic, mask, plain, timestamp
 from services.voting import VoteOutcome
 from storage.models import ChannelLink, VoteInterval
 from tests.seed_examples import SEED_DICE as SEED_DICE_ANSWER
@@ -45,16 +48,20 @@ def link(name: str = "main") -> ChannelLink:
     )
 
 
-def vote(data: dict[str, Any], *, anonymous: bool = False) -> str:
+TEXTS = Texts(Catalogue.load())
+
+
+def vote(data: dict[str, Any], *, anonymous: bool = False, locale: str = "en-US") -> str:
     result = LinkResult.model_validate(data)
-    return vote_message(VoteOutcome(link=link(), result=result, anonymous=anonymous), VOTER)
+    outcome = VoteOutcome(link=link(), result=result, anonymous=anonymous)
+    return TEXTS.render(vote_message(outcome, VOTER), locale)
 
 
 def dice(data: dict[str, Any], *, as_dom: bool = False) -> str:
     outcome = GameOutcome(
         game=Game.DICE, as_dom=as_dom, session_id=123, result=DiceResult.model_validate(data)
     )
-    return game_message(outcome, VOTER)
+    return TEXTS.render(game_message(outcome, VOTER), "en-US")
 
 
 def shown(text: str) -> str:
@@ -85,7 +92,22 @@ def active_markup(text: str) -> list[str]:
     ],
 )
 def test_duration_reads_in_days_hours_and_minutes(seconds: int, text: str) -> None:
-    assert duration(seconds) == text
+    assert format_duration(seconds, "en") == text
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("de", "+2 Tg. 3 Std. 15 Min."), ("fr", "+2j 3h 15min"), ("en", "+2d 3h 15m")],
+)
+def test_duration_follows_the_language(language: str, text: str) -> None:
+    assert format_duration(2 * 86_400 + 3 * 3600 + 15 * 60, language, "+") == text
+
+
+def test_german_vote_message_uses_german_numbers_and_words() -> None:
+    text = vote(SEED_LINK, locale="de")
+    assert "×1,37" in text
+    assert "**+1 Std.**" in text
+    assert f"<@{VOTER}>" in text
 
 
 def test_timestamp_is_a_discord_timestamp_in_the_given_style() -> None:
@@ -161,7 +183,7 @@ def test_dom_luck_message_says_as_dom() -> None:
     outcome = GameOutcome(
         game=Game.LUCK, as_dom=True, session_id=7, result=LuckResult.model_validate(data)
     )
-    text = game_message(outcome, VOTER)
+    text = TEXTS.render(game_message(outcome, VOTER), "en-US")
     assert text.startswith(f"<@{VOTER}> played LUCK as dom for session 7: **+1d 2h** ×1.22")
 
 

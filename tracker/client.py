@@ -45,10 +45,13 @@ def check_token(value: SecretStr, what: str) -> str:
     """Refuse tokens that cannot be real before they reach a header or a body."""
     token = value.get_secret_value()
     if not token or len(token) > MAX_TOKEN_LENGTH:
-        raise errors.InvalidGameRequest(f"The {what} must be 1 to {MAX_TOKEN_LENGTH} characters.")
+        raise errors.InvalidGameRequest(
+            f"The {what} must be 1 to {MAX_TOKEN_LENGTH} characters.", code="token_length"
+        )
     if not token.isascii() or not token.isprintable() or any(ch.isspace() for ch in token):
         raise errors.InvalidGameRequest(
-            f"The {what} may contain only visible ASCII characters, without spaces."
+            f"The {what} may contain only visible ASCII characters, without spaces.",
+            code="token_characters",
         )
     return token
 
@@ -57,14 +60,20 @@ def check_vote_type(vote_type: VoteType | str) -> str:
     try:
         return VoteType(vote_type).value
     except ValueError:
-        raise errors.InvalidGameRequest("The vote type must be add, sub or rand.") from None
+        raise errors.InvalidGameRequest(
+            "The vote type must be add, sub or rand.", code="vote_type"
+        ) from None
 
 
 def check_session(session_id: int) -> int:
     if isinstance(session_id, bool) or not isinstance(session_id, int):
-        raise errors.InvalidGameRequest("The session id must be a whole number.")
+        raise errors.InvalidGameRequest(
+            "The session id must be a whole number.", code="session_type"
+        )
     if not 0 < session_id <= MAX_SESSION_ID:
-        raise errors.InvalidGameRequest("The session id must be a positive number.")
+        raise errors.InvalidGameRequest(
+            "The session id must be a positive number.", code="session_range"
+        )
     return session_id
 
 

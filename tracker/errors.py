@@ -6,15 +6,23 @@ A game call is not idempotent, so every caller asks one question: did it count?
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from i18n.message import Message
+
 
 class TrackerError(Exception):
-    """Base class; `message` is the tracker's own text (or ours), safe to show a member."""
+    """Base class; `message` is the tracker's own text (or ours) for the log; `code` its kind.
+
+    Members read our own sentence for the error's kind and code, in their language.
+    """
 
     reason = "error"
     status: int | None = None
-    # Our own advice for the member, set by the service that knows it. It is shown after the
-    # explanation as written: the tracker's text is escaped, our formatting is kept.
-    hint: str | None = None
+    # Our own advice for the member, set by the service that knows it: a catalogue message
+    # shown after our explanation of the error, in the member's language.
+    hint: Message | None = None
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -25,7 +33,7 @@ class TrackerError(Exception):
 
 
 class InvalidGameRequest(TrackerError, ValueError):
-    """Our own validation refused the arguments; nothing was sent."""
+    """Our own validation refused the arguments; nothing was sent. `code` says which rule."""
 
     reason = "invalid"
 

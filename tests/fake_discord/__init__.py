@@ -12,6 +12,7 @@ async with FakeDiscord() as fake:
 from tests.fake_discord.client import point_discord_py_at, running_bot
 from tests.fake_discord.payloads import (
     ADMINISTRATOR,
+    EMBED_LINKS,
     GUILD_CATEGORY,
     GUILD_FORUM,
     GUILD_MEDIA,
@@ -36,6 +37,7 @@ from tests.fake_discord.server import FakeDiscord
 
 __all__ = [
     "ADMINISTRATOR",
+    "EMBED_LINKS",
     "GUILD_CATEGORY",
     "GUILD_FORUM",
     "GUILD_MEDIA",

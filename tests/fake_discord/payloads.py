@@ -33,6 +33,7 @@ APP_PERMISSIONS = MEMBER_PERMISSIONS
 ALL_PERMISSIONS = (1 << 53) - 1
 VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
+EMBED_LINKS = 1 << 14
 # Channel types (https://discord.com/developers/docs/resources/channel#channel-object-channel-types).
 GUILD_TEXT, GUILD_VOICE, GUILD_CATEGORY, GUILD_STAGE_VOICE, GUILD_FORUM, GUILD_MEDIA = (
     0,
@@ -59,6 +60,7 @@ class User:
     name: str
     global_name: str | None = None
     bot: bool = False
+    locale: str = "en-US"  # the language of their Discord client, sent as `locale`
 
     def to_json(self) -> JSON:
         return {
@@ -81,6 +83,7 @@ class Member:
     roles: tuple[int, ...] = ()
     permissions: int = MEMBER_PERMISSIONS
     nick: str | None = None
+    locale: str = "en-US"  # the language of their Discord client, sent as `locale`
 
     @property
     def id(self) -> int:
@@ -88,7 +91,7 @@ class Member:
 
     @property
     def user(self) -> User:
-        return User(self.user_id, self.name)
+        return User(self.user_id, self.name, locale=self.locale)
 
     def to_json(self, *, with_user: bool = True) -> JSON:
         data: JSON = {
@@ -146,6 +149,9 @@ class Channel:
     position: int = 0
     parent_id: int | None = None
     denied: int = 0  # permissions an @everyone overwrite takes away in this channel
+    # An overwrite for the bot's member: what it takes away from the bot here, and gives back.
+    bot_denied: int = 0
+    bot_allowed: int = 0
 
     def permissions_for(self, member: Member | None) -> int:
         """What Discord computes for the member here: administrators keep everything."""
@@ -154,11 +160,19 @@ class Channel:
             return ALL_PERMISSIONS
         return granted & ~self.denied
 
-    def to_json(self) -> JSON:
+    def bot_permissions(self) -> int:
+        """What Discord computes for the bot (in no role but @everyone) here."""
+        return (MEMBER_PERMISSIONS & ~self.denied & ~self.bot_denied) | self.bot_allowed
+
+    def to_json(self, bot_id: int | None = None) -> JSON:
+        """`bot_id`: include the bot's member overwrite (GUILD_CREATE carries every overwrite)."""
         overwrites = []
         if self.denied and self.guild_id is not None:
             everyone = {"id": str(self.guild_id), "type": 0, "allow": "0", "deny": str(self.denied)}
             overwrites.append(everyone)
+        if (self.bot_denied or self.bot_allowed) and bot_id is not None:
+            allow, deny = str(self.bot_allowed), str(self.bot_denied)
+            overwrites.append({"id": str(bot_id), "type": 1, "allow": allow, "deny": deny})
         return {
             "id": str(self.id),
             "type": self.type,
@@ -352,11 +366,12 @@ def _interaction(
     channel: Channel | None,
     guild_id: int | None,
 ) -> JSON:
+    speaker = member or user
     payload: JSON = {
         "type": kind,
         "data": data,
         "version": 1,
-        "locale": "en-US",
+        "locale": speaker.locale if speaker is not None else "en-US",
         "app_permissions": str(APP_PERMISSIONS),
         "entitlements": [],
         "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,

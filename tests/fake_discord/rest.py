@@ -252,8 +252,8 @@ class Rest:
 
     async def post_channel_message(self, request: web.Request) -> web.Response:
         channel_id = int(request.match_info["channel_id"])
-        self._fake.check_can_post(channel_id)
         body = await read_json(request)
+        self._fake.check_can_post(channel_id, embeds=bool(body.get("embeds")))
         rules.check_message(body)
         message = self._new_message(
             channel_id, body, flags_allowed=rules.SENDABLE_FLAGS & ~EPHEMERAL

@@ -18,6 +18,45 @@ CALLBACK_TYPES = {2: {4, 5, 9}, 3: {4, 5, 6, 7, 9}, 4: {8}, 5: {4, 5, 6, 7}}
 SENDABLE_FLAGS = 4 | 64 | 4096 | 32768
 EMBED_TEXT_LIMITS = {"title": 256, "description": 4096}
 COMMAND_NAME = re.compile(r"^[-_'\w]{1,32}$")
+# Discord's AvailableLocalesEnum: the only keys a `*_localizations` map may have.
+LOCALES = frozenset(
+    [
+        "ar",
+        "bg",
+        "cs",
+        "da",
+        "de",
+        "el",
+        "en-GB",
+        "en-US",
+        "es-419",
+        "es-ES",
+        "fi",
+        "fr",
+        "he",
+        "hi",
+        "hr",
+        "hu",
+        "id",
+        "it",
+        "ja",
+        "ko",
+        "lt",
+        "nl",
+        "no",
+        "pl",
+        "pt-BR",
+        "ro",
+        "ru",
+        "sv-SE",
+        "th",
+        "tr",
+        "uk",
+        "vi",
+        "zh-CN",
+        "zh-TW",
+    ]
+)
 
 
 def is_empty(message: JSON) -> bool:
@@ -107,8 +146,12 @@ def _check_choices(choices: Sequence[JSON], path: str) -> None:
     if len(choices) > 25:
         raise invalid_form(path, "Must be 25 or fewer in length.")
     for i, choice in enumerate(choices):
-        if not 1 <= len(choice.get("name", "")) <= 100:
-            raise invalid_form(f"{path}.{i}.name", "Must be between 1 and 100 in length.")
+        names = {None: choice.get("name", ""), **(choice.get("name_localizations") or {})}
+        for locale, name in names.items():
+            if not 1 <= len(name) <= 100:
+                where = f"{path}.{i}.name" + (f"_localizations.{locale}" if locale else "")
+                raise invalid_form(where, "Must be between 1 and 100 in length.")
+        _check_locales(choice, f"{path}.{i}")
         if isinstance(choice.get("value"), str) and len(choice["value"]) > 100:
             raise invalid_form(f"{path}.{i}.value", "Must be 100 or fewer in length.")
 
@@ -130,11 +173,28 @@ def _check_modal(data: JSON) -> None:
 
 
 def _check_named(item: JSON, path: str) -> None:
-    name = item.get("name", "")
-    if not COMMAND_NAME.match(name) or name != name.lower():
-        raise invalid_form(f"{path}.name", "Command name is invalid")
-    if not 1 <= len(item.get("description") or "") <= 100:
-        raise invalid_form(f"{path}.description", "Must be between 1 and 100 in length.")
+    names = {None: item.get("name", ""), **(item.get("name_localizations") or {})}
+    for locale, name in names.items():
+        where = f"{path}.name" if locale is None else f"{path}.name_localizations.{locale}"
+        if not COMMAND_NAME.match(name) or name != name.lower():
+            raise invalid_form(where, "Command name is invalid")
+    descriptions = {None: item.get("description"), **(item.get("description_localizations") or {})}
+    for locale, description in descriptions.items():
+        where = (
+            f"{path}.description"
+            if locale is None
+            else f"{path}.description_localizations.{locale}"
+        )
+        if not 1 <= len(description or "") <= 100:
+            raise invalid_form(where, "Must be between 1 and 100 in length.")
+    _check_locales(item, path)
+
+
+def _check_locales(item: JSON, path: str) -> None:
+    for field in ("name_localizations", "description_localizations"):
+        unknown = set(item.get(field) or {}) - LOCALES
+        if unknown:
+            raise invalid_form(f"{path}.{field}", f"Invalid locale(s): {sorted(unknown)}")
 
 
 def _check_options(options: Sequence[JSON], path: str) -> None:

@@ -14,8 +14,11 @@ from aiohttp import web
 from tests.fake_discord.commands import CommandRegistry
 from tests.fake_discord.gateway import Gateway
 from tests.fake_discord.payloads import (
+    EMBED_LINKS,
     JOINED_AT,
     MEMBER_PERMISSIONS,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
     WITHOUT_MESSAGES,
     Channel,
     Role,
@@ -45,6 +48,7 @@ class _Guild:
     id: int
     name: str
     roles: tuple[Role, ...]
+    locale: str = "en-US"
 
 
 class FakeDiscord:
@@ -129,16 +133,29 @@ class FakeDiscord:
     # The world the bot lives in
 
     def add_guild(
-        self, guild_id: int, name: str, channels: Iterable[Channel] = (), roles: Iterable[Role] = ()
+        self,
+        guild_id: int,
+        name: str,
+        channels: Iterable[Channel] = (),
+        roles: Iterable[Role] = (),
+        *,
+        locale: str = "en-US",
     ) -> None:
-        """A guild the bot is in, announced by GUILD_CREATE when the bot connects."""
+        """A guild the bot is in, announced by GUILD_CREATE when the bot connects.
+
+        `locale` is the server's language (its community setting), sent as `guild_locale`.
+        """
         if self.ready.is_set():
             raise AssertionError(
                 "add guilds before the bot connects: GUILD_CREATE went out already"
             )
-        self._guilds[guild_id] = _Guild(guild_id, name, tuple(roles))
+        self._guilds[guild_id] = _Guild(guild_id, name, tuple(roles), locale)
         for channel in channels:
             self.add_channel(replace(channel, guild_id=guild_id))
+
+    def set_guild_locale(self, guild_id: int, locale: str) -> None:
+        """A moderator changed the server's language: later interactions carry the new one."""
+        self._guilds[guild_id] = replace(self._guilds[guild_id], locale=locale)
 
     def add_channel(self, channel: Channel) -> None:
         """A guild channel; in a guild the bot is not in, posting answers 403 Missing Access."""
@@ -201,6 +218,11 @@ class FakeDiscord:
             self.add_channel(
                 Channel(channel_id, channel.get("name", ""), guild_id, channel["type"])
             )
+        guild = self._guilds.get(int(payload["guild_id"])) if "guild_id" in payload else None
+        if guild is not None:
+            payload["guild_locale"] = payload["guild"]["locale"] = guild.locale
+            here = self._channels[int(channel["id"])]
+            payload["app_permissions"] = str(here.bot_permissions())  # the bot's, in this channel
         if payload["type"] in (2, 4):
             self.commands.complete(payload)
         if "message" in payload:
@@ -274,8 +296,9 @@ class FakeDiscord:
         channel = self._channels.get(channel_id)
         return None if channel is None else channel.guild_id
 
-    def check_can_post(self, channel_id: int) -> None:
-        """Refuse a channel message as Discord would: unknown channel, no access, DMs closed."""
+    def check_can_post(self, channel_id: int, *, embeds: bool) -> None:
+        """Refuse a channel message as Discord would: unknown channel, no access, DMs closed, a
+        permission the bot lacks there."""
         if channel_id in self._dm_users:
             if self._dm_users[channel_id] in self._closed_dms:
                 raise Refusal(403, 50007, "Cannot send messages to this user")
@@ -287,6 +310,11 @@ class FakeDiscord:
             raise Refusal(403, 50001, "Missing Access")
         if channel.type in WITHOUT_MESSAGES:
             raise Refusal(400, 50008, "Cannot send messages in a non-text channel")
+        permissions = channel.bot_permissions()
+        if not permissions & VIEW_CHANNEL:
+            raise Refusal(403, 50001, "Missing Access")
+        if not permissions & SEND_MESSAGES or (embeds and not permissions & EMBED_LINKS):
+            raise Refusal(403, 50013, "Missing Permissions")
 
     def dm_channel_json(self, user_id: int) -> JSON:
         user = self._users.get(user_id) or User(user_id, f"user{user_id}").to_json()
@@ -323,7 +351,7 @@ class FakeDiscord:
     def _guild_creates(self) -> list[JSON]:
         channels: dict[int, list[JSON]] = {}
         for channel in self._channels.values():
-            channels.setdefault(channel.guild_id or 0, []).append(channel.to_json())
+            channels.setdefault(channel.guild_id or 0, []).append(channel.to_json(self.bot.id))
         return [
             self._guild_create(guild, channels.get(guild.id, [])) for guild in self._guilds.values()
         ]
@@ -356,7 +384,7 @@ class FakeDiscord:
             "banner": None,
             "description": None,
             "features": [],
-            "preferred_locale": "en-US",
+            "preferred_locale": guild.locale,
             "verification_level": 0,
             "default_message_notifications": 0,
             "explicit_content_filter": 0,
