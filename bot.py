@@ -19,7 +19,8 @@ import discord.webhook.async_
 import yarl
 from discord.ext import commands
 
-from cogs.cards import CardBoard, CardVoteButton
+from cogs.cards import CardBoard, CardStatsButton, CardVoteButton
+from cogs.charts import ChartRenderer
 from cogs.command_sync import sync_commands
 from cogs.modlog import ModLog
 from cogs.replies import actor_from
@@ -54,6 +55,7 @@ EXTENSIONS = (
     "cogs.links",
     "cogs.reminders",
     "cogs.help",
+    "cogs.stats",
 )
 YOUNG_COLLECTION_EVERY = 10_000  # allocations; see run_event_loop
 # Loggers that print secrets below INFO: interaction payloads, HTTP/2 headers, SQL parameters.
@@ -87,6 +89,7 @@ class CtVoteBot(commands.Bot):
         self.cards = CardBoard(self, services.cards, texts, settings.card_refresh_seconds)
         self.modlog = ModLog(self, services.links, services.error_digest, texts)
         self.votes = VoteFlow(services.voting, self.cards, self.modlog)
+        self.charts = ChartRenderer(settings.database_path.parent / "matplotlib")
         self.commands_synced = asyncio.Event()
         self.stopping = False
         self.ops_server: OpsServer | None = None
@@ -99,7 +102,7 @@ class CtVoteBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         await self.tree.set_translator(self.texts)
-        self.add_dynamic_items(CardVoteButton)
+        self.add_dynamic_items(CardVoteButton, CardStatsButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands_if_changed()
@@ -110,6 +113,7 @@ class CtVoteBot(commands.Bot):
 
     async def close(self) -> None:
         await self.cards.close()
+        self.charts.close()
         await super().close()
 
     async def stop_gracefully(self, grace: float) -> None:

@@ -2,6 +2,7 @@
 
     python bench/run.py --votes 2000 --concurrency 200 [--mixed | --floor] [--rate R]
                         [--profile bot.html]
+    python bench/run.py --stats [--stats-votes 20000] [--renders 200]   (see bench/stats.py)
 
 One run, all on 127.0.0.1: this process hosts the fake Discord from the tests and the tracker
 sandbox; the real bot runs as a child process (`python bot.py`) with its own database file in a
@@ -48,6 +49,7 @@ if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/ first, not th
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
+from bench.stats import WARM_RENDERS, run_stats
 from settings import Settings
 from tests.fake_discord import (
     MODERATOR_PERMISSIONS,
@@ -750,8 +752,16 @@ async def _append(into: list[Sample], sample: Awaitable[Sample]) -> None:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--votes", type=int, required=True, help="interactions in the timed phase")
-    parser.add_argument("--concurrency", type=int, required=True, help="members at a time")
+    parser.add_argument("--votes", type=int, help="interactions in the timed phase")
+    parser.add_argument("--concurrency", type=int, help="members at a time")
+    parser.add_argument(
+        "--stats",
+        action="store_true",
+        help="instead: history, export and /stats of one link with --stats-votes votes",
+    )
+    parser.add_argument("--stats-votes", type=int, default=20_000, help="votes seeded (--stats)")
+    parser.add_argument("--stats-answers", type=int, default=50, help="/stats answers (--stats)")
+    parser.add_argument("--renders", type=int, default=200, help="charts drawn in a row (--stats)")
     parser.add_argument("--mixed", action="store_true", help="votes, DICE, LUCK and refusals")
     parser.add_argument(
         "--rss-every", type=int, default=2000, help="sample the bot's RSS every N answers"
@@ -781,6 +791,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--timeout", type=float, default=None, help="seconds for the whole run (default scales)"
     )
     args = parser.parse_args(argv)
+    if args.stats:
+        if min(args.stats_votes, args.stats_answers) < 1 or args.renders < WARM_RENDERS:
+            parser.error(f"--stats needs votes and answers, and at least {WARM_RENDERS} renders")
+        return args
+    if args.votes is None or args.concurrency is None:
+        parser.error("--votes and --concurrency are required (or --stats)")
     if args.votes < 1 or args.concurrency < 1:
         parser.error("--votes and --concurrency must be at least 1")
     if args.floor and args.mixed:
@@ -794,6 +810,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.stats:
+        return stats_main(args)
     budget = args.timeout or (120 + args.votes * 0.1) * (2 if args.floor else 1)
 
     async def bounded() -> Report:
@@ -808,6 +826,23 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(report.lines))
     print(report.last, flush=True)
     return 0 if report.ok else 1
+
+
+def stats_main(args: argparse.Namespace) -> int:
+    budget = args.timeout or 120 + args.stats_votes * 0.005 + args.renders
+
+    async def bounded() -> tuple[list[str], str, bool]:
+        async with asyncio.timeout(budget):
+            return await run_stats(args)
+
+    try:
+        lines, last, ok = asyncio.run(bounded())
+    except TimeoutError:
+        print(f"bench: stopped after {budget:g} s without finishing", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    print(last, flush=True)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -10,11 +10,13 @@ from discord import app_commands, ui
 from discord.app_commands import locale_str
 from discord.ext import commands
 
-from cogs.replies import actor_from, pages, reply_privately, texts_of
+from cogs.ledger_lines import own_history_lines
+from cogs.replies import actor_from, reply_lines_privately, reply_privately, texts_of
 from cogs.tree import OPENS_MODAL, acknowledge_privately, report_error
 from i18n.message import Channel, Message, Moment, Name, Number, msg
 from services.accounts import AccountService, AccountStatus
 from services.commands import ACCOUNT_CONNECT, HELP_ACCOUNT, REMIND_OFF, REMIND_ON
+from services.history import HistoryService
 
 if TYPE_CHECKING:
     from bot import CtVoteBot
@@ -148,8 +150,9 @@ class Accounts(
     group_name="account",
     group_description=locale_str("Connect your tracker account to vote as yourself."),
 ):
-    def __init__(self, accounts: AccountService) -> None:
+    def __init__(self, accounts: AccountService, history: HistoryService) -> None:
         self.accounts = accounts
+        self.history_service = history
         super().__init__()
 
     @app_commands.command(
@@ -185,11 +188,16 @@ class Accounts(
     )
     async def status(self, interaction: discord.Interaction) -> None:
         lines = describe_status(await self.accounts.status(actor_from(interaction)))
-        texts = texts_of(interaction)
-        # A line per link: many links, many pages.
-        for page in pages([texts.render(line, interaction.locale) for line in lines]):
-            await reply_privately(interaction, page)
+        await reply_lines_privately(interaction, lines)  # a line per link: maybe several pages
+
+    @app_commands.command(
+        name="history",
+        description=locale_str("Show your own latest votes and games, with their outcomes."),
+    )
+    async def history(self, interaction: discord.Interaction) -> None:
+        calls = await self.history_service.own_history(actor_from(interaction))
+        await reply_lines_privately(interaction, own_history_lines(calls))
 
 
 async def setup(bot: CtVoteBot) -> None:
-    await bot.add_cog(Accounts(bot.services.accounts))
+    await bot.add_cog(Accounts(bot.services.accounts, bot.services.history))

@@ -1,4 +1,4 @@
-"""Link cards: a message per link with Add, Remove and Random buttons and a live tally.
+"""Link cards: a message per link with Add, Remove, Random and Stats buttons and a live tally.
 
 Buttons are dynamic items: their custom id carries the link's id (never its token), so any card,
 old or new, works after a restart without keeping views in memory.
@@ -10,6 +10,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import discord
@@ -67,14 +68,47 @@ class CardVoteButton(
         interaction.client.dispatch("card_vote", interaction, self.link_id, self.vote_type)
 
 
+class CardStatsButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"ctvote:stats:(?P<link_id>[0-9]{1,19})",
+):
+    """Answers like `/stats` for the card's link, privately."""
+
+    def __init__(self, link_id: int, label: str = "", *, disabled: bool = False) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label or "Stats",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"ctvote:stats:{link_id}",
+                disabled=disabled,
+            )
+        )
+        self.link_id = link_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> CardStatsButton:
+        return cls(int(match["link_id"]), item.label or "")
+
+    async def callback(self, interaction: discord.Interaction[CtVoteBot]) -> None:
+        """Hand the press to the Stats cog, which owns every way of asking for statistics."""
+        interaction.client.dispatch("card_stats", interaction, self.link_id)
+
+
+# TRANSLATORS: the label of a link card's button that shows the link's statistics.
+STATS_LABEL = msg("Stats")
+
+
 def card_view(link_id: int, render: Render, *, disabled: bool = False) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for vote_type, label, _ in BUTTONS:
         view.add_item(CardVoteButton(link_id, vote_type, render(label), disabled=disabled))
+    view.add_item(CardStatsButton(link_id, render(STATS_LABEL), disabled=disabled))
     return view
 
 
-def _count(total: int, identified: int, anonymous: int) -> Message:
+def vote_count(total: int, identified: int, anonymous: int) -> Message:
     return msg_n(
         "{count} vote ({identified} identified, {anonymous} anonymous)",
         "{count} votes ({identified} identified, {anonymous} anonymous)",
@@ -100,6 +134,31 @@ def _last_result(tally: LinkTally) -> Message:
     return msg("{amount}, {who}, {when}", **facts)
 
 
+TIME = msg("Time")
+SCHEDULED_END = msg("Scheduled end")
+
+
+def time_moved(seconds_added: int, seconds_removed: int) -> Message:
+    """`+5h 10m added · −45m removed`: played votes only."""
+    added = (
+        msg("{duration} added", duration=Duration(seconds_added, "+"))
+        if seconds_added
+        else msg("none added")
+    )
+    removed = (
+        msg("{duration} removed", duration=Duration(seconds_removed, "-"))
+        if seconds_removed
+        else msg("none removed")
+    )
+    return msg("{added} · {removed}", added=added, removed=removed)
+
+
+def scheduled_end(end: datetime | None) -> Message:
+    if end is None:
+        return msg("Not known yet.")
+    return msg("{end} ({relative})", end=Moment(end), relative=Moment(end, "relative"))
+
+
 def card_embed(summary: CardSummary, render: Render) -> discord.Embed:
     link, tally = summary.link, summary.tally
     session = (
@@ -111,34 +170,18 @@ def card_embed(summary: CardSummary, render: Render) -> discord.Embed:
         title=render(msg("Vote on link “{name}”", name=Term(link.name))),
         description=render(session),
     )
-    today = _count(
+    today = vote_count(
         tally.identified_today + tally.anonymous_today,
         tally.identified_today,
         tally.anonymous_today,
     )
-    total = _count(tally.identified + tally.anonymous, tally.identified, tally.anonymous)
-    added = (
-        msg("{duration} added", duration=Duration(tally.seconds_added, "+"))
-        if tally.seconds_added
-        else msg("none added")
-    )
-    removed = (
-        msg("{duration} removed", duration=Duration(tally.seconds_removed, "-"))
-        if tally.seconds_removed
-        else msg("none removed")
-    )
-    end = summary.scheduled_end
-    scheduled_end = (
-        msg("{end} ({relative})", end=Moment(end), relative=Moment(end, "relative"))
-        if end
-        else msg("Not known yet.")
-    )
+    total = vote_count(tally.identified + tally.anonymous, tally.identified, tally.anonymous)
     fields = (
         (msg("Today"), today),
         (msg("In total"), total),
-        (msg("Time"), msg("{added} · {removed}", added=added, removed=removed)),
+        (TIME, time_moved(tally.seconds_added, tally.seconds_removed)),
         (msg("Last result"), _last_result(tally)),
-        (msg("Scheduled end"), scheduled_end),
+        (SCHEDULED_END, scheduled_end(summary.scheduled_end)),
         # Discord shows no mentions in an embed's footer: the help link is the last field.
         (
             msg("New here?"),

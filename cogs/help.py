@@ -29,11 +29,14 @@ from services.commands import (
     HELP_ACCOUNT,
     LINKS_ADD,
     LINKS_CARD,
+    LINKS_EXPORT,
+    LINKS_HISTORY,
     LINKS_LIST,
     LINKS_REMOVE,
     LUCK,
     REMIND_OFF,
     REMIND_ON,
+    STATS,
     VOTE_ADD,
     VOTE_RAND,
     VOTE_SUB,
@@ -146,6 +149,14 @@ TOPICS = {
                 "for moderators.",
                 role=CONFIG_VOTER_ROLE,
                 log=CONFIG_LOG_CHANNEL,
+            ),
+            msg(
+                "**History**: {history} lists a link's latest calls with their outcomes, and "
+                "{export} sends all of them as a spreadsheet file (CSV). Members see a link's "
+                "tally and chart with {stats}.",
+                history=LINKS_HISTORY,
+                export=LINKS_EXPORT,
+                stats=STATS,
             ),
             msg(
                 "**Permissions**: these commands need Manage Server. In every channel with a "

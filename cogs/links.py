@@ -9,9 +9,17 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands
 
-from cogs.replies import actor_from, pages, reply_privately, texts_of
-from i18n.message import Channel, Member, Message, Name, Role, Term, msg
+from cogs.ledger_lines import link_history_lines
+from cogs.replies import (
+    NO_PINGS,
+    actor_from,
+    private_text,
+    reply_lines_privately,
+    reply_privately,
+)
+from i18n.message import Channel, Member, Message, Name, Role, Term, msg, msg_n
 from services.commands import LINKS_ADD, LINKS_CARD
+from services.history import HISTORY_DEFAULT, HISTORY_MAX
 from services.links import BotPermission, ChannelChoice
 from services.markup import mask
 from storage.models import ChannelLink, VoteInterval
@@ -285,6 +293,58 @@ class Links(
         )
 
     @app_commands.command(
+        name="history",
+        description=locale_str("Show a link's latest votes: who, what and with which outcome."),
+    )
+    @app_commands.describe(
+        **NAMED_LINK,
+        count=locale_str("How many votes, newest first (default 10, at most 25)."),
+    )
+    @app_commands.autocomplete(name=name_autocomplete)
+    async def history(
+        self,
+        interaction: discord.Interaction,
+        name: LinkName,
+        count: app_commands.Range[int, 1, HISTORY_MAX] = HISTORY_DEFAULT,
+        channel: ChannelOption | None = None,
+    ) -> None:
+        history = await self.bot.services.history.link_history(
+            actor_from(interaction), name, channel, count
+        )
+        await reply_lines_privately(interaction, link_history_lines(history))
+
+    @app_commands.command(
+        name="export",
+        description=locale_str("Export every vote on a link as a CSV file (for spreadsheets)."),
+    )
+    @app_commands.describe(**NAMED_LINK)
+    @app_commands.autocomplete(name=name_autocomplete)
+    async def export(
+        self,
+        interaction: discord.Interaction,
+        name: LinkName,
+        channel: ChannelOption | None = None,
+    ) -> None:
+        async with self.bot.services.history.export(
+            actor_from(interaction), name, channel, size_limit=interaction.filesize_limit
+        ) as export:
+            text = (
+                msg_n(
+                    "{count} vote, compressed with gzip to fit Discord's upload limit.",
+                    "{count} votes, compressed with gzip to fit Discord's upload limit.",
+                    export.rows,
+                )
+                if export.compressed
+                else msg_n("{count} vote.", "{count} votes.", export.rows)
+            )
+            await interaction.followup.send(
+                private_text(interaction, text),
+                file=discord.File(export.path, filename=export.filename),
+                ephemeral=True,
+                allowed_mentions=NO_PINGS,
+            )
+
+    @app_commands.command(
         name="list",
         description=locale_str("List every link of this server with its channel and settings."),
     )
@@ -296,10 +356,7 @@ class Links(
                 msg("This server has no links yet: add one with {add}.", add=LINKS_ADD),
             )
             return
-        texts = texts_of(interaction)
-        lines = [texts.render(describe_link(link), interaction.locale) for link in links]
-        for page in pages(lines):
-            await reply_privately(interaction, page)
+        await reply_lines_privately(interaction, [describe_link(link) for link in links])
 
 
 @app_commands.guild_only()

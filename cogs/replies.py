@@ -29,6 +29,7 @@ def actor_from(interaction: discord.Interaction) -> Actor:
         manage_guild=interaction.guild_id is not None and permissions.manage_guild,
         locale=str(interaction.locale),
         guild_locale=str(interaction.guild_locale) if interaction.guild_locale else None,
+        display_name=user.display_name,
     )
 
 
@@ -100,6 +101,13 @@ async def reply_privately(
         await interaction.followup.send(content, **answer)
     else:
         await interaction.response.send_message(content, **answer)
+
+
+async def reply_lines_privately(interaction: discord.Interaction, lines: list[Message]) -> None:
+    """Several lines in the member's language, as few private messages as Discord's limit allows."""
+    texts = texts_of(interaction)
+    for page in pages([texts.render(line, interaction.locale) for line in lines]):
+        await reply_privately(interaction, page)
 
 
 async def publish(

@@ -35,6 +35,8 @@ from services.markup import plain, timestamp
 
 log = logging.getLogger(__name__)
 
+MOMENT_STYLES = {"full": "F", "short": "f", "relative": "R"}  # Discord's timestamp styles
+
 ENGLISH_NAMES = (
     app_commands.TranslationContextLocation.command_name,
     app_commands.TranslationContextLocation.group_name,
@@ -87,7 +89,7 @@ class Texts(app_commands.Translator):
             case Role(id=role_id):
                 return f"<@&{role_id}>"
             case Moment(at=at, style=style):
-                return timestamp(at, "R" if style == "relative" else "F")
+                return timestamp(at, MOMENT_STYLES[style])
             case Duration(seconds=seconds, sign=sign):
                 return format_duration(seconds, language, sign)
             case Number(value=number):

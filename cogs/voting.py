@@ -12,7 +12,7 @@ from discord.ext import commands
 from cogs.replies import actor_from
 from cogs.tree import report_error
 from cogs.vote_flow import VoteFlow
-from services.voting import LinkById, LinkByName, VotingService
+from services.voting import LinkById, LinkByName
 from tracker.models import VoteType
 
 if TYPE_CHECKING:
@@ -21,15 +21,23 @@ if TYPE_CHECKING:
 LINK_OPTION = locale_str("Which of this channel's links (needed only when it has several).")
 
 
+async def link_autocomplete(
+    interaction: discord.Interaction[CtVoteBot], current: str
+) -> list[app_commands.Choice[str]]:
+    """This channel's links that start with what the member typed (`/vote`, `/stats`)."""
+    voting = interaction.client.services.voting
+    names = await voting.link_names(actor_from(interaction), current)
+    return [app_commands.Choice(name=name, value=name) for name in names]
+
+
 @app_commands.guild_only()
 class Voting(
     commands.GroupCog,
     group_name="vote",
     group_description=locale_str("Vote on this channel's link."),
 ):
-    def __init__(self, flow: VoteFlow, voting: VotingService) -> None:
+    def __init__(self, flow: VoteFlow) -> None:
         self.flow = flow
-        self.voting = voting
         super().__init__()
 
     async def _vote(
@@ -46,12 +54,6 @@ class Voting(
             await self.flow.cast(interaction, LinkById(link_id), kind)
         except Exception as error:  # listeners have no error handler of their own
             await report_error(interaction, error)
-
-    async def link_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        names = await self.voting.link_names(actor_from(interaction), current)
-        return [app_commands.Choice(name=name, value=name) for name in names]
 
     @app_commands.command(
         name="add", description=locale_str("Vote to add time on this channel's link.")
@@ -80,4 +82,4 @@ class Voting(
 
 
 async def setup(bot: CtVoteBot) -> None:
-    await bot.add_cog(Voting(bot.votes, bot.services.voting))
+    await bot.add_cog(Voting(bot.votes))

@@ -60,10 +60,11 @@ class Role:
 
 @dataclass(frozen=True)
 class Moment:
-    """A point in time: `full` date and time, or `relative` ("in 3 hours"), in the reader's zone."""
+    """A point in time in the reader's zone: `full` date and time with the weekday, `short`
+    without it (for lists), or `relative` ("in 3 hours")."""
 
     at: datetime
-    style: Literal["full", "relative"] = "full"
+    style: Literal["full", "short", "relative"] = "full"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ class Actor:
     manage_guild: bool = False
     locale: str | None = None  # the member's Discord language
     guild_locale: str | None = None  # the server's, for what the whole channel reads
+    display_name: str | None = None  # as the server shows the member, kept with their votes
 
     def require_channel(self, refusal: Message | None = None) -> tuple[int, int]:
         """Server-bound commands refuse DMs even when Discord would deliver them."""

@@ -10,6 +10,7 @@ from services.cards import CardService
 from services.clock import Clock
 from services.error_digest import ErrorDigest
 from services.games import GamesService
+from services.history import HistoryService
 from services.links import LinkAdmin
 from services.locales import LocaleService
 from services.reminders import ReminderService
@@ -29,6 +30,7 @@ class Services:
     locales: LocaleService
     calls: GameCaller
     error_digest: ErrorDigest
+    history: HistoryService
 
     @classmethod
     def build(
@@ -41,14 +43,17 @@ class Services:
         observer: CallObserver | None = None,
     ) -> Services:
         caller = GameCaller(db, clock, slot_wait=slot_wait, observer=observer)
+        voting = VotingService(db, tracker, caller, clock)
+        links = LinkAdmin(db, clock)
         return cls(
-            voting=VotingService(db, tracker, caller, clock),
+            voting=voting,
             games=GamesService(db, tracker, caller),
             accounts=AccountService(db, clock),
-            links=LinkAdmin(db, clock),
+            links=links,
             cards=CardService(db, clock),
             reminders=ReminderService(db, clock),
             locales=LocaleService(db),
             calls=caller,
             error_digest=ErrorDigest(clock),
+            history=HistoryService(db, links, voting, clock),
         )

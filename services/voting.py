@@ -99,9 +99,7 @@ class VotingService:
         self, actor: Actor, ref: LinkRef, vote_type: VoteType, *, confirmed: bool = False
     ) -> VoteOutcome | NeedsConfirmation:
         """Every vote, from a command, a card or a confirmation: the same checks, one call."""
-        actor.require_channel(VOTING_IN_SERVERS)
-        link = await self._find(actor, ref)
-        actor.require_voter_role(await self._db.guild_settings(link.guild_id))
+        link = await self.votable_link(actor, ref)
         account = await self._usable_account(actor, link)
         anonymous = account is None
         bearer: SecretStr | None = None if account is None else account.api_token
@@ -131,6 +129,7 @@ class VotingService:
                 dom=False,
                 vote_type=vote_type.value,
                 anonymous=anonymous,
+                voter_name=actor.display_name,
             )
             try:
                 result = await self._caller.call(
@@ -155,6 +154,13 @@ class VotingService:
             except StorageUnavailable as error:  # a detail; the vote itself is settled
                 log.warning("link %d: session id not recorded: %s", link.id, error)
         return VoteOutcome(link=link, result=result, anonymous=anonymous)
+
+    async def votable_link(self, actor: Actor, ref: LinkRef) -> ChannelLink:
+        """The link the member means, if they may vote on it: in this server, with its role."""
+        actor.require_channel(VOTING_IN_SERVERS)
+        link = await self._find(actor, ref)
+        actor.require_voter_role(await self._db.guild_settings(link.guild_id))
+        return link
 
     async def _find(self, actor: Actor, ref: LinkRef) -> ChannelLink:
         if isinstance(ref, LinkById):

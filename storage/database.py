@@ -16,6 +16,7 @@ from storage.accounts import AccountStore
 from storage.cards import CardStore
 from storage.errors import StorageError
 from storage.guilds import GuildStore
+from storage.history import HistoryStore
 from storage.ledger import LedgerStore
 from storage.links import LinkStore
 from storage.migrate import load_migrations, migrate
@@ -40,7 +41,9 @@ KEY_CANARY_META = "token_key_canary"
 _KEY_CANARY = "ctvote token key check"
 
 
-class Database(AccountStore, LinkStore, GuildStore, LedgerStore, CardStore, ReminderStore):
+class Database(
+    AccountStore, LinkStore, GuildStore, LedgerStore, HistoryStore, CardStore, ReminderStore
+):
     """Owns the single aiosqlite connection; every query the bot makes is a method here."""
 
     recovered_at_open: int

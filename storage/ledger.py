@@ -10,7 +10,7 @@ import aiosqlite
 from storage.errors import EntryNotPending, LinkRemoved
 from storage.models import LedgerEntry, LedgerStatus, LinkTally, NewCall, PlayedResult
 from storage.sql import Params, SqlStore
-from storage.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
+from storage.timestamps import from_db, from_db_or_none, to_db, to_db_or_none, utc_day_number
 
 # What counts as a vote, said once. A public vote is a LINK game through a shared link (a dom's
 # LINK game is not one). It limits the next vote when the tracker may have counted it: played,
@@ -27,8 +27,10 @@ LAST_IDENTIFIED_VOTE_SQL = f"""
     ORDER BY created_at DESC, id DESC
     LIMIT 1
 """  # noqa: S608
+# Named: ledger_by_link has the same columns, and SQLite's planner, not knowing that this one
+# holds only the link's anonymous votes, would walk every vote on the link instead.
 LAST_ANONYMOUS_VOTE_SQL = f"""
-    SELECT * FROM ledger
+    SELECT * FROM ledger INDEXED BY ledger_counted_anonymous
     WHERE link_id = ? AND anonymous = 1 AND {COUNTED_VOTE}
     ORDER BY created_at DESC, id DESC
     LIMIT 1
@@ -45,24 +47,15 @@ LATEST_VOTES_OF_USER_SQL = f"""
     ORDER BY created_at DESC, id DESC
 """  # noqa: S608
 VOTE_COUNT_SQL = f"SELECT count(*) FROM ledger WHERE user_id = ? AND {PLAYED_VOTE}"  # noqa: S608
-# A link card's figures: played public votes only (refused ones changed nothing).
-TALLY_SQL = f"""
-    SELECT
-        count(*) FILTER (WHERE anonymous = 0) AS identified,
-        count(*) FILTER (WHERE anonymous = 1) AS anonymous,
-        count(*) FILTER (WHERE anonymous = 0 AND created_at >= ?) AS identified_today,
-        count(*) FILTER (WHERE anonymous = 1 AND created_at >= ?) AS anonymous_today,
-        coalesce(sum(seconds) FILTER (WHERE operation = 'ADD'), 0) AS added,
-        coalesce(sum(seconds) FILTER (WHERE operation = 'SUB'), 0) AS removed
-    FROM ledger
-    WHERE link_id = ? AND {PLAYED_VOTE}
-"""  # noqa: S608
-LAST_PLAYED_ON_LINK_SQL = f"""
-    SELECT * FROM ledger
-    WHERE link_id = ? AND {PLAYED_VOTE}
-    ORDER BY created_at DESC, id DESC
-    LIMIT 1
-"""  # noqa: S608
+# A link card's figures: kept up to date by the trigger of migration 0007 as votes are played.
+TALLY_SQL = """
+    SELECT totals.*,
+        coalesce(today.identified, 0) AS identified_today,
+        coalesce(today.anonymous, 0) AS anonymous_today
+    FROM link_totals AS totals
+    LEFT JOIN link_days AS today ON today.link_id = totals.link_id AND today.day = ?
+    WHERE totals.link_id = ?
+"""
 # A penalty is a played, identified vote, so the terms of ledger_counted_identified change
 # nothing here; without them SQLite read every vote on the link, for every identified vote.
 PENALTY_OF_USER_ON_LINK_SQL = f"""
@@ -87,8 +80,8 @@ class LedgerStore(SqlStore):
             ((entry_id,),) = await self._fetch_all(
                 """
                 INSERT INTO ledger (created_at, user_id, guild_id, channel_id, link_id, session_id,
-                                    game, dom, vote_type, anonymous)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    game, dom, vote_type, anonymous, voter_name)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 RETURNING id
                 """,
                 (
@@ -102,6 +95,7 @@ class LedgerStore(SqlStore):
                     call.dom,
                     call.vote_type,
                     call.anonymous,
+                    None if call.anonymous else call.voter_name,
                 ),
             )
         except sqlite3.IntegrityError as error:
@@ -192,17 +186,21 @@ class LedgerStore(SqlStore):
         return [to_entry(row) for row in await self._fetch_all(sql, params)]
 
     async def link_tally(self, link_id: int, *, day_start: datetime) -> LinkTally:
-        """What a link card shows: votes today and in total, time added and removed, last result."""
-        since = to_db(day_start)
-        (row,) = await self._fetch_all(TALLY_SQL, (since, since, link_id))
-        last = await self._fetch_one(LAST_PLAYED_ON_LINK_SQL, (link_id,))
+        """What a link card shows: votes today and in total, time added and removed, last result.
+
+        Two lookups by key, however many votes the link has.
+        """
+        row = await self._fetch_one(TALLY_SQL, (utc_day_number(day_start), link_id))
+        if row is None:
+            return LinkTally(0, 0, 0, 0, 0, 0, last_vote=None)
+        last = await self._fetch_one("SELECT * FROM ledger WHERE id = ?", (row["last_played_id"],))
         return LinkTally(
             identified=row["identified"],
             anonymous=row["anonymous"],
             identified_today=row["identified_today"],
             anonymous_today=row["anonymous_today"],
-            seconds_added=row["added"],
-            seconds_removed=row["removed"],
+            seconds_added=row["seconds_added"],
+            seconds_removed=row["seconds_removed"],
             last_vote=None if last is None else to_entry(last),
         )
 
@@ -233,4 +231,5 @@ def to_entry(row: aiosqlite.Row) -> LedgerEntry:
         scheduled_end=from_db_or_none(row["scheduled_end"]),
         reason=row["reason"],
         message=row["message"],
+        voter_name=row["voter_name"],
     )

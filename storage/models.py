@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import SecretStr
@@ -76,6 +76,7 @@ class NewCall:
     dom: bool
     vote_type: str | None
     anonymous: bool
+    voter_name: str | None = None  # the member's display name; None for anonymous votes
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class LedgerEntry:
     scheduled_end: datetime | None
     reason: str | None
     message: str | None
+    voter_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,52 @@ class LinkTally:
     anonymous_today: int
     seconds_added: int
     seconds_removed: int
+    last_vote: LedgerEntry | None
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """A link's played public votes on one UTC day."""
+
+    day: date
+    identified: int
+    anonymous: int
+    adds: int
+    subs: int
+    seconds_added: int
+    seconds_removed: int
+
+
+@dataclass(frozen=True)
+class VoterActivity:
+    """One member's played votes on a link in a period, and the time they moved in total."""
+
+    user_id: int
+    votes: int
+    net_seconds: int
+
+
+@dataclass(frozen=True)
+class EndPoint:
+    """The session's scheduled end as a played vote cast at `at` reported it."""
+
+    at: datetime
+    scheduled_end: datetime
+    penalty: bool
+
+
+@dataclass(frozen=True)
+class LinkStats:
+    """What `/stats` shows of a link since a moment: few rows, whatever the ledger's size.
+
+    `ends` holds at most one point per slice of the period (the latest in it), `penalties` the
+    latest penalties only.
+    """
+
+    days: list[DayCount]
+    top_voters: list[VoterActivity]
+    ends: list[EndPoint]
+    penalties: list[EndPoint]
     last_vote: LedgerEntry | None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -25,3 +25,15 @@ def from_db(value: int) -> datetime:
 
 def from_db_or_none(value: int | None) -> datetime | None:
     return None if value is None else from_db(value)
+
+
+MICROSECONDS_PER_DAY = 86_400_000_000
+
+
+def utc_day_number(moment: datetime) -> int:
+    """The UTC day `moment` falls on, as days since the epoch: the key of a link's daily tally."""
+    return to_db(moment) // MICROSECONDS_PER_DAY
+
+
+def day_of_number(day: int) -> date:
+    return (_EPOCH + timedelta(days=day)).date()

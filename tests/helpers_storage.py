@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 import stat
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
 
-from storage.models import NewCall
+from storage.database import Database
+from storage.models import ChannelLink, NewCall, PlayedResult
 
 KEY = Fernet.generate_key()
 NOW = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)
@@ -44,6 +46,26 @@ def vote(
         vote_type="add" if game == "link" else None,
         anonymous=anonymous,
     )
+
+
+async def played(
+    db: Database,
+    link: ChannelLink,
+    at: datetime,
+    *,
+    user_id: int = USER,
+    anonymous: bool = False,
+    operation: str = "ADD",
+    seconds: int = 60,
+    penalty: bool = False,
+    settled_at: datetime | None = None,
+) -> int:
+    """A public vote as the bot records it: pending first, then played (by `settled_at`)."""
+    call = replace(vote(link.id, user_id=user_id, anonymous=anonymous), voter_name=f"n{user_id}")
+    entry = await db.begin_call(call, now=at)
+    result = PlayedResult(operation, seconds, 1.5, penalty, at + timedelta(days=1), 1001)
+    await db.finish_played(entry, result, now=settled_at or at)
+    return entry
 
 
 def raw_query(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -55,3 +55,19 @@ def test_mixed_games_and_refusals_are_answered() -> None:
     assert "  by kind: add 4, again 2, dice 2, luck 2, not_dom 2, rand 4, sub 4" in lines
     ledger = "ledger rows: played 21, refused 2; tracker requests from the bot: "
     assert ledger + "HTTP 200 21, HTTP 403 2: agree" in lines
+
+
+STATS_LAST_LINE = re.compile(
+    rf"bench-stats: votes=(?P<votes>\d+) stats_p50_ms={NUMBER} stats_p99_ms={NUMBER} "
+    rf"loop_lag_max_ms={NUMBER} renders=(?P<renders>\d+) rss_warm_mb={NUMBER} "
+    rf"rss_end_mb={NUMBER} worker_rss_warm_mb={NUMBER} worker_rss_end_mb={NUMBER} "
+    rf"export_rows=(?P<rows>\d+) export_s={NUMBER} tally_ratio={NUMBER}"
+)
+
+
+def test_stats_answer_draw_and_export_a_seeded_link() -> None:
+    lines = run_bench("--stats", "--stats-votes", "300", "--stats-answers", "2", "--renders", "20")
+    match = STATS_LAST_LINE.fullmatch(lines[-1])
+    assert match is not None, lines[-1]
+    # 300 seeded votes and the 10 of the small card tally, each one row of the export.
+    assert (match["votes"], match["renders"], match["rows"]) == ("310", "20", "310")

@@ -29,19 +29,22 @@ from tests.bot_world import (
 from tests.fake_discord import MANAGE_GUILD, FakeDiscord, slash
 
 JSON = dict[str, Any]
-# Issue 4's commands, each leaf with its options in order.
+# Issue 4's and issue 13's commands, each leaf with its options in order.
 COMMAND_TREE: JSON = {
     "vote": {"add": ["link"], "sub": ["link"], "rand": ["link"]},
     "dice": ["session"],
     "luck": ["session"],
     "dom": {"dice": ["session"], "luck": ["session"], "link": ["session", "type"]},
-    "account": {"connect": [], "disconnect": [], "status": []},
+    "account": {"connect": [], "disconnect": [], "status": [], "history": []},
     "links": {
         "add": ["token", "name", "channel", "interval", "anonymous"],
         "card": ["name", "channel"],
         "remove": ["name", "channel"],
+        "history": ["name", "count", "channel"],
+        "export": ["name", "channel"],
         "list": [],
     },
+    "stats": ["link", "period"],
     "config": {"voter-role": ["role"], "log-channel": ["channel"]},
     "remind": {"on": [], "off": []},
     "help": ["topic"],

@@ -41,13 +41,14 @@ async def test_adding_a_link_posts_a_card_whose_buttons_carry_the_link_id_not_it
 
     assert "card is posted" in reply.content
     assert not card.ephemeral
-    assert [b["label"] for b in buttons(card)] == ["Add", "Remove", "Random"]
+    assert [b["label"] for b in buttons(card)] == ["Add", "Remove", "Random", "Stats"]
     (link,) = await world.db.links_in_guild(GENERAL.guild_id)
-    assert [BUTTON_ID.fullmatch(b["custom_id"]).groups() for b in buttons(card)] == [
+    assert [BUTTON_ID.fullmatch(b["custom_id"]).groups() for b in buttons(card)[:3]] == [
         (str(link.id), "add"),
         (str(link.id), "sub"),
         (str(link.id), "rand"),
     ]
+    assert buttons(card)[3]["custom_id"] == f"ctvote:stats:{link.id}"
     assert world.demo.link_token not in json.dumps([card.embeds, card.components])
     assert card.embeds[0]["title"] == "Vote on link “main”"
     assert field(card, "In total") == "0 votes (0 identified, 0 anonymous)"

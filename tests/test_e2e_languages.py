@@ -96,7 +96,7 @@ async def test_a_german_server_gets_german_cards_and_announcements_while_members
     assert added.content.startswith("Link added:")  # the moderator's own language: English
     card = await world.fake.wait_for_channel_message(GENERAL.id, lambda m: bool(m.components))
     assert card.embeds[0]["title"] == "Abstimmung zu Link „link“"
-    assert buttons(card) == ["Hinzufügen", "Abziehen", "Zufall"]
+    assert buttons(card) == ["Hinzufügen", "Abziehen", "Zufall", "Statistik"]
     assert [f["name"] for f in card.embeds[0]["fields"]][:2] == ["Heute", "Insgesamt"]
 
     await world.connect(ALICE, world.demo.voter_token)
@@ -117,7 +117,7 @@ async def test_a_german_server_gets_german_cards_and_announcements_while_members
 async def test_cards_follow_the_server_when_it_changes_its_language(world: BotWorld) -> None:
     await world.add_link()
     card = await world.fake.wait_for_channel_message(GENERAL.id, lambda m: bool(m.components))
-    assert buttons(card) == ["Add", "Remove", "Random"]
+    assert buttons(card) == ["Add", "Remove", "Random", "Stats"]
 
     world.fake.set_guild_locale(GUILD_ID, "fr")
     await world.connect(ALICE, world.demo.voter_token)  # any interaction shows the change

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from storage.database import Database
-from storage.models import ChannelLink, PlayedResult, VoteInterval
-from tests.helpers_storage import CHANNEL, GUILD, KEY, NOW, USER, db_path, vote
+from storage.models import ChannelLink, VoteInterval
+from tests.helpers_storage import CHANNEL, GUILD, KEY, NOW, USER, db_path, played, vote
 
 DAY = timedelta(hours=24)
 
@@ -31,22 +31,6 @@ async def add_link(db: Database, interval: VoteInterval = VoteInterval.DAILY) ->
         added_by=1,
         now=NOW,
     )
-
-
-async def played(
-    db: Database,
-    link: ChannelLink,
-    at,
-    *,
-    user_id: int = USER,
-    anonymous: bool = False,
-    operation: str = "ADD",
-    seconds: int = 60,
-) -> int:
-    entry = await db.begin_call(vote(link.id, user_id=user_id, anonymous=anonymous), now=at)
-    result = PlayedResult(operation, seconds, 1.5, False, at + DAY, 1001)
-    await db.finish_played(entry, result, now=at)
-    return entry
 
 
 async def test_tally_counts_played_votes_today_and_in_total(db: Database) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import ledger
+from storage import history, ledger
 from storage.database import Database
 from storage.errors import EntryNotPending, LinkRemoved
 from storage.models import LedgerEntry, LedgerStatus, NewCall, PlayedResult
@@ -285,9 +285,14 @@ async def test_pending_calls_become_unknown_at_open(tmp_path: Path, path: Path) 
         (ledger.LATEST_VOTES_OF_USER_SQL, (1,), "ledger_counted_identified"),
         (ledger.PENALTY_OF_USER_ON_LINK_SQL, (1, 1), "ledger_counted_identified"),
         (ledger.VOTE_COUNT_SQL, (1,), "ledger_played_votes"),
-        (ledger.TALLY_SQL, ("", "", 1), "ledger_by_link"),
-        (ledger.LAST_PLAYED_ON_LINK_SQL, (1,), "ledger_by_link"),
         (ledger.RECOVER_INTERRUPTED_SQL, ("",), "ledger_pending"),
+        (history.CALLS_ON_LINK_SQL, (1, 10), "ledger_by_link"),
+        (history.CALLS_OF_USER_SQL, (1, 10), "ledger_by_user"),
+        (history.EXPORT_FIRST_SQL, (1, 10), "ledger_by_link"),
+        (history.EXPORT_NEXT_SQL, (1, 0, 0, 10), "ledger_by_link"),
+        (history.TOP_VOTERS_SQL, (1, 0, 5), "ledger_by_link"),
+        (history.ENDS_SQL, (1, 0, 0, 1), "ledger_by_link"),
+        (history.PENALTIES_SQL, (1, 0, 10), "ledger_by_link"),
     ],
 )
 async def test_queries_search_an_index(
@@ -310,6 +315,25 @@ async def test_queries_search_an_index(
     assert not any(step.startswith("SCAN ledger") for step in plan), plan
 
 
+@pytest.mark.parametrize(
+    ("sql", "params"),
+    [
+        (ledger.TALLY_SQL, (0, 1)),
+        (history.DAYS_SQL, (1, 0)),
+        (history.LAST_PLAYED_SQL, (1,)),
+    ],
+)
+async def test_card_and_stats_figures_read_rows_by_key(
+    tmp_path: Path, sql: str, params: tuple[object, ...]
+) -> None:
+    """A card refresh and the figures of /stats cost the same for 10 votes or 100,000."""
+    path = db_path(tmp_path)
+    async with Database.connect(path, KEY):
+        pass
+    plan = [row[3] for row in raw_query(path, "EXPLAIN QUERY PLAN " + sql, params)]
+    assert all(step.startswith("SEARCH") for step in plan), plan
+
+
 async def test_only_indexes_the_bot_uses_remain(tmp_path: Path) -> None:
     """Each index costs every vote two writes: the ones only test queries used are dropped."""
     path = db_path(tmp_path)
@@ -324,4 +348,5 @@ async def test_only_indexes_the_bot_uses_remain(tmp_path: Path) -> None:
         "ledger_played_votes",
         "ledger_pending",
         "ledger_by_link",
+        "ledger_by_user",
     }

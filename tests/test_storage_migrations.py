@@ -27,8 +27,8 @@ TABLES = {
     "reminders_sent",
 }
 # 0001 tables, 0002 ledger indexes, 0003 cards and reminders, 0004 account use trigger,
-# 0005 drops the ledger indexes only test queries used, 0006 locales
-LATEST = 6
+# 0005 drops the ledger indexes only test queries used, 0006 locales, 0007 history and tallies
+LATEST = 7
 
 
 def schema(path: Path) -> list[tuple[str, str]]:

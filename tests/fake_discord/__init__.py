@@ -34,6 +34,7 @@ from tests.fake_discord.payloads import (
 )
 from tests.fake_discord.records import ApiError, Callback, Exchange, ModalSpec, SentMessage
 from tests.fake_discord.server import FakeDiscord
+from tests.fake_discord.wire import SentFile
 
 __all__ = [
     "ADMINISTRATOR",
@@ -56,6 +57,7 @@ __all__ = [
     "ModalSpec",
     "OptionValue",
     "Role",
+    "SentFile",
     "SentMessage",
     "User",
     "autocomplete",

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from tests.fake_discord.wire import Refusal
+from tests.fake_discord.wire import Refusal, SentFile
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -80,6 +80,7 @@ class SentMessage:
     allowed_mentions: JSON | None
     deleted: bool = False
     edits: int = 0  # how many PATCHes changed it: rate-limit friendliness is countable
+    files: tuple[SentFile, ...] = ()
     ephemeral: bool = field(init=False)
 
     def __post_init__(self) -> None:

@@ -9,8 +9,15 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from tests.fake_discord import rules
+from tests.fake_discord.payloads import ATTACHMENT_SIZE_LIMIT
 from tests.fake_discord.records import EPHEMERAL, LOADING, ApiError, Callback, Exchange, SentMessage
-from tests.fake_discord.wire import Refusal, json_response, read_json, snowflake_time
+from tests.fake_discord.wire import (
+    Refusal,
+    json_response,
+    read_json,
+    read_message_body,
+    snowflake_time,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -188,14 +195,14 @@ class Rest:
         exchange = self._webhook_exchange(request)
         with exchange.recording_refusals("POST /webhooks/{application_id}/{token}"):
             self._check_alive(exchange)
-            body = await read_json(request)
+            body, files = await read_message_body(request, _size_limit(exchange))
             rules.check_message(body)
             original = exchange.original
             if original is not None and original.loading:
                 # The first follow-up fills the deferral, which keeps its own visibility.
-                message = self._edit(original, body)
+                message = replace(self._edit(original, body), files=tuple(files))
             else:
-                message = self._new_message(exchange.channel_id, body)
+                message = replace(self._new_message(exchange.channel_id, body), files=tuple(files))
             exchange.keep(message)
         if not _query_flag(request, "wait"):
             return web.Response(status=204)
@@ -213,7 +220,10 @@ class Rest:
         with exchange.recording_refusals("PATCH /webhooks/{application_id}/{token}/messages/{id}"):
             self._check_alive(exchange)
             message = self._exchange_message(exchange, request.match_info["message_id"])
-            edited = self._edit(message, await read_json(request))
+            body, files = await read_message_body(request, _size_limit(exchange))
+            edited = self._edit(message, body)
+            if files:
+                edited = replace(edited, files=tuple(files))
             exchange.keep(edited)
         return json_response(self.message_json(edited))
 
@@ -352,6 +362,11 @@ class Rest:
 def _component_message_id(exchange: Exchange) -> int | None:
     message = exchange.payload.get("message")
     return None if message is None else int(message["id"])
+
+
+def _size_limit(exchange: Exchange) -> int:
+    """The upload limit Discord announced with the interaction."""
+    return int(exchange.payload.get("attachment_size_limit", ATTACHMENT_SIZE_LIMIT))
 
 
 def _query_flag(request: web.Request, name: str) -> bool:

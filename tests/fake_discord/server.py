@@ -14,6 +14,7 @@ from aiohttp import web
 from tests.fake_discord.commands import CommandRegistry
 from tests.fake_discord.gateway import Gateway
 from tests.fake_discord.payloads import (
+    ATTACHMENT_SIZE_LIMIT,
     EMBED_LINKS,
     JOINED_AT,
     MEMBER_PERMISSIONS,
@@ -92,7 +93,10 @@ class FakeDiscord:
     # Lifecycle
 
     async def start(self) -> None:
-        app = web.Application(middlewares=[self._rest.middleware])
+        # Room for uploads beyond the attachment limit: the limit is answered as Discord does.
+        app = web.Application(
+            middlewares=[self._rest.middleware], client_max_size=2 * ATTACHMENT_SIZE_LIMIT + 65536
+        )
         app.add_routes(self._rest.routes())
         app.router.add_get("/gateway", self.gateway.handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +38,14 @@ def json_response(body: Any, status: int = 200) -> web.Response:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SentFile:
+    """A file the bot attached to a message, as uploaded."""
+
+    filename: str
+    data: bytes
+
+
 class Refusal(Exception):
     """A Discord API error: raised by a route, answered as Discord's JSON error body."""
 
@@ -62,6 +71,24 @@ def invalid_form(path: str, message: str) -> Refusal:
     for key in reversed(path.split(".")):
         errors = {key: errors}
     return Refusal(400, 50035, "Invalid Form Body", errors)
+
+
+async def read_message_body(request: web.Request, size_limit: int) -> tuple[Any, list[SentFile]]:
+    """A message and its uploaded files; a file over `size_limit` is refused, as Discord does."""
+    if not request.content_type.startswith("multipart/"):
+        return await read_json(request), []
+    form = await request.post()
+    files = []
+    for name, value in form.items():
+        if name.startswith("files[") and isinstance(value, web.FileField):
+            data = value.file.read()
+            if len(data) > size_limit:
+                raise Refusal(413, 40005, "Request entity too large")
+            files.append(SentFile(value.filename, data))
+    try:
+        return json.loads(str(form.get("payload_json", "{}"))), files
+    except ValueError:
+        raise Refusal(400, 50109, "The request body contains invalid JSON.") from None
 
 
 async def read_json(request: web.Request) -> Any:

@@ -1,0 +1,86 @@
+"""Ledger rows as lines people read: `/links history` and `/account history`."""
+
+from __future__ import annotations
+
+from cogs.render import GAME_NAMES, amount
+from i18n.message import Duration, Member, Message, Moment, Name, Outside, Term, msg
+from services.history import LinkHistory, OwnCall
+from storage.models import LedgerEntry, LedgerStatus
+from tracker.models import Operation
+
+
+def outcome(entry: LedgerEntry) -> Message | Duration:
+    """`+2h 15m ×1.37`, `penalty +3h ×2.50`, `refused: <reason>`, `unknown`."""
+    if entry.status is LedgerStatus.PLAYED:
+        operation = Operation(entry.operation) if entry.operation in ("ADD", "SUB") else None
+        change = amount(operation, entry.seconds, entry.multiplier, bold=False)
+        if entry.penalty:
+            # TRANSLATORS: a played vote that the tracker turned into a penalty, then its effect.
+            return msg("penalty {amount}", amount=change)
+        return change
+    if entry.status is LedgerStatus.REFUSED:
+        reason = Outside(entry.message, limit=120) if entry.message else Term(entry.reason or "")
+        # TRANSLATORS: the tracker (or the bot's client) refused the call; the reason follows.
+        return msg("refused: {reason}", reason=reason)
+    if entry.status is LedgerStatus.UNKNOWN:
+        # TRANSLATORS: a call whose outcome is not known (the tracker did not answer clearly).
+        return msg("unknown")
+    # TRANSLATORS: a call sent to the tracker whose answer has not arrived yet.
+    return msg("under way")
+
+
+def link_history_lines(history: LinkHistory) -> list[Message]:
+    """A title, then one line per call: when, who, what, outcome."""
+    link = Name(history.link.name)
+    if not history.calls:
+        return [msg("Link {link} has no votes yet.", link=link)]
+    lines = [msg("Latest votes on link {link}, newest first:", link=link)]
+    for entry in history.calls:
+        # TRANSLATORS: who made a call on a link, when it was the channel's anonymous vote.
+        who = msg("anonymous") if entry.anonymous else Member(entry.user_id)
+        lines.append(
+            # TRANSLATORS: layout of one history line: when · who · add/sub/rand · outcome.
+            msg(
+                "{when} · {who} · {what} · {outcome}",
+                when=Moment(entry.created_at, "short"),
+                who=who,
+                what=Name(entry.vote_type or entry.game),
+                outcome=outcome(entry),
+            )
+        )
+    return lines
+
+
+def _what(call: OwnCall) -> Message:
+    entry = call.entry
+    if entry.game == "link" and not entry.dom:
+        kind = Name(entry.vote_type or "")
+        if call.link_name is None:
+            return msg("vote {kind} on a removed link", kind=kind)
+        return msg("vote {kind} on link {link}", kind=kind, link=Name(call.link_name))
+    facts = {
+        "game": Term(GAME_NAMES.get(entry.game, entry.game)),
+        "session": entry.session_id or 0,
+    }
+    if entry.dom and entry.vote_type:
+        return msg("{game} {kind} as dom, session {session}", kind=Name(entry.vote_type), **facts)
+    if entry.dom:
+        return msg("{game} as dom, session {session}", **facts)
+    return msg("{game}, session {session}", **facts)
+
+
+def own_history_lines(calls: list[OwnCall]) -> list[Message]:
+    if not calls:
+        return [msg("You have not voted or played through this bot yet.")]
+    lines = [msg("Your latest votes and games, newest first:")]
+    for call in calls:
+        lines.append(
+            # TRANSLATORS: layout of one line of /account history: when · what · outcome.
+            msg(
+                "{when} · {what} · {outcome}",
+                when=Moment(call.entry.created_at, "short"),
+                what=_what(call),
+                outcome=outcome(call.entry),
+            )
+        )
+    return lines

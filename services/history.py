@@ -1,0 +1,239 @@
+"""What the ledger shows people: a link's history and export, a member's own calls, statistics."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import gzip
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from i18n.message import Name, msg
+from services.actor import Actor
+from services.clock import Clock
+from services.errors import BadInput
+from services.links import ChannelChoice, LinkAdmin
+from services.voting import LinkRef, VotingService
+from storage.database import Database
+from storage.models import ChannelLink, LedgerEntry, LedgerStatus, LinkStats
+
+HISTORY_DEFAULT = 10
+HISTORY_MAX = 25
+OWN_HISTORY = 10
+
+EXPORT_HEADER = (
+    "time_utc",
+    "voter_id",
+    "voter_name",
+    "game",
+    "type",
+    "outcome",
+    "operation",
+    "seconds",
+    "multiplier",
+    "penalty",
+    "scheduled_end_utc",
+)
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Period(StrEnum):
+    """How far back `/stats` looks, in whole UTC days up to today."""
+
+    WEEK = "7d"
+    MONTH = "30d"
+    ALL = "all"
+
+    @property
+    def days(self) -> int | None:
+        return {Period.WEEK: 7, Period.MONTH: 30, Period.ALL: None}[self]
+
+
+@dataclass(frozen=True)
+class LinkHistory:
+    link: ChannelLink
+    calls: list[LedgerEntry]
+
+
+@dataclass(frozen=True)
+class OwnCall:
+    """A member's call, with the name of its link when it was a vote on one that still exists."""
+
+    entry: LedgerEntry
+    link_name: str | None
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """A written export; it exists only inside `HistoryService.export`'s block."""
+
+    path: Path
+    filename: str
+    rows: int
+    compressed: bool
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    link: ChannelLink
+    period: Period
+    since: datetime
+    until: datetime
+    stats: LinkStats
+
+    @property
+    def identified(self) -> int:
+        return sum(day.identified for day in self.stats.days)
+
+    @property
+    def anonymous(self) -> int:
+        return sum(day.anonymous for day in self.stats.days)
+
+    @property
+    def seconds_added(self) -> int:
+        return sum(day.seconds_added for day in self.stats.days)
+
+    @property
+    def seconds_removed(self) -> int:
+        return sum(day.seconds_removed for day in self.stats.days)
+
+    @property
+    def scheduled_end(self) -> datetime | None:
+        last = self.stats.last_vote
+        return last.scheduled_end if last is not None else None
+
+
+def iso_utc(moment: datetime | None) -> str:
+    """`2026-02-10T00:00:00Z`: what spreadsheets and scripts read without a time zone guess."""
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """Members choose their own display names: a name like `=HYPERLINK(…)` stays text."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def export_outcome(status: LedgerStatus) -> str:
+    """A call still under way has no outcome yet: like a lost answer, it is not known."""
+    return status.value if status is not LedgerStatus.PENDING else LedgerStatus.UNKNOWN.value
+
+
+def export_row(entry: LedgerEntry) -> list[str]:
+    identified = not entry.anonymous
+    cells = (
+        iso_utc(entry.created_at),
+        str(entry.user_id) if identified else "",
+        (entry.voter_name or "") if identified else "",
+        entry.game,
+        entry.vote_type or "",
+        export_outcome(entry.status),
+        entry.operation or "",
+        "" if entry.seconds is None else str(entry.seconds),
+        "" if entry.multiplier is None else str(entry.multiplier),
+        "1" if entry.penalty else "0",
+        iso_utc(entry.scheduled_end),
+    )
+    return [spreadsheet_safe(cell) for cell in cells]
+
+
+def _compress(source: Path, target: Path) -> None:
+    with source.open("rb") as plain, gzip.open(target, "wb") as packed:
+        shutil.copyfileobj(plain, packed)
+
+
+class HistoryService:
+    def __init__(self, db: Database, links: LinkAdmin, voting: VotingService, clock: Clock) -> None:
+        self._db = db
+        self._links = links
+        self._voting = voting
+        self._clock = clock
+
+    async def link_history(
+        self, actor: Actor, name: str, channel: ChannelChoice | None, count: int
+    ) -> LinkHistory:
+        """The link's last `count` calls, newest first (moderators only)."""
+        link = await self._links.find(actor, name, channel)
+        count = max(1, min(count, HISTORY_MAX))
+        return LinkHistory(link=link, calls=await self._db.calls_on_link(link.id, count))
+
+    async def own_history(self, actor: Actor) -> list[OwnCall]:
+        calls = await self._db.calls_of_user(actor.user_id, OWN_HISTORY)
+        names: dict[int, str | None] = {}
+        for link_id in {call.link_id for call in calls if call.link_id is not None}:
+            link = await self._db.get_link(link_id)
+            names[link_id] = link.name if link is not None else None
+        return [
+            OwnCall(call, names.get(call.link_id) if call.link_id is not None else None)
+            for call in calls
+        ]
+
+    @asynccontextmanager
+    async def export(
+        self, actor: Actor, name: str, channel: ChannelChoice | None, *, size_limit: int
+    ) -> AsyncIterator[ExportFile]:
+        """Write every call on the link to a CSV file, gzipped when it exceeds `size_limit`.
+
+        Written a batch at a time to a temporary folder that is removed when the block ends.
+        """
+        link = await self._links.find(actor, name, channel)
+        folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="ctvote-export-"))
+        try:
+            filename = f"{link.name}-votes.csv"
+            path = folder / filename
+            rows = await self._write_csv(link.id, path)
+            if rows == 0:
+                raise BadInput(
+                    msg(
+                        "Link {link} has no votes yet: there is nothing to export.",
+                        link=Name(link.name),
+                    )
+                )
+            compressed = (await asyncio.to_thread(path.stat)).st_size > size_limit
+            if compressed:
+                packed = folder / f"{filename}.gz"
+                await asyncio.to_thread(_compress, path, packed)
+                if (await asyncio.to_thread(packed.stat)).st_size > size_limit:
+                    raise BadInput(
+                        msg(
+                            "The export of link {link} is too large for Discord, even compressed.",
+                            link=Name(link.name),
+                        )
+                    )
+                path, filename = packed, packed.name
+            yield ExportFile(path=path, filename=filename, rows=rows, compressed=compressed)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
+
+    async def _write_csv(self, link_id: int, path: Path) -> int:
+        rows = 0
+        with path.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)  # RFC 4180: quotes where needed, CRLF line ends
+            writer.writerow(EXPORT_HEADER)
+            async for batch in self._db.calls_on_link_in_order(link_id):
+                lines = [export_row(entry) for entry in batch]
+                await asyncio.to_thread(writer.writerows, lines)
+                rows += len(lines)
+        return rows
+
+    async def stats(self, actor: Actor, ref: LinkRef, period: Period) -> StatsReport:
+        """A link's figures for anyone who may vote on it."""
+        link = await self._voting.votable_link(actor, ref)
+        now = self._clock()
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        days = period.days
+        since = (
+            today - timedelta(days=days - 1)
+            if days is not None
+            else link.added_at.replace(hour=0, minute=0, second=0, microsecond=0)
+        )
+        stats = await self._db.link_stats(link.id, since=since, until=now)
+        return StatsReport(link=link, period=period, since=since, until=now, stats=stats)

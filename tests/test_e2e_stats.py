@@ -1,0 +1,192 @@
+"""`/stats` and the cards' Stats button end to end: the figures, the chart, who may ask."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from matplotlib.image import imread
+
+from i18n.formats import MINUS, format_duration
+from tests.bot_world import (
+    ALICE,
+    BOB,
+    GENERAL,
+    GUILD_ID,
+    MODERATOR,
+    OWNER,
+    VOTER_ROLE,
+    BotWorld,
+    public_result,
+    refusal,
+)
+from tests.fake_discord import Channel, Member, SentMessage, button_click, slash
+from tests.test_e2e_cards import buttons, posted_card
+
+OTHER_GUILD_ID = 810_000_000_000_000_301
+OTHER_CHANNEL = Channel(810_000_000_000_000_310, "elsewhere", OTHER_GUILD_ID)
+OTHER_MEMBER = Member(820_000_000_000_000_301, "elsewhere")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def field(answer: SentMessage, name: str) -> str:
+    (embed,) = answer.embeds
+    return next(f["value"] for f in embed["fields"] if f["name"] == name)
+
+
+def signed_net(seconds: int) -> str:
+    return ("+" if seconds > 0 else MINUS) + format_duration(abs(seconds), "en")
+
+
+async def three_votes(world: BotWorld) -> None:
+    """Alice with her account, Bob anonymously, the owner on their own link (a penalty)."""
+    await world.add_link()
+    await world.connect(ALICE, world.demo.voter_token)
+    await public_result(await world.vote(ALICE, "add"))
+    await public_result(await world.vote(BOB, "sub"))
+    await world.connect(OWNER, world.demo.owner_token)
+    await public_result(await world.vote(OWNER, "rand"))
+
+
+def assert_shows_the_chart(answer: SentMessage) -> None:
+    """A PNG of sensible size, opaque everywhere: it reads the same on dark and light themes."""
+    (file,) = answer.files
+    assert file.filename == "stats.png"
+    assert answer.embeds[0]["image"]["url"] == "attachment://stats.png"
+    assert file.data.startswith(PNG_SIGNATURE)
+    assert 5_000 < len(file.data) < 1_000_000
+    pixels = imread(io.BytesIO(file.data), format="png")
+    height, width, channels = pixels.shape
+    assert (width, height) == (800, 500)
+    assert channels == 3 or pixels[:, :, 3].min() == 1.0
+
+
+async def test_stats_show_the_links_figures_and_a_chart(world: BotWorld) -> None:
+    await three_votes(world)
+    alice, bob, owner = world.sandbox.histories
+    ledger = await world.ledger()
+
+    answer = await world.answer("stats", member=BOB)
+
+    assert answer.ephemeral
+    (embed,) = answer.embeds
+    assert embed["title"] == "Statistics of link “link”"
+    assert embed["description"] == "Last 30 days (UTC)"
+    assert field(answer, "Votes") == "3 votes (2 identified, 1 anonymous)"
+    added = sum(h.seconds for h in (alice, bob, owner) if h.operation == "ADD")
+    removed = sum(h.seconds for h in (alice, bob, owner) if h.operation == "SUB")
+    time_field = field(answer, "Time")
+    assert (f"+{format_duration(added, 'en')} added" if added else "none added") in time_field
+    assert (f"{MINUS}{format_duration(removed, 'en')} removed" if removed else "none removed") in (
+        time_field
+    )
+    end = int(ledger[0].scheduled_end.timestamp())
+    assert field(answer, "Scheduled end") == f"<t:{end}:F> (<t:{end}:R>)"
+    nets = {
+        voter.id: (1 if played.operation == "ADD" else -1) * played.seconds
+        for voter, played in ((ALICE, alice), (OWNER, owner))
+    }
+    ranked = sorted(nets, key=lambda user_id: (-nets[user_id], user_id))
+    assert field(answer, "Most active voters").split("\n") == [
+        f"{rank}. <@{user_id}>: 1 vote, net {signed_net(nets[user_id])}"
+        for rank, user_id in enumerate(ranked, start=1)
+    ]
+    assert str(BOB.id) not in str(embed)  # anonymous votes name nobody
+    assert (answer.allowed_mentions or {}).get("parse") == []
+    assert_shows_the_chart(answer)
+
+
+async def test_the_period_counts_whole_utc_days_back_from_today(world: BotWorld) -> None:
+    await world.add_link()
+    await world.connect(ALICE, world.demo.voter_token)
+    await public_result(await world.vote(ALICE, "add"))
+    world.sandbox.advance(timedelta(days=9))
+    await public_result(await world.vote(ALICE, "sub"))
+
+    week = await world.answer("stats", member=ALICE, period="7d")
+    everything = await world.answer("stats", member=ALICE, period="all")
+
+    assert field(week, "Votes") == "1 vote (1 identified, 0 anonymous)"
+    assert week.embeds[0]["description"] == "Last 7 days (UTC)"
+    assert field(everything, "Votes") == "2 votes (2 identified, 0 anonymous)"
+    assert everything.embeds[0]["description"] == "Since the link was added (days in UTC)"
+    assert_shows_the_chart(everything)
+
+
+async def test_the_cards_stats_button_answers_like_the_command_privately(
+    world: BotWorld,
+) -> None:
+    await three_votes(world)
+    card = await posted_card(world)
+    stats_id = next(b["custom_id"] for b in buttons(card) if b["label"] == "Stats")
+
+    exchange = await world.run(
+        button_click(stats_id, message_id=card.id, member=BOB, channel=GENERAL)
+    )
+
+    answer = await exchange.final()
+    assert answer.ephemeral
+    assert [m for m in exchange.messages if not m.ephemeral] == []
+    assert field(answer, "Votes") == "3 votes (2 identified, 1 anonymous)"
+    assert_shows_the_chart(answer)
+    assert world.fake.channel_messages(GENERAL.id)[-1].id == card.id  # nothing posted
+
+
+async def test_a_link_without_played_votes_answers_in_one_sentence(world: BotWorld) -> None:
+    await world.add_link()
+
+    answer = await world.answer("stats", member=ALICE)
+
+    assert answer.content == "Link `link` has no played votes yet."
+    assert answer.files == ()
+
+
+async def test_only_members_who_may_vote_see_the_stats(world: BotWorld) -> None:
+    await three_votes(world)
+    await world.answer("config", "voter-role", member=MODERATOR, role=VOTER_ROLE)
+
+    answer = await refusal(await world.command("stats", member=BOB))
+
+    assert "may vote in this server" in answer.content
+    assert answer.files == ()
+
+
+async def test_another_servers_member_cannot_use_our_cards_stats_button(world: BotWorld) -> None:
+    await world.stop()
+    world.fake.add_guild(OTHER_GUILD_ID, "Other server", [OTHER_CHANNEL], [])
+    await world.start()
+    await three_votes(world)
+    card = await posted_card(world)
+    stats_id = next(b["custom_id"] for b in buttons(card) if b["label"] == "Stats")
+
+    exchange = await world.run(
+        button_click(stats_id, message_id=card.id, member=OTHER_MEMBER, channel=OTHER_CHANNEL)
+    )
+
+    answer = await refusal(exchange)
+    assert answer.content == "That link belongs to another server."
+    assert answer.files == ()
+
+
+async def test_stats_speak_the_members_language(world: BotWorld) -> None:
+    await three_votes(world)
+    german = Member(ALICE.id, ALICE.name, locale="de")
+
+    answer = await (await world.run(slash("stats", member=german, channel=GENERAL))).final()
+
+    assert answer.embeds[0]["title"] == "Statistik von Link „link“"
+    assert field(answer, "Stimmen") == "3 Stimmen (2 mit Konto, 1 anonym)"
+    assert_shows_the_chart(answer)
+
+
+async def test_stats_is_offered_in_servers_with_its_options(world: BotWorld) -> None:
+    (command,) = [c for c in world.fake.synced_commands(GUILD_ID) if c["name"] == "stats"]
+
+    assert command["contexts"] == [0]  # guilds only, never DMs
+    link, period = command["options"]
+    assert (link["name"], link["autocomplete"], link.get("required", False)) == (
+        "link",
+        True,
+        False,
+    )
+    assert [choice["value"] for choice in period["choices"]] == ["7d", "30d", "all"]
