@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ EXTENSIONS = (
     "cogs.help",
     "cogs.stats",
 )
+YOUNG_COLLECTION_EVERY = 10_000  # allocations; see run_event_loop
 # Loggers that print secrets below INFO: interaction payloads, HTTP/2 headers, SQL parameters.
 CHATTY_LIBRARIES = ("discord", "httpcore", "hpack", "h2", "aiosqlite", "asyncio")
 
@@ -223,6 +225,26 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
         yield bot
 
 
+def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run the bot on uvloop where it exists (the same asyncio, less CPU per socket event), with
+    the garbage collector set for a server's heap.
+
+    What is loaded by now lives as long as the process: frozen, full collections stop walking it.
+    A vote allocates thousands of objects that live across an await or two; collecting the
+    youngest generation every 700 allocations (the default) promoted them by the thousand, and
+    full collections of the grown heap paused the loop for ~70 ms each. Every 10,000 lets most of
+    them die young.
+    """
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])
+    try:
+        import uvloop
+    except ImportError:  # Windows
+        asyncio.run(main)
+        return
+    uvloop.run(main)
+
+
 async def serve(settings: Settings) -> None:
     async with assemble(settings) as bot:
         with stop_on_signals(bot, settings.shutdown_grace_seconds):
@@ -252,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings)
     try:
-        asyncio.run(serve_with_sandbox(settings) if args.sandbox else serve(settings))
+        run_event_loop(serve_with_sandbox(settings) if args.sandbox else serve(settings))
     except (StorageError, discord.LoginFailure) as error:
         sys.stderr.write(f"ctvote: {error}\n")
         return 1

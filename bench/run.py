@@ -1,7 +1,7 @@
 """Benchmark: what the bot adds to a vote, and how many votes it holds.
 
-    python bench/run.py --votes 2000 --concurrency 200 [--mixed] [--rate R] [--profile bot.html]
-        [--store sqlite|postgres] [--processes 1|2]
+    python bench/run.py --votes 2000 --concurrency 200 [--mixed | --floor] [--rate R]
+                        [--profile bot.html] [--store sqlite|postgres] [--processes 1|2]
     python bench/run.py --stats [--stats-votes 20000] [--renders 200]   (see bench/stats.py)
 
 One run, all on 127.0.0.1: this process hosts the fake Discord from the tests and the tracker
@@ -19,6 +19,12 @@ per second instead, each taken by an idle worker (an open loop). Times are the f
 INTERACTION_CREATE to the accepted acknowledgement and to the member's answer. The last line is
 one line of key=value pairs; the exit status is 1 when a vote was lost, the ledger disagrees with
 the tracker, or an answer was not the expected one.
+
+With --floor, the same timed phase then runs against `bench/floor.py` (the least any discord.py
+bot must do for a vote) in a fresh fake Discord, with its own members and link on the same
+sandbox, and the last line compares the two: CPU per vote and votes/s. The floor has no
+database, so with `--store postgres` the comparison shows what PostgreSQL adds; it runs as one
+process, so --floor is refused with `--processes 2`.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import json
 import math
 import os
 import signal
@@ -66,6 +73,7 @@ from tracker.models import VoteType
 from tracker.sandbox import SandboxTracker, SandboxUser
 
 GUILD_ID = 910_000_000_000_000_001
+LINK_NAME = "bench"
 VOTING = Channel(910_000_000_000_000_010, "voting", GUILD_ID)
 # A guild of the other shard when there are two: (guild_id >> 22) % 2 differs.
 OTHER_GUILD_ID = GUILD_ID + (1 << 22)
@@ -127,7 +135,7 @@ def memory_mb(pid: int) -> tuple[float, float]:
 
 
 class BotProcess:
-    """`python bot.py` in a child process, configured only through its environment."""
+    """`python bot.py` (or bench/floor.py) in a child process, configured by its environment."""
 
     def __init__(self, process: asyncio.subprocess.Process, log: Path) -> None:
         self.process = process
@@ -142,10 +150,14 @@ class BotProcess:
         profile: Path | None,
         store: dict[str, str],
         shard: tuple[int, int] | None = None,
+        script: Path = ROOT / "bot.py",
+        extra_env: dict[str, str] | None = None,
     ) -> BotProcess:
-        """`store`: the database settings; `shard`: (id, count) when the bot runs one shard."""
+        """`store`: the database settings; `shard`: (id, count) when the bot runs one shard;
+        `script`: what runs (bot.py, or bench/floor.py); `extra_env`: more of its environment."""
         env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
-        env |= store | {
+        env |= store | (extra_env or {})
+        env |= {
             "DISCORD_TOKEN": fake.token,
             "DISCORD_API_URL": fake.api_base,
             "DISCORD_GATEWAY_URL": fake.gateway_url,
@@ -165,7 +177,7 @@ class BotProcess:
             renderers = {".html": "html", ".pstats": "pstats", ".json": "speedscope"}
             renderer = renderers.get(profile.suffix, "text")
             command += ["-m", "pyinstrument", "-r", renderer, "-o", str(profile)]
-        command.append(str(ROOT / "bot.py"))
+        command.append(str(script))
         log = data / "bot.log"
         with log.open("wb") as output:
             process = await asyncio.create_subprocess_exec(
@@ -517,10 +529,69 @@ async def bare_calls(
     return times
 
 
+@dataclass
+class Phase:
+    """The timed phase against one process, as members saw it and as /proc counted it."""
+
+    samples: list[Sample]
+    elapsed: float
+    late_starts: int
+    series: list[tuple[int, float]]
+    cpu: float = 0.0
+    main_cpu: float = 0.0
+    bench_cpu: float = 0.0
+    others: float = 0.0
+
+    @property
+    def answered(self) -> list[Sample]:
+        return [s for s in self.samples if s.answered]
+
+    @property
+    def votes_per_s(self) -> float:
+        return len(self.answered) / self.elapsed if self.elapsed else math.nan
+
+    def all_answered_as_expected(self, interactions: int) -> bool:
+        """Every interaction answered, acknowledged in time, with the answer it should get."""
+        return len(self.answered) == interactions and not any(
+            s.unexpected or s.late_ack for s in self.samples
+        )
+
+    def cpu_ms_per(self, interactions: int) -> float:
+        return self.cpu / interactions * 1000
+
+
+async def warm_up(fake: FakeDiscord, plan: Cast, concurrency: int) -> None:
+    """One vote per worker, by its warm-up voter, before anything is timed."""
+    warm: list[Sample] = []
+    await in_parallel(
+        plan.workers,
+        concurrency,
+        lambda w: _append(warm, run_action(fake, Action("add", w[0], True), plan.session_id, w)),
+    )
+    if any(not s.answered or s.unexpected for s in warm):
+        raise RuntimeError(f"warm-up votes failed: {warm}")
+
+
+async def measured_phase(
+    fake: FakeDiscord, bot: Bots, plan: Cast, rss_every: int, rate: float | None
+) -> Phase:
+    """The timed phase, with the CPU time of the bots (summed over their processes), their event
+    loops' threads, this process and the rest."""
+    cpu_before, bench_before = bot.cpu_seconds(), time.process_time()
+    main_before = bot.main_thread_seconds()
+    machine_before = machine_busy_seconds()
+    phase = await timed_phase(fake, bot, plan, rss_every, rate)
+    phase.cpu = bot.cpu_seconds() - cpu_before
+    phase.main_cpu = bot.main_thread_seconds() - main_before
+    phase.bench_cpu = time.process_time() - bench_before
+    phase.others = machine_busy_seconds() - machine_before - phase.cpu - phase.bench_cpu
+    return phase
+
+
 async def timed_phase(
     fake: FakeDiscord, bot: Bots, plan: Cast, rss_every: int, rate: float | None
-) -> tuple[list[Sample], float, int, list[tuple[int, float]]]:
-    """Send every action with the workers; return samples, seconds, late starts, RSS series.
+) -> Phase:
+    """Send every action with the workers: samples, seconds, late starts, RSS series.
 
     Without `rate`, a closed loop: each worker sends its next interaction as soon as the last one
     is answered, so the bot is always saturated. With `rate`, interactions are due at that many
@@ -552,7 +623,48 @@ async def timed_phase(
     elapsed = loop.time() - started
     if series[-1][0] != len(samples):
         series.append((len(samples), bot.memory_mb()[0]))
-    return samples, elapsed, late, series
+    return Phase(samples, elapsed, late, series)
+
+
+async def floor_phase(
+    sandbox: SandboxTracker, args: argparse.Namespace, data: Path
+) -> tuple[Phase, set[str], int]:
+    """The same timed phase against bench/floor.py: its phase, its members' tokens, its exit."""
+    plan = cast(sandbox, args.votes, args.concurrency, mixed=False, bare=0, channels=(VOTING,))
+    data = data / "floor"
+    data.mkdir()
+    accounts = data / "accounts.json"
+    bearers = {str(p.member.id): p.tracker.api_token for p in plan.people}
+    accounts.write_text(
+        json.dumps({"link_name": LINK_NAME, "link_token": plan.link_token, "bearers": bearers})
+    )
+    async with FakeDiscord() as fake:
+        fake.ack_deadline = 3.0
+        fake.add_guild(GUILD_ID, "Bench server", channels=[VOTING])
+        # No database: the settings only need to load.
+        settings = {"TOKEN_KEY": Fernet.generate_key().decode(), "DATABASE_PATH": "unused.sqlite3"}
+        floor = Bots(
+            [
+                await BotProcess.start(
+                    fake,
+                    sandbox,
+                    data,
+                    None,
+                    settings,
+                    script=ROOT / "bench" / "floor.py",
+                    extra_env={"FLOOR_ACCOUNTS": str(accounts)},
+                )
+            ]
+        )
+        try:
+            await warm_up(fake, plan, args.concurrency)
+            phase = await measured_phase(fake, floor, plan, 0, args.rate)
+        except Exception as error:
+            await floor.stop()
+            raise RuntimeError(f"{error}\nthe floor's log:\n{floor.log_tail()}") from error
+        finally:
+            code = await floor.stop()
+    return phase, set(bearers.values()), code
 
 
 async def run(args: argparse.Namespace) -> Report:
@@ -585,7 +697,7 @@ async def run(args: argparse.Namespace) -> Report:
                             slash(
                                 "links",
                                 "add",
-                                options={"token": plan.link_token},
+                                options={"token": plan.link_token, "name": LINK_NAME},
                                 member=MODERATOR,
                                 channel=channel,
                             ),
@@ -603,90 +715,56 @@ async def run(args: argparse.Namespace) -> Report:
                         f"{resubmitted['modal']} resubmitted) in "
                         f"{time.perf_counter() - clock:.1f} s"
                     )
-                    warm: list[Sample] = []
-                    await in_parallel(
-                        plan.workers,
-                        concurrency,
-                        lambda w: _append(
-                            warm, run_action(fake, Action("add", w[0], True), plan.session_id, w)
-                        ),
-                    )
-                    if any(not s.answered or s.unexpected for s in warm):
-                        raise RuntimeError(f"warm-up votes failed: {warm}")
+                    await warm_up(fake, plan, concurrency)
                     bare_times = await bare_calls(sandbox, plan.link_token, plan.bare_voters)
-                    bare_tokens = {v.api_token for v in plan.bare_voters}
-
-                    cpu_before, bench_before = bot.cpu_seconds(), time.process_time()
-                    main_before = bot.main_thread_seconds()
-                    machine_before = machine_busy_seconds()
-                    samples, elapsed, late_starts, series = await timed_phase(
-                        fake, bot, plan, args.rss_every, args.rate
-                    )
-                    cpu = bot.cpu_seconds() - cpu_before
-                    main_cpu = bot.main_thread_seconds() - main_before
-                    bench_cpu = time.process_time() - bench_before
-                    others = machine_busy_seconds() - machine_before - cpu - bench_cpu
+                    not_the_bots = {v.api_token for v in plan.bare_voters}
+                    phase = await measured_phase(fake, bot, plan, args.rss_every, args.rate)
                     rss_now, rss_peak = bot.memory_mb()
                 except Exception as error:
                     await bot.stop()
                     raise RuntimeError(f"{error}\nthe bot's log:\n{bot.log_tail()}") from error
                 finally:
                     code = await bot.stop()
+                floor, floor_code = None, 0
+                if args.floor:
+                    floor, floor_tokens, floor_code = await floor_phase(sandbox, args, data)
+                    not_the_bots |= floor_tokens
             finally:
                 await sandbox.stop()
         if code != 0:
             say(f"the bot exited with status {code}:\n{bot.log_tail()}")
         ledger = Ledger(await read_ledger(store))
         ledger.tracker = Counter(
-            str(r.status) for r in sandbox.requests if r.bearer not in bare_tokens
+            str(r.status) for r in sandbox.requests if r.bearer not in not_the_bots
         )
 
-    answered = [s for s in samples if s.answered]
+    samples, elapsed = phase.samples, phase.elapsed
     acks = [s.ack for s in samples if s.ack is not None]
-    replies = [s.reply for s in answered if s.reply is not None]
-    publics = [s.public for s in answered if s.public is not None]
-    lost = votes - len(answered)
-    late = sum(s.late_ack for s in samples)
-    unexpected = [s.unexpected for s in samples if s.unexpected]
+    replies = [s.reply for s in phase.answered if s.reply is not None]
+    lost = votes - len(phase.answered)
     bare_p50 = percentile(bare_times, 50)
     reply_p50 = percentile(replies, 50)
-    rate = len(answered) / elapsed if elapsed else math.nan
     mode = "mixed: votes, DICE, LUCK, refusals" if args.mixed else "votes"
     pace = (
         f"at most {concurrency} at a time"
         if args.rate is None
         else f"due at {args.rate:g} per s, at most {concurrency} at a time, "
-        f"{late_starts} started late for want of an idle member"
+        f"{phase.late_starts} started late for want of an idle member"
     )
     processes = "1 bot process" if args.processes == 1 else f"{args.processes} bot processes"
     say(f"store: {args.store}, {processes}")
     say(f"timed: {votes} interactions ({mode}), {pace}, in {elapsed:.2f} s")
     kinds = Counter(s.kind for s in samples)
     say("  by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
-    say(f"  ack p50/p95/p99 ms:    {spread(acks)}  (late acks, refused after 3 s: {late})")
-    say(f"  reply p50/p95/p99 ms:  {spread(replies)}")
-    say(f"  public result p50/p95/p99 ms: {spread(publics)}")
+    lines.extend(answer_lines(phase, votes))
     say(
         f"  bare tracker call (the bot's httpx client, one at a time, {len(bare_times)} calls): "
         f"p50 {ms(bare_p50)} ms, p99 {ms(percentile(bare_times, 99))} ms"
     )
-    say(f"  throughput: {rate:.1f} per s; lost: {lost}; unexpected answers: {len(unexpected)}")
-    for text in unexpected[:5]:
-        say(f"    unexpected: {text}")
-    say(
-        f"bot process: {cpu:.2f} CPU s in the timed phase = {cpu / votes * 1000:.2f} CPU s per "
-        f"1,000 ({cpu / elapsed * 100:.0f}% of a core); "
-        f"RSS {rss_now:.1f} MB, peak {rss_peak:.1f} MB"
-    )
-    say(
-        f"  of which the event loop's thread {main_cpu:.2f} s, other threads (aiosqlite's) "
-        f"{cpu - main_cpu:.2f} s"
-    )
-    say(
-        f"bench process (fake Discord + sandbox + members): {bench_cpu:.2f} CPU s "
-        f"({bench_cpu / elapsed * 100:.0f}% of a core); other processes on this machine "
-        f"{max(others, 0) / elapsed * 100:.0f}% of a core ({os.cpu_count()} cores)"
-    )
+    bots = "bot process" if args.processes == 1 else f"{args.processes} bot processes, summed"
+    lines.extend(cpu_lines(bots, phase, votes))
+    say(f"  RSS {rss_now:.1f} MB, peak {rss_peak:.1f} MB")
+    series = phase.series
     if len(series) > 2:
         say(
             "bot RSS by interactions answered: "
@@ -703,10 +781,25 @@ async def run(args: argparse.Namespace) -> Report:
         f"ack_p50_ms={ms(percentile(acks, 50))} ack_p99_ms={ms(percentile(acks, 99))} "
         f"reply_p50_ms={ms(reply_p50)} reply_p99_ms={ms(percentile(replies, 99))} "
         f"bare_p50_ms={ms(bare_p50)} overhead_p50_ms={ms(reply_p50 - bare_p50)} "
-        f"votes_per_s={rate:.1f} rss_mb={rss_peak:.1f} store={args.store} "
-        f"processes={args.processes}"
+        f"votes_per_s={phase.votes_per_s:.1f} cpu_ms_per_vote={phase.cpu_ms_per(votes):.2f} "
+        f"rss_mb={rss_peak:.1f} store={args.store} processes={args.processes}"
     )
-    ok = lost == 0 and ledger.agrees and not unexpected and late == 0 and code == 0
+    floor_ok = True
+    if floor is not None:
+        say(
+            f"floor (bench/floor.py): {votes} votes at the same pace in {floor.elapsed:.2f} s"
+            + (f"; it exited with status {floor_code}" if floor_code else "")
+        )
+        lines.extend(answer_lines(floor, votes))
+        lines.extend(cpu_lines("floor process", floor, votes))
+        floor_ok = floor_code == 0 and floor.all_answered_as_expected(votes)
+        last += (
+            f" floor_votes_per_s={floor.votes_per_s:.1f} "
+            f"floor_cpu_ms_per_vote={floor.cpu_ms_per(votes):.2f} "
+            f"ratio_cpu={phase.cpu / floor.cpu:.2f} "
+            f"ratio_votes={phase.votes_per_s / floor.votes_per_s:.2f}"
+        )
+    ok = phase.all_answered_as_expected(votes) and ledger.agrees and code == 0 and floor_ok
     return Report(lines, last, ok)
 
 
@@ -747,6 +840,39 @@ async def start_bots(
     return Bots(started)
 
 
+def answer_lines(phase: Phase, votes: int) -> list[str]:
+    """How fast members were acknowledged and answered, and what went missing."""
+    acks = [s.ack for s in phase.samples if s.ack is not None]
+    replies = [s.reply for s in phase.answered if s.reply is not None]
+    publics = [s.public for s in phase.answered if s.public is not None]
+    late = sum(s.late_ack for s in phase.samples)
+    unexpected = [s.unexpected for s in phase.samples if s.unexpected]
+    lost = votes - len(phase.answered)
+    return [
+        f"  ack p50/p95/p99 ms:    {spread(acks)}  (late acks, refused after 3 s: {late})",
+        f"  reply p50/p95/p99 ms:  {spread(replies)}",
+        f"  public result p50/p95/p99 ms: {spread(publics)}",
+        f"  throughput: {phase.votes_per_s:.1f} per s; lost: {lost}; "
+        f"unexpected answers: {len(unexpected)}",
+        *(f"    unexpected: {text}" for text in unexpected[:5]),
+    ]
+
+
+def cpu_lines(name: str, phase: Phase, votes: int) -> list[str]:
+    """CPU time of the process under test, its threads, this process and everything else."""
+    return [
+        f"{name}: {phase.cpu:.2f} CPU s in the timed phase = "
+        f"{phase.cpu_ms_per(votes):.2f} CPU s per 1,000 "
+        f"({phase.cpu / phase.elapsed * 100:.0f}% of a core)",
+        f"  of which the event loop's thread {phase.main_cpu:.2f} s, other threads "
+        f"{phase.cpu - phase.main_cpu:.2f} s",
+        f"  bench process (fake Discord + sandbox + members): {phase.bench_cpu:.2f} CPU s "
+        f"({phase.bench_cpu / phase.elapsed * 100:.0f}% of a core); other processes on this "
+        f"machine {max(phase.others, 0) / phase.elapsed * 100:.0f}% of a core "
+        f"({os.cpu_count()} cores)",
+    ]
+
+
 async def _append(into: list[Sample], sample: Awaitable[Sample]) -> None:
     into.append(await sample)
 
@@ -775,6 +901,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=float,
         default=None,
         help="send interactions at this many per second (default: each member as soon as answered)",
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="then run the same votes against bench/floor.py and compare (not with --mixed)",
     )
     parser.add_argument("--seed", type=int, default=1, help="the sandbox's seed")
     parser.add_argument(
@@ -808,10 +939,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--votes and --concurrency are required (or --stats)")
     if args.votes < 1 or args.concurrency < 1:
         parser.error("--votes and --concurrency must be at least 1")
+    if args.floor and args.mixed:
+        parser.error("--floor compares votes only; leave out --mixed")
     if args.rate is not None and args.rate <= 0:
         parser.error("--rate must be positive")
     if args.processes > 1 and args.store != "postgres":
         parser.error("--processes 2 shares one database: use --store postgres")
+    if args.floor and args.processes > 1:
+        parser.error("--floor runs the floor as one process; leave out --processes 2")
     if args.profile is not None:
         args.profile = args.profile.absolute()  # the bot runs in its own temporary directory
     return args
@@ -821,7 +956,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.stats:
         return stats_main(args)
-    budget = args.timeout or 120 + args.votes * 0.1
+    budget = args.timeout or (120 + args.votes * 0.1) * (2 if args.floor else 1)
 
     async def bounded() -> Report:
         async with asyncio.timeout(budget):

@@ -12,8 +12,10 @@ NUMBER = r"\d+(?:\.\d+)?"
 LAST_LINE = re.compile(
     rf"bench: votes=(?P<votes>\d+) concurrency=(?P<concurrency>\d+) lost=(?P<lost>\d+) "
     rf"ack_p50_ms={NUMBER} ack_p99_ms={NUMBER} reply_p50_ms={NUMBER} reply_p99_ms={NUMBER} "
-    rf"bare_p50_ms={NUMBER} overhead_p50_ms=-?{NUMBER} votes_per_s={NUMBER} rss_mb={NUMBER} "
-    rf"store=(?P<store>\w+) processes=(?P<processes>\d)"
+    rf"bare_p50_ms={NUMBER} overhead_p50_ms=-?{NUMBER} votes_per_s={NUMBER} "
+    rf"cpu_ms_per_vote={NUMBER} rss_mb={NUMBER} store=(?P<store>\w+) processes=(?P<processes>\d)"
+    rf"(?P<floor> floor_votes_per_s={NUMBER} floor_cpu_ms_per_vote={NUMBER} "
+    rf"ratio_cpu={NUMBER} ratio_votes={NUMBER})?"
 )
 
 
@@ -30,13 +32,17 @@ def run_bench(*args: str) -> list[str]:
     return done.stdout.splitlines()
 
 
-def test_votes_all_answered_and_in_the_ledger() -> None:
-    lines = run_bench("--votes", "20", "--concurrency", "5")
+def test_votes_all_answered_in_the_ledger_and_compared_with_the_floor() -> None:
+    lines = run_bench("--votes", "20", "--concurrency", "5", "--floor")
     match = LAST_LINE.fullmatch(lines[-1])
     assert match is not None, lines[-1]
     assert (match["votes"], match["concurrency"], match["lost"]) == ("20", "5", "0")
-    # 20 timed votes and 5 warm-up votes, each one ledger row and one tracker request.
+    assert match["floor"] is not None, lines[-1]
+    assert (match["store"], match["processes"]) == ("sqlite", "1")
+    # 20 timed votes and 5 warm-up votes, each one ledger row and one tracker request; the
+    # floor's votes (its own members) are not the bot's.
     assert "ledger rows: played 25; tracker requests from the bot: HTTP 200 25: agree" in lines
+    assert any(line.startswith("floor (bench/floor.py): 20 votes") for line in lines), lines
 
 
 def test_mixed_games_and_refusals_are_answered() -> None:
@@ -44,6 +50,7 @@ def test_mixed_games_and_refusals_are_answered() -> None:
     match = LAST_LINE.fullmatch(lines[-1])
     assert match is not None, lines[-1]
     assert match["lost"] == "0"
+    assert match["floor"] is None
     # Per 10: 6 votes, DICE, LUCK (played), a second vote (refused by the bot, never sent) and
     # DICE as a dom one is not (refused by the tracker); plus 5 warm-up votes.
     assert "  by kind: add 4, again 2, dice 2, luck 2, not_dom 2, rand 4, sub 4" in lines
@@ -59,6 +66,7 @@ def test_two_shard_processes_on_postgres_answer_every_vote() -> None:
     match = LAST_LINE.fullmatch(lines[-1])
     assert match is not None, lines[-1]
     assert (match["lost"], match["store"], match["processes"]) == ("0", "postgres", "2")
+    assert match["floor"] is None
     assert "ledger rows: played 25; tracker requests from the bot: HTTP 200 25: agree" in lines
 
 
