@@ -19,14 +19,14 @@ import discord.webhook.async_
 import yarl
 from discord.ext import commands
 
-from cogs.cards import CardBoard, CardStatsButton, CardVoteButton
-from cogs.charts import ChartRenderer
-from cogs.command_sync import sync_commands
-from cogs.modlog import ModLog
-from cogs.replies import actor_from
-from cogs.texts import Texts
-from cogs.tree import BotTree
-from cogs.vote_flow import VoteFlow
+from discord_layer.cards import CardBoard, CardStatsButton, CardVoteButton
+from discord_layer.charts import ChartRenderer
+from discord_layer.command_sync import sync_commands
+from discord_layer.modlog import ModLog
+from discord_layer.replies import actor_from
+from discord_layer.texts import Texts
+from discord_layer.tree import BotTree
+from discord_layer.vote_flow import VoteFlow
 from i18n.catalogue import Catalogue
 from ops.health import OpsServer, connected_shards, gateway_latency
 from ops.logs import JsonFormatter

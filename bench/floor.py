@@ -29,9 +29,9 @@ from discord import app_commands
 from pydantic import SecretStr
 
 from bot import point_discord_at, run_event_loop
-from cogs.render import vote_message
-from cogs.replies import publish
-from cogs.texts import Texts
+from discord_layer.render import vote_message
+from discord_layer.replies import publish
+from discord_layer.texts import Texts
 from i18n.catalogue import Catalogue
 from i18n.message import msg
 from services.voting import VoteOutcome

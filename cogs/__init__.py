@@ -1,1 +1,1 @@
-"""The Discord layer: each cog parses an interaction, calls a service and renders the answer."""
+"""The extensions: each cog parses an interaction, calls a service and renders the answer."""

@@ -10,9 +10,9 @@ from discord import app_commands, ui
 from discord.app_commands import locale_str
 from discord.ext import commands
 
-from cogs.ledger_lines import own_history_lines
-from cogs.replies import actor_from, reply_lines_privately, reply_privately, texts_of
-from cogs.tree import OPENS_MODAL, acknowledge_privately, report_error
+from discord_layer.ledger_lines import own_history_lines
+from discord_layer.replies import actor_from, reply_lines_privately, reply_privately, texts_of
+from discord_layer.tree import OPENS_MODAL, acknowledge_privately, report_error
 from i18n.message import Channel, Message, Moment, Name, Number, msg
 from services.accounts import AccountService, AccountStatus
 from services.commands import ACCOUNT_CONNECT, HELP_ACCOUNT, REMIND_OFF, REMIND_ON

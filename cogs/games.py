@@ -9,8 +9,8 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands
 
-from cogs.render import game_message
-from cogs.replies import actor_from, publish
+from discord_layer.render import game_message
+from discord_layer.replies import actor_from, publish
 from i18n.message import msg
 from services.games import GameOutcome, GamesService
 from tracker.models import Game, VoteType

@@ -14,7 +14,7 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands
 
-from cogs.replies import private_text, reply_privately
+from discord_layer.replies import private_text, reply_privately
 from i18n.message import Message, msg
 from services.commands import (
     ACCOUNT_CONNECT,

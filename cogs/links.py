@@ -9,8 +9,8 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands
 
-from cogs.ledger_lines import link_history_lines
-from cogs.replies import (
+from discord_layer.ledger_lines import link_history_lines
+from discord_layer.replies import (
     NO_PINGS,
     actor_from,
     private_text,

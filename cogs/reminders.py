@@ -10,8 +10,8 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands, tasks
 
-from cogs.replies import actor_from, reply_privately
-from cogs.texts import Texts
+from discord_layer.replies import actor_from, reply_privately
+from discord_layer.texts import Texts
 from i18n.message import Channel, Message, Name, msg
 from services.reminders import ReminderService
 from storage.models import DueReminder

@@ -11,11 +11,11 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands
 
-from cogs.cards import SCHEDULED_END, TIME, scheduled_end, time_moved, vote_count
-from cogs.charts import Chart, ChartRenderer, ChartTexts
-from cogs.replies import NO_PINGS, actor_from, reply_privately, texts_of
-from cogs.tree import acknowledge_privately, report_error
 from cogs.voting import LINK_OPTION, link_autocomplete
+from discord_layer.cards import SCHEDULED_END, TIME, scheduled_end, time_moved, vote_count
+from discord_layer.charts import Chart, ChartRenderer, ChartTexts
+from discord_layer.replies import NO_PINGS, actor_from, reply_privately, texts_of
+from discord_layer.tree import acknowledge_privately, report_error
 from i18n.message import Duration, Member, Message, Name, Term, msg, msg_n
 from services.history import HistoryService, Period, StatsReport
 from services.voting import LinkById, LinkByName, LinkRef

@@ -9,9 +9,9 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands
 
-from cogs.replies import actor_from
-from cogs.tree import report_error
-from cogs.vote_flow import VoteFlow
+from discord_layer.replies import actor_from
+from discord_layer.tree import report_error
+from discord_layer.vote_flow import VoteFlow
 from services.voting import LinkById, LinkByName
 from tracker.models import VoteType
 

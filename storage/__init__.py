@@ -1,1 +1,4 @@
-"""The bot's memory: one SQLite database, opened through `storage.database.Database`."""
+"""The bot's memory behind one interface (`storage.interface.Storage`).
+
+SQLite lives in `storage/sqlite/`, PostgreSQL in `storage/postgres/`; what both use stays here.
+"""

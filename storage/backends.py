@@ -8,10 +8,10 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from storage.database import Database
 from storage.errors import StorageError
 from storage.interface import Storage
 from storage.postgres.database import PostgresDatabase
+from storage.sqlite.database import Database
 from storage.token_cipher import legacy_key_file, load_token_key
 
 SHARED_KEY_NEEDED = (

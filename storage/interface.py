@@ -22,7 +22,7 @@ from storage.models import (
 
 
 class Storage(Protocol):
-    """Implemented by `storage.database.Database` (SQLite) and `storage.postgres.PostgresDatabase`.
+    """Implemented by the SQLite backend (`storage/sqlite/`) and the PostgreSQL one.
 
     Every promise about a game call is kept by the database itself, so it holds across processes:
     `begin_call` records an interaction once, allows one pending vote per link and voter, and

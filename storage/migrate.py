@@ -28,7 +28,9 @@ class Migration:
 
 def load_migrations(directory: Traversable | None = None) -> list[Migration]:
     """Read the scripts, numbered 1, 2, 3… with no gap: a missing or doubled file stops start-up."""
-    folder = directory if directory is not None else resources.files("storage") / "migrations"
+    folder = (
+        directory if directory is not None else resources.files("storage.sqlite") / "migrations"
+    )
     found = sorted(
         (
             Migration(int(match[1]), entry.name, entry.read_text(encoding="utf-8"))

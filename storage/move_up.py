@@ -21,10 +21,10 @@ from pathlib import Path
 import asyncpg
 from pydantic import SecretStr
 
-from storage.database import Database
 from storage.errors import StorageError
 from storage.postgres.database import PostgresDatabase, unavailable_as_storage_error
 from storage.rows import SECRET_COLUMNS
+from storage.sqlite.database import Database
 from storage.token_cipher import TokenCipher, default_key_file, legacy_key_file, load_token_key
 
 # Parents before children, so every foreign key finds its row.

@@ -157,7 +157,7 @@ def stats_from_rows(
     penalties_newest_first: Sequence[Row],
     last: Row | None,
 ) -> LinkStats:
-    """A link's statistics from the rows of its questions (storage.history)."""
+    """A link's statistics from the rows of its questions (each backend's history module)."""
     return LinkStats(
         days=[day_count_from_row(row) for row in days],
         top_voters=[

@@ -16,9 +16,9 @@ import pytest
 from cryptography.fernet import Fernet
 
 from services.container import Services
-from storage.database import Database
 from storage.interface import Storage
 from storage.postgres.database import PostgresDatabase
+from storage.sqlite.database import Database
 from tests.bot_world import BotWorld, bot_world
 from tests.helpers_ledger import Location
 from tests.helpers_storage import file_bytes

@@ -8,8 +8,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage.database import Database
 from storage.models import NewCall, PlayedResult
+from storage.sqlite.database import Database
 from storage.token_cipher import load_token_key
 
 LEFT_PENDING = 3

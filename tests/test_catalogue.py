@@ -9,7 +9,7 @@ import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po, write_po
 
-from cogs.texts import Texts
+from discord_layer.texts import Texts
 from i18n.catalogue import Catalogue, po_files
 from i18n.message import msg
 from i18n.tools import TEMPLATE, extract

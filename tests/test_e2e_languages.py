@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cogs.texts import Texts
+from discord_layer.texts import Texts
 from i18n.catalogue import LOCALES_DIR, Catalogue
 from i18n.formats import format_number
 from tests.bot_world import ALICE, BOB, GENERAL, GUILD_ID, MODERATOR, BotWorld, public_result

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from cogs.tree import STORAGE_UNAVAILABLE
+from discord_layer.tree import STORAGE_UNAVAILABLE
 from tests.bot_world import ALICE, BOB, BotWorld, public_result
 
 pytestmark = pytest.mark.postgres_only

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from storage.errors import StorageUnavailable
-from storage.group_commit import GroupCommit
+from storage.sqlite.group_commit import GroupCommit
 
 
 class Disk:

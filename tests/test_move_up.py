@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from storage.database import Database
 from storage.errors import VoteAlreadyCounted
 from storage.models import LedgerStatus, PlayedResult, VoteInterval
 from storage.move_up import TABLES, MoveRefused, move_up
 from storage.postgres.database import PostgresDatabase
+from storage.sqlite.database import Database
 from tests.bot_world import ROOT, bot_environment
 from tests.helpers_ledger import calls, recent_calls
 from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, vote

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from cogs.render import game_message, vote_message
-from cogs.texts import Texts
+from discord_layer.render import game_message, vote_message
+from discord_layer.texts import Texts
 from i18n.catalogue import Catalogue
 from i18n.formats import format_duration
 from services.games import GameOutcome

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cogs.replies import MESSAGE_LIMIT, pages, within_limit
+from discord_layer.replies import MESSAGE_LIMIT, pages, within_limit
 
 
 def test_pages_keep_whole_lines_under_the_limit() -> None:

@@ -9,8 +9,8 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from storage.database import Database
 from storage.models import LedgerStatus
+from storage.sqlite.database import Database
 from storage.token_cipher import load_token_key
 from tests import helpers_storage_writer
 from tests.helpers_ledger import calls

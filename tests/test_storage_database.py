@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from storage.database import BUSY_TIMEOUT_MS, Database
 from storage.errors import InvalidTokenKey, WrongTokenKey
 from storage.models import LedgerStatus, NewCall, PlayedResult
+from storage.sqlite.database import BUSY_TIMEOUT_MS, Database
 from tests.helpers_ledger import calls
 from tests.helpers_storage import KEY, NOW, USER, db_path, mode
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from storage.database import Database
+from storage.sqlite.database import Database
 from tests.helpers_storage import CHANNEL, GUILD, KEY, NOW, USER, db_path, file_bytes, raw_query
 
 API_TOKEN = "api-token-5f2c9a7e41"

@@ -10,11 +10,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from storage import history, ledger
-from storage.database import Database
 from storage.errors import EntryNotPending, LinkRemoved
 from storage.interface import Storage
 from storage.models import LedgerEntry, LedgerStatus, NewCall, PlayedResult
+from storage.sqlite import history, ledger
+from storage.sqlite.database import Database
 from tests.conftest import OpenStorage
 from tests.helpers_ledger import Location, calls, ledger_entry
 from tests.helpers_storage import CHANNEL, GUILD, KEY, NOW, USER, db_path, raw_query, vote

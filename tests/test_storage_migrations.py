@@ -8,11 +8,11 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from storage.database import Database
 from storage.errors import StorageError
 from storage.migrate import load_migrations, migrate, schema_version
 from storage.models import LedgerStatus
 from storage.private_files import create_private_file
+from storage.sqlite.database import Database
 from storage.token_cipher import TokenCipher
 from tests.helpers_storage import CHANNEL, GUILD, KEY, NOW, USER, db_path, raw_query
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from storage.database import Database
 from storage.interface import Storage
 from storage.migrate import load_migrations
 from storage.postgres.database import PostgresDatabase, postgres_migrations
+from storage.sqlite.database import Database
 from tests.helpers_storage import KEY, db_path, raw_query
 from tests.postgres_server import PostgresServer
 

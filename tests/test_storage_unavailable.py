@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from storage.errors import StorageUnavailable
-from storage.sql import unavailable_as_storage_error
+from storage.sqlite.sql import unavailable_as_storage_error
 
 
 @pytest.fixture

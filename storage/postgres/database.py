@@ -24,7 +24,6 @@ from storage.errors import (
     StorageUnavailable,
     VoteAlreadyCounted,
 )
-from storage.history import END_POINTS, EXPORT_BATCH, PENALTY_POINTS
 from storage.migrate import Migration, check_not_newer, load_migrations
 from storage.models import (
     Account,
@@ -52,7 +51,8 @@ from storage.rows import (
     stats_from_rows,
     tally_from_rows,
 )
-from storage.sql import DATABASE_UNAVAILABLE
+from storage.sqlite.history import END_POINTS, EXPORT_BATCH, PENALTY_POINTS
+from storage.sqlite.sql import DATABASE_UNAVAILABLE
 from storage.timestamps import to_db, to_db_or_none, utc_day_number
 from storage.token_cipher import KEY_CANARY_META, TokenCipher, check_key
 

@@ -1,4 +1,4 @@
-"""PostgreSQL's questions for history, export and statistics (see storage.history)."""
+"""PostgreSQL's questions for history, export and statistics (see storage.sqlite.history)."""
 
 from __future__ import annotations
 

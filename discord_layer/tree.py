@@ -10,7 +10,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from cogs.replies import reply_privately
+from discord_layer.replies import reply_privately
 from i18n.message import Channel, Member, Message, Name, Outside, Term, followed_by, msg, msg_n
 from services.calls import RESTARTING
 from services.commands import ACCOUNT_CONNECT, HELP_ACCOUNT

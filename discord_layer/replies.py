@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import discord
 
-from cogs.texts import Texts
+from discord_layer.texts import Texts
 from i18n.message import Message
 from services.actor import Actor
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from cogs.render import amount
-from cogs.texts import Texts
+from discord_layer.render import amount
+from discord_layer.texts import Texts
 from i18n.message import Duration, Member, Message, Moment, Number, Term, msg, msg_n
 from services.cards import CardService, CardSummary
 from services.commands import HELP_VOTING

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from storage.models import LinkCard
 from storage.rows import card_from_row
-from storage.sql import SqlStore
+from storage.sqlite.sql import SqlStore
 from storage.timestamps import to_db
 
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import asyncpg
 
-from storage.database import BUSY_TIMEOUT_MS, database_files
 from storage.errors import StorageError, StorageUnavailable, WrongTokenKey
 from storage.migrate import load_migrations
 from storage.postgres.database import postgres_migrations, unavailable_as_storage_error
 from storage.private_files import create_private_file, describe_os_error
 from storage.rows import SECRET_COLUMNS
+from storage.sqlite.database import BUSY_TIMEOUT_MS, database_files
 from storage.token_cipher import KEY_CANARY_META, TokenCipher
 
 

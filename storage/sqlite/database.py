@@ -12,19 +12,19 @@ from typing import Self
 
 import aiosqlite
 
-from storage.accounts import AccountStore
-from storage.cards import CardStore
 from storage.errors import StorageError
-from storage.group_commit import GroupCommit
-from storage.guilds import GuildStore
-from storage.history import HistoryStore
-from storage.ledger import LedgerStore
-from storage.life_lock import LifeLock
-from storage.links import LinkStore
 from storage.migrate import load_migrations, migrate, schema_version
 from storage.private_files import create_private_file, refuse_if_open_to_others
-from storage.reminders import ReminderStore
-from storage.sql import DATABASE_UNAVAILABLE, unavailable_as_storage_error
+from storage.sqlite.accounts import AccountStore
+from storage.sqlite.cards import CardStore
+from storage.sqlite.group_commit import GroupCommit
+from storage.sqlite.guilds import GuildStore
+from storage.sqlite.history import HistoryStore
+from storage.sqlite.ledger import LedgerStore
+from storage.sqlite.life_lock import LifeLock
+from storage.sqlite.links import LinkStore
+from storage.sqlite.reminders import ReminderStore
+from storage.sqlite.sql import DATABASE_UNAVAILABLE, unavailable_as_storage_error
 from storage.token_cipher import TokenCipher, check_key
 
 log = logging.getLogger(__name__)

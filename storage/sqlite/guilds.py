@@ -7,7 +7,7 @@ import aiosqlite
 from storage.models import GuildSettings
 from storage.read_cache import ReadCache
 from storage.rows import settings_from_row
-from storage.sql import SqlStore
+from storage.sqlite.sql import SqlStore
 from storage.token_cipher import TokenCipher
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from storage.models import DueReminder
 from storage.rows import reminder_from_row
-from storage.sql import SqlStore
+from storage.sqlite.sql import SqlStore
 from storage.timestamps import to_db
 
 # The member's latest counted vote per daily link, once its window has passed, if it reopened

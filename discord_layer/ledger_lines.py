@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cogs.render import GAME_NAMES, amount
+from discord_layer.render import GAME_NAMES, amount
 from i18n.message import Duration, Member, Message, Moment, Name, Outside, Term, msg
 from services.history import LinkHistory, OwnCall
 from storage.models import LedgerEntry, LedgerStatus

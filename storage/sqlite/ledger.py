@@ -16,10 +16,10 @@ from storage.errors import (
     StorageUnavailable,
     VoteAlreadyCounted,
 )
-from storage.group_commit import GroupCommit
 from storage.models import LedgerEntry, LinkTally, NewCall, PlayedResult
 from storage.rows import entry_from_row, tally_from_rows
-from storage.sql import Params, SqlStore
+from storage.sqlite.group_commit import GroupCommit
+from storage.sqlite.sql import Params, SqlStore
 from storage.timestamps import to_db, to_db_or_none, utc_day_number
 
 # What counts as a vote, said once. A public vote is a LINK game through a shared link (a dom's

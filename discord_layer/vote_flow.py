@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from cogs.render import vote_message
-from cogs.replies import actor_from, private_text, publish
-from cogs.tree import acknowledge_privately, report_error
+from discord_layer.render import vote_message
+from discord_layer.replies import actor_from, private_text, publish
+from discord_layer.tree import acknowledge_privately, report_error
 from i18n.message import Channel, Member, Message, Name, msg
 from services.voting import LinkById, LinkRef, NeedsConfirmation, VotingService
 from storage.models import ChannelLink
@@ -18,8 +18,8 @@ from tracker.models import VoteType
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from cogs.cards import CardBoard
-    from cogs.modlog import ModLog
+    from discord_layer.cards import CardBoard
+    from discord_layer.modlog import ModLog
 
 
 def own_link_question(link: ChannelLink) -> Message:

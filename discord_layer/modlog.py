@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from cogs.replies import NO_PINGS, within_limit
-from cogs.texts import Texts
+from discord_layer.replies import NO_PINGS, within_limit
+from discord_layer.texts import Texts
 from i18n.message import Message, Moment, followed_by, msg_n
 from services.error_digest import ErrorDigest
 from services.links import LinkAdmin

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from storage.ledger import PLAYED_VOTE
 from storage.models import LedgerEntry, LinkStats
 from storage.rows import entry_from_row, stats_from_rows
-from storage.sql import SqlStore
+from storage.sqlite.ledger import PLAYED_VOTE
+from storage.sqlite.sql import SqlStore
 from storage.timestamps import to_db, utc_day_number
 
 EXPORT_BATCH = 2000

@@ -11,7 +11,7 @@ from storage.errors import LinkNameTaken
 from storage.models import ChannelLink, VoteInterval
 from storage.read_cache import ReadCache
 from storage.rows import link_from_row
-from storage.sql import SqlStore
+from storage.sqlite.sql import SqlStore
 from storage.timestamps import to_db
 from storage.token_cipher import TokenCipher
 

@@ -8,7 +8,7 @@ import aiosqlite
 
 from storage.models import Account
 from storage.rows import account_from_row
-from storage.sql import SqlStore
+from storage.sqlite.sql import SqlStore
 from storage.timestamps import to_db
 
 
