@@ -40,6 +40,8 @@ TABLES = (
     "reminder_subscribers",
     "reminders_sent",
     "card_refresh_claims",
+    "member_privacy",
+    "guild_retention",
 )
 IDENTITIES = ("channel_links", "ledger")
 

@@ -18,6 +18,7 @@ from storage.models import (
     LinkCard,
     LinkStats,
     LinkTally,
+    MemberCall,
     VoteInterval,
     VoterActivity,
 )
@@ -25,6 +26,8 @@ from storage.timestamps import day_of_number, from_db, from_db_or_none
 from storage.token_cipher import TokenCipher
 
 Row = Mapping[str, Any]
+# The user_id of ledger rows whose voter was forgotten: no Discord user has it (migration 0009).
+FORMER_MEMBER = 0
 # Every column that holds ciphertext: (table, its key column, the column).
 SECRET_COLUMNS = (
     ("accounts", "user_id", "api_token"),
@@ -37,7 +40,7 @@ def entry_from_row(row: Row) -> LedgerEntry:
         id=row["id"],
         created_at=from_db(row["created_at"]),
         finished_at=from_db_or_none(row["finished_at"]),
-        user_id=row["user_id"],
+        user_id=None if row["user_id"] == FORMER_MEMBER else row["user_id"],
         guild_id=row["guild_id"],
         channel_id=row["channel_id"],
         link_id=row["link_id"],
@@ -56,6 +59,11 @@ def entry_from_row(row: Row) -> LedgerEntry:
         message=row["message"],
         voter_name=row["voter_name"],
     )
+
+
+def member_call_from_row(row: Row) -> MemberCall:
+    """A ledger row with its link's name (NULL once the link was removed)."""
+    return MemberCall(entry=entry_from_row(row), link_name=row["link_name"])
 
 
 def link_from_row(row: Row, cipher: TokenCipher) -> ChannelLink:
