@@ -56,6 +56,7 @@ EXTENSIONS = (
     "cogs.reminders",
     "cogs.help",
     "cogs.stats",
+    "cogs.retention",
 )
 YOUNG_COLLECTION_EVERY = 10_000  # allocations; see run_event_loop
 # Loggers that print secrets below INFO: interaction payloads, HTTP/2 headers, SQL parameters.

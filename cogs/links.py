@@ -17,11 +17,12 @@ from discord_layer.replies import (
     reply_lines_privately,
     reply_privately,
 )
-from i18n.message import Channel, Member, Message, Name, Role, Term, msg, msg_n
-from services.commands import LINKS_ADD, LINKS_CARD
+from i18n.message import Channel, Member, Message, Name, Number, Role, Term, msg, msg_n
+from services.commands import CONFIG_RETENTION, LINKS_ADD, LINKS_CARD
 from services.history import HISTORY_DEFAULT, HISTORY_MAX
 from services.links import BotPermission, ChannelChoice
 from services.markup import mask
+from services.privacy import RETENTION_MAX_DAYS
 from storage.models import ChannelLink, VoteInterval
 
 if TYPE_CHECKING:
@@ -150,6 +151,21 @@ def describe_link(link: ChannelLink) -> Message:
         token=token,
         interval=interval,
         voters=voters,
+    )
+
+
+def retention_line(days: int | None) -> Message:
+    """The last line of `/links list`: how long votes keep their voter's id and name."""
+    if days is None:
+        return msg(
+            "Votes keep their voter's id and name ({retention} sets a limit).",
+            retention=CONFIG_RETENTION,
+        )
+    return msg_n(
+        "Votes lose their voter's id and name after {count} day ({retention}).",
+        "Votes lose their voter's id and name after {count} days ({retention}).",
+        days,
+        retention=CONFIG_RETENTION,
     )
 
 
@@ -349,14 +365,18 @@ class Links(
         description=locale_str("List every link of this server with its channel and settings."),
     )
     async def list_links(self, interaction: discord.Interaction) -> None:
-        links = await self.admin.list(actor_from(interaction))
+        actor = actor_from(interaction)
+        links = await self.admin.list(actor)
         if not links:
             await reply_privately(
                 interaction,
                 msg("This server has no links yet: add one with {add}.", add=LINKS_ADD),
             )
             return
-        await reply_lines_privately(interaction, [describe_link(link) for link in links])
+        retention = retention_line(await self.bot.services.privacy.retention(actor.guild_id or 0))
+        await reply_lines_privately(
+            interaction, [*(describe_link(link) for link in links), retention]
+        )
 
 
 @app_commands.guild_only()
@@ -435,6 +455,50 @@ class Config(
             ),
             interaction.guild_locale,
         )
+
+    @app_commands.command(
+        name="retention",
+        description=locale_str("Choose how long votes keep their voter's id and name."),
+    )
+    @app_commands.describe(
+        days=locale_str(
+            "Votes older than this many days lose their voter's id and name; leave empty to "
+            "keep them."
+        )
+    )
+    async def retention(
+        self,
+        interaction: discord.Interaction,
+        days: app_commands.Range[int, 1, RETENTION_MAX_DAYS] | None = None,
+    ) -> None:
+        cleared = await self.bot.services.privacy.set_retention(actor_from(interaction), days)
+        member = Member(interaction.user.id)
+        if days is None:
+            await reply_privately(
+                interaction, msg("Votes now keep their voter's id and name, with no limit.")
+            )
+            logged = msg("⚙️ {member} let votes keep their voter's id and name.", member=member)
+        else:
+            await reply_privately(
+                interaction,
+                msg_n(
+                    "Votes older than {count} day now lose their voter's id and name: {cleared} "
+                    "did just now, and the bot checks daily. Tallies and statistics stay as they "
+                    "are.",
+                    "Votes older than {count} days now lose their voter's id and name: {cleared} "
+                    "did just now, and the bot checks daily. Tallies and statistics stay as they "
+                    "are.",
+                    days,
+                    cleared=Number(cleared),
+                ),
+            )
+            logged = msg_n(
+                "⚙️ {member} set votes to lose their voter's id and name after {count} day.",
+                "⚙️ {member} set votes to lose their voter's id and name after {count} days.",
+                days,
+                member=member,
+            )
+        await self.bot.modlog.post(interaction.guild_id, logged, interaction.guild_locale)
 
 
 async def setup(bot: CtVoteBot) -> None:

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from discord_layer.render import amount
+from discord_layer.render import A_MEMBER_WITHIN, amount
 from discord_layer.texts import Texts
 from i18n.message import Duration, Member, Message, Moment, Number, Term, msg, msg_n
 from services.cards import CardService, CardSummary
 from services.commands import HELP_VOTING
 from services.links import RemovedLink
-from storage.models import ChannelLink, LinkCard, LinkTally, VoteInterval
+from storage.models import ChannelLink, LinkCard, VoteInterval
 from tracker.models import Operation, VoteType
 
 if TYPE_CHECKING:
@@ -118,15 +118,24 @@ def vote_count(total: int, identified: int, anonymous: int) -> Message:
     )
 
 
-def _last_result(tally: LinkTally) -> Message:
-    last = tally.last_vote
+def _last_voter(summary: CardSummary) -> Member | Message:
+    last = summary.tally.last_vote
+    if last is not None and last.anonymous:
+        # TRANSLATORS: who cast the last vote on a link card, when it was anonymous.
+        return msg("anonymous")
+    if last is None or last.user_id is None or not summary.last_voter_named:
+        return A_MEMBER_WITHIN
+    return Member(last.user_id)
+
+
+def _last_result(summary: CardSummary) -> Message:
+    last = summary.tally.last_vote
     if last is None:
         return msg("No vote yet.")
     operation = Operation(last.operation) if last.operation in ("ADD", "SUB") else None
     facts = {
         "amount": amount(operation, last.seconds, last.multiplier, bold=False),
-        # TRANSLATORS: who cast the last vote on a link card, when it was anonymous.
-        "who": Member(last.user_id) if not last.anonymous else msg("anonymous"),
+        "who": _last_voter(summary),
         "when": Moment(last.created_at, "relative"),
     }
     if last.penalty:
@@ -180,7 +189,7 @@ def card_embed(summary: CardSummary, render: Render) -> discord.Embed:
         (msg("Today"), today),
         (msg("In total"), total),
         (TIME, time_moved(tally.seconds_added, tally.seconds_removed)),
-        (msg("Last result"), _last_result(tally)),
+        (msg("Last result"), _last_result(summary)),
         (SCHEDULED_END, scheduled_end(summary.scheduled_end)),
         # Discord shows no mentions in an embed's footer: the help link is the last field.
         (

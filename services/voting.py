@@ -62,6 +62,7 @@ class VoteOutcome:
     link: ChannelLink
     result: LinkResult
     anonymous: bool
+    name_hidden: bool = False  # the voter asked that public results not name them
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,8 @@ class VotingService:
                 await self._db.set_link_session(link.id, result.session)
             except StorageUnavailable as error:  # a detail; the vote itself is settled
                 log.warning("link %d: session id not recorded: %s", link.id, error)
-        return VoteOutcome(link=link, result=result, anonymous=anonymous)
+        hidden = bool(await self._db.hidden_names([actor.user_id]))
+        return VoteOutcome(link=link, result=result, anonymous=anonymous, name_hidden=hidden)
 
     async def votable_link(self, actor: Actor, ref: LinkRef) -> ChannelLink:
         """The link the member means, if they may vote on it: in this server, with its role."""
