@@ -461,10 +461,7 @@ class Config(
         description=locale_str("Choose how long votes keep their voter's id and name."),
     )
     @app_commands.describe(
-        days=locale_str(
-            "Votes older than this many days lose their voter's id and name; leave empty to "
-            "keep them."
-        )
+        days=locale_str("Days after which votes lose their voter's id and name; empty: keep them.")
     )
     async def retention(
         self,

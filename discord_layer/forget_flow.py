@@ -9,6 +9,7 @@ import discord
 from discord_layer.replies import actor_from, private_text
 from discord_layer.tree import report_error
 from i18n.message import Message, msg
+from services.errors import AlreadyInProgress
 from services.privacy import PrivacyService
 
 FORGET_QUESTION = msg(
@@ -44,9 +45,14 @@ class ForgetConfirmation(discord.ui.View):
     async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         self.stop()
         await interaction.response.defer()
-        await self.privacy.forget(actor_from(interaction))
+        try:
+            await self.privacy.forget(actor_from(interaction))
+        except AlreadyInProgress as refusal:  # the question becomes the answer, without buttons
+            answer = refusal.message
+        else:
+            answer = FORGOTTEN
         await interaction.edit_original_response(
-            content=private_text(interaction, FORGOTTEN), view=None
+            content=private_text(interaction, answer), view=None
         )
 
     @discord.ui.button(style=discord.ButtonStyle.secondary)
