@@ -27,30 +27,34 @@ from tests.bot_world import (
 from tests.fake_discord import Channel, Member, SentMessage, slash
 
 LANGUAGES = ("en-US", "de", "fr")
-TOPICS = ("voting", "account", "moderators", "games")
+TOPICS = ("voting", "account", "moderators", "games", "privacy")
 # A command mention, and the value to type after it when the text names one (`/help account`).
 MENTION = re.compile(r"</([-_a-z]+(?: [-_a-z]+){0,2}):(\d+)>(?: `([-_a-z]+)`)?")
 # The fake refuses an embed over Discord's limits (4,096 characters of description, 6,000 in all);
 # one screen is well below them.
 ONE_SCREEN = 2_000
+PRIVACY_SCREEN = 700  # the privacy topic is read on phones, often before a first vote
 TITLES = {
     "en-US": {
         "voting": "How voting works",
         "account": "Your tracker account",
         "moderators": "For moderators",
         "games": "Games for owners and doms",
+        "privacy": "Your data",
     },
     "de": {
         "voting": "So funktioniert das Abstimmen",
         "account": "Dein Tracker-Konto",
         "moderators": "Für die Moderation",
         "games": "Spiele auf der eigenen Session und als Dom",
+        "privacy": "Deine Daten",
     },
     "fr": {
         "voting": "Comment fonctionne le vote",
         "account": "Votre compte du tracker",
         "moderators": "Pour la modération",
         "games": "Jeux pour les propriétaires et les doms",
+        "privacy": "Vos données",
     },
 }
 # What each language calls a permission the bot lacks, as Discord's settings name it.
@@ -119,10 +123,19 @@ async def test_topics_mention_the_commands_they_explain(world: BotWorld) -> None
         "account": {"account connect", "account disconnect", "account status"},
         "moderators": {"links add", "links card", "links list", "config voter-role"},
         "games": {"dice", "luck", "dom dice", "dom luck", "dom link"},
+        "privacy": {"account forget", "account data", "account privacy", "config retention"},
     }
     for topic, names in explained.items():
         (embed,) = (await ask_help(world, ALICE, topic)).embeds
         assert names <= {name for name, _ in mentions(embed["description"])}, topic
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+async def test_the_privacy_topic_fits_a_short_screen(world: BotWorld, locale: str) -> None:
+    """What a member reads, with each mention shown as Discord shows it (`/account forget`)."""
+    (embed,) = (await ask_help(world, speaking(ALICE, locale), "privacy")).embeds
+    shown = MENTION.sub(lambda match: f"/{match[1]}", embed_text(embed))
+    assert len(shown) + len(embed["footer"]["text"]) <= PRIVACY_SCREEN, len(shown)
 
 
 async def test_mentions_keep_their_ids_after_a_restart_without_a_sync(world: BotWorld) -> None:
