@@ -198,3 +198,14 @@ class DueReminder:
     channel_id: int
     reopened_at: datetime
     locale: str | None = None  # the member's Discord locale as last seen
+
+
+@dataclass(frozen=True)
+class DatabaseReport:
+    """What `check-config` says about a database, on either backend."""
+
+    exists: bool
+    schema_version: int = 0
+    known_version: int = 0
+    integrity: str = "ok"
+    key_fits: bool = True

@@ -8,11 +8,11 @@ from pathlib import Path
 import aiosqlite
 import asyncpg
 
+from storage.history_sizes import END_POINTS
 from storage.interface import Storage
 from storage.migrate import Migration, load_migrations, migrate
 from storage.models import ChannelLink
 from storage.postgres.database import apply_migrations, postgres_migrations
-from storage.sqlite.history import END_POINTS
 from tests.conftest import OpenStorage
 from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, played, vote
 

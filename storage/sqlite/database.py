@@ -12,7 +12,7 @@ from typing import Self
 
 import aiosqlite
 
-from storage.errors import StorageError
+from storage.errors import DATABASE_UNAVAILABLE, StorageError
 from storage.migrate import load_migrations, migrate, schema_version
 from storage.private_files import create_private_file, refuse_if_open_to_others
 from storage.sqlite.accounts import AccountStore
@@ -24,7 +24,7 @@ from storage.sqlite.ledger import LedgerStore
 from storage.sqlite.life_lock import LifeLock
 from storage.sqlite.links import LinkStore
 from storage.sqlite.reminders import ReminderStore
-from storage.sqlite.sql import DATABASE_UNAVAILABLE, unavailable_as_storage_error
+from storage.sqlite.sql import unavailable_as_storage_error
 from storage.token_cipher import TokenCipher, check_key
 
 log = logging.getLogger(__name__)
