@@ -13,15 +13,14 @@ import asyncpg
 import pytest
 
 from storage.interface import Storage
-from storage.migrate import load_migrations
 from storage.postgres.database import PostgresDatabase, postgres_migrations
-from storage.sqlite.database import Database
+from storage.sqlite.database import Database, sqlite_migrations
 from tests.helpers_storage import KEY, db_path, raw_query
 from tests.postgres_server import PostgresServer
 
 
 def test_every_migration_has_its_twin() -> None:
-    sqlite = [migration.version for migration in load_migrations()]
+    sqlite = [migration.version for migration in sqlite_migrations()]
     postgres = [migration.version for migration in postgres_migrations()]
     assert sqlite == postgres
 

@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from storage.errors import StorageError, StorageUnavailable, WrongTokenKey
-from storage.migrate import load_migrations
 from storage.models import DatabaseReport
 from storage.private_files import create_private_file, describe_os_error
 from storage.rows import SECRET_COLUMNS
-from storage.sqlite.database import BUSY_TIMEOUT_MS, database_files
+from storage.sqlite.database import BUSY_TIMEOUT_MS, database_files, sqlite_migrations
 from storage.token_cipher import KEY_CANARY_META, TokenCipher
 
 
@@ -53,7 +52,7 @@ def inspect_database(path: Path, cipher: TokenCipher) -> DatabaseReport:
                     cipher.decrypt(row[0].encode())
                 except WrongTokenKey:
                     key_fits = False
-    return DatabaseReport(True, version, load_migrations()[-1].version, integrity, key_fits)
+    return DatabaseReport(True, version, sqlite_migrations()[-1].version, integrity, key_fits)
 
 
 def rotate_token_key(path: Path, cipher: TokenCipher) -> int:
