@@ -7,11 +7,12 @@ from pathlib import Path
 
 import aiosqlite
 import asyncpg
+from pydantic import SecretStr
 
 from storage.history_sizes import END_POINTS
 from storage.interface import Storage
 from storage.migrate import Migration
-from storage.models import ChannelLink
+from storage.models import ChannelLink, NewLink
 from storage.postgres import database as postgres
 from storage.sqlite import database as sqlite
 from tests.conftest import OpenStorage
@@ -22,11 +23,9 @@ DAY = timedelta(days=1)
 
 async def add_link(db: Storage, name: str = "link") -> ChannelLink:
     return await db.add_link(
-        guild_id=GUILD,
-        channel_id=CHANNEL,
-        name=name,
-        link_token="t",
-        added_by=1,
+        NewLink(
+            guild_id=GUILD, channel_id=CHANNEL, name=name, link_token=SecretStr("t"), added_by=1
+        ),
         now=NOW - 90 * DAY,
     )
 

@@ -7,7 +7,7 @@ from datetime import datetime
 import asyncpg
 
 from storage.errors import LinkNameTaken
-from storage.models import ChannelLink, VoteInterval
+from storage.models import ChannelLink, NewLink
 from storage.postgres.sql import SqlStore
 from storage.read_cache import ReadCache
 from storage.rows import link_from_row
@@ -26,19 +26,7 @@ class LinkStore(SqlStore):
         super().__init__(pool, cipher)
         self._channel_links: ReadCache[tuple[int, int], tuple[ChannelLink, ...]] = ReadCache()
 
-    async def add_link(
-        self,
-        *,
-        guild_id: int,
-        channel_id: int,
-        name: str,
-        link_token: str,
-        interval: VoteInterval = VoteInterval.DAILY,
-        anonymous_allowed: bool = True,
-        added_by: int,
-        now: datetime,
-        locale: str | None = None,
-    ) -> ChannelLink:
+    async def add_link(self, link: NewLink, *, now: datetime) -> ChannelLink:
         insert = self._fetch(
             """
             INSERT INTO channel_links (guild_id, channel_id, name, link_token, vote_interval,
@@ -46,20 +34,20 @@ class LinkStore(SqlStore):
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
             RETURNING *
             """,
-            guild_id,
-            channel_id,
-            name,
-            self._cipher.encrypt(link_token),
-            interval.value,
-            anonymous_allowed,
-            added_by,
+            link.guild_id,
+            link.channel_id,
+            link.name,
+            self._cipher.encrypt(link.link_token.get_secret_value()),
+            link.interval.value,
+            link.anonymous_allowed,
+            link.added_by,
             to_db(now),
-            locale,
+            link.locale,
         )
         try:
             (row,) = await self._channel_links.changed_by(insert)
         except asyncpg.UniqueViolationError:
-            raise LinkNameTaken(f"This channel already has a link named “{name}”.") from None
+            raise LinkNameTaken(f"This channel already has a link named “{link.name}”.") from None
         return link_from_row(row, self._cipher)
 
     async def remove_link(self, guild_id: int, channel_id: int, name: str) -> ChannelLink | None:
