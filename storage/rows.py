@@ -28,6 +28,8 @@ from storage.token_cipher import TokenCipher
 Row = Mapping[str, Any]
 # The user_id of ledger rows whose voter was forgotten: no Discord user has it (migration 0009).
 FORMER_MEMBER = 0
+# The meta key holding when retention was last applied, by whichever process claimed the run.
+RETENTION_RUN_META = "retention_applied_at"
 # Every column that holds ciphertext: (table, its key column, the column).
 SECRET_COLUMNS = (
     ("accounts", "user_id", "api_token"),

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from storage.errors import CallUnderWay
 from storage.models import MemberRecord
-from storage.rows import account_from_row, member_call_from_row
-from storage.sqlite.privacy import DAY_US, RETENTION_RUN_META
-from storage.timestamps import to_db
-
-if TYPE_CHECKING:
-    from storage.postgres.database import PostgresDatabase
+from storage.postgres.sql import SqlStore
+from storage.rows import RETENTION_RUN_META, account_from_row, member_call_from_row
+from storage.timestamps import MICROSECONDS_PER_DAY, to_db
 
 # The trigger of migration 0009 erases the rest in this statement. Pending rows keep their voter:
 # a call that began meanwhile still has its outcome to record.
@@ -46,10 +42,8 @@ CLAIM_RUN_SQL = """
 """
 
 
-class PrivacyStore:
-    """Mixed into PostgresDatabase, whose plumbing (`_fetch`, `_vacuum`, …) it uses."""
-
-    async def forget_member(self: PostgresDatabase, user_id: int) -> None:
+class PrivacyStore(SqlStore):
+    async def forget_member(self, user_id: int) -> None:
         """Erase the member in one statement; then vacuum the tables whose dead row versions
         held the token's ciphertext or the member's names."""
         if await self._fetchrow(FORGET_SQL, user_id) is None:
@@ -57,7 +51,7 @@ class PrivacyStore:
         for table in ("accounts", "ledger"):
             await self._vacuum(table)
 
-    async def member_record(self: PostgresDatabase, user_id: int) -> MemberRecord:
+    async def member_record(self, user_id: int) -> MemberRecord:
         account = await self._fetchrow("SELECT * FROM accounts WHERE user_id = $1", user_id)
         reminders = await self._fetchrow(
             "SELECT locale FROM reminder_subscribers WHERE user_id = $1", user_id
@@ -72,7 +66,7 @@ class PrivacyStore:
             calls=[member_call_from_row(row) for row in calls],
         )
 
-    async def set_name_hidden(self: PostgresDatabase, user_id: int, hidden: bool) -> None:
+    async def set_name_hidden(self, user_id: int, hidden: bool) -> None:
         if hidden:
             await self._execute(
                 "INSERT INTO member_privacy (user_id, name_hidden) VALUES ($1, true)"
@@ -82,7 +76,7 @@ class PrivacyStore:
         else:
             await self._execute("DELETE FROM member_privacy WHERE user_id = $1", user_id)
 
-    async def hidden_names(self: PostgresDatabase, user_ids: list[int]) -> set[int]:
+    async def hidden_names(self, user_ids: list[int]) -> set[int]:
         if not user_ids:
             return set()
         rows = await self._fetch(
@@ -91,7 +85,7 @@ class PrivacyStore:
         )
         return {int(row["user_id"]) for row in rows}
 
-    async def set_retention(self: PostgresDatabase, guild_id: int, days: int | None) -> None:
+    async def set_retention(self, guild_id: int, days: int | None) -> None:
         if days is None:
             await self._execute("DELETE FROM guild_retention WHERE guild_id = $1", guild_id)
         else:
@@ -102,20 +96,18 @@ class PrivacyStore:
                 days,
             )
 
-    async def retention_days(self: PostgresDatabase, guild_id: int) -> int | None:
+    async def retention_days(self, guild_id: int) -> int | None:
         days = await self._fetchval(
             "SELECT days FROM guild_retention WHERE guild_id = $1", guild_id
         )
         return None if days is None else int(days)
 
-    async def apply_retention(
-        self: PostgresDatabase, *, now: datetime, guild_id: int | None = None
-    ) -> int:
-        rows = await self._fetch(RETENTION_SQL, to_db(now), DAY_US, guild_id)
+    async def apply_retention(self, *, now: datetime, guild_id: int | None = None) -> int:
+        rows = await self._fetch(RETENTION_SQL, to_db(now), MICROSECONDS_PER_DAY, guild_id)
         if rows:
             await self._vacuum("ledger")
         return len(rows)
 
-    async def claim_retention_run(self: PostgresDatabase, *, now: datetime, due: datetime) -> bool:
+    async def claim_retention_run(self, *, now: datetime, due: datetime) -> bool:
         row = await self._fetchrow(CLAIM_RUN_SQL, RETENTION_RUN_META, str(to_db(now)), to_db(due))
         return row is not None

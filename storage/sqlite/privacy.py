@@ -6,12 +6,9 @@ from datetime import datetime
 
 from storage.errors import CallUnderWay
 from storage.models import MemberRecord
-from storage.rows import account_from_row, member_call_from_row
+from storage.rows import RETENTION_RUN_META, account_from_row, member_call_from_row
 from storage.sqlite.sql import SqlStore
-from storage.timestamps import to_db
-
-DAY_US = 86_400_000_000
-RETENTION_RUN_META = "retention_applied_at"
+from storage.timestamps import MICROSECONDS_PER_DAY, to_db
 
 # The trigger of migration 0009 does the erasing, in this one statement; written only while none
 # of the member's calls is under way (a call's outcome is still to be recorded on its row).
@@ -111,7 +108,7 @@ class PrivacyStore(SqlStore):
     async def apply_retention(self, *, now: datetime, guild_id: int | None = None) -> int:
         """Clear the voter of every vote past its server's retention; return how many."""
         rows = await self._write_erasing(
-            RETENTION_SQL, {"now": to_db(now), "day": DAY_US, "guild": guild_id}
+            RETENTION_SQL, {"now": to_db(now), "day": MICROSECONDS_PER_DAY, "guild": guild_id}
         )
         return len(rows)
 
