@@ -5,19 +5,21 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from pydantic import SecretStr
 
 from storage.errors import CallUnderWay
 from storage.interface import Storage
-from storage.models import ChannelLink
+from storage.models import ChannelLink, NewLink
 from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, played, vote
 
 OTHER = USER + 1
 
 
 async def a_link(db: Storage, name: str = "alice") -> ChannelLink:
-    return await db.add_link(
-        guild_id=GUILD, channel_id=CHANNEL, name=name, link_token=f"tok-{name}", added_by=9, now=NOW
+    new = NewLink(
+        guild_id=GUILD, channel_id=CHANNEL, name=name, link_token=SecretStr(f"t-{name}"), added_by=9
     )
+    return await db.add_link(new, now=NOW)
 
 
 async def test_forgetting_clears_the_voter_and_keeps_every_figure(db: Storage) -> None:
