@@ -169,7 +169,8 @@ async def test_links_list_shows_every_link_with_settings_and_masked_tokens(
     answer = await world.answer("links", "list", member=MODERATOR)
 
     assert answer.ephemeral
-    alpha, beta = answer.content.splitlines()
+    alpha, beta, retention = answer.content.splitlines()
+    assert retention.startswith("Votes keep their voter's id and name")
     assert alpha.startswith(f"`alpha` in <#{GENERAL.id}>")
     assert "daily, anonymous votes allowed" in alpha
     assert f"…{first[-4:]}" in alpha
