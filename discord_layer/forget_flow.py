@@ -7,7 +7,7 @@ from collections.abc import Callable
 import discord
 
 from discord_layer.replies import actor_from, private_text
-from discord_layer.tree import report_error
+from discord_layer.tree import MemberQuestion
 from i18n.message import Message, msg
 from services.errors import AlreadyInProgress
 from services.privacy import PrivacyService
@@ -26,20 +26,16 @@ FORGOTTEN = msg(
 )
 
 
-class ForgetConfirmation(discord.ui.View):
+class ForgetConfirmation(MemberQuestion):
     """Only the member who asked can answer; labels in their language, like the question."""
 
     def __init__(
         self, privacy: PrivacyService, user_id: int, render: Callable[[Message], str]
     ) -> None:
-        super().__init__(timeout=300)
+        super().__init__(user_id)
         self.privacy = privacy
-        self.user_id = user_id
         self.confirm.label = render(msg("Confirm: forget me"))[:80]
         self.cancel.label = render(msg("Cancel"))[:80]
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return interaction.user.id == self.user_id
 
     @discord.ui.button(style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
@@ -60,8 +56,3 @@ class ForgetConfirmation(discord.ui.View):
         self.stop()
         nothing = private_text(interaction, msg("Nothing was erased."))
         await interaction.response.edit_message(content=nothing, view=None)
-
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item
-    ) -> None:
-        await report_error(interaction, error)

@@ -19,6 +19,7 @@ from storage.models import (
     LinkStats,
     LinkTally,
     MemberCall,
+    MemberRecord,
     VoteInterval,
     VoterActivity,
 )
@@ -63,9 +64,24 @@ def entry_from_row(row: Row) -> LedgerEntry:
     )
 
 
-def member_call_from_row(row: Row) -> MemberCall:
-    """A ledger row with its link's name (NULL once the link was removed)."""
-    return MemberCall(entry=entry_from_row(row), link_name=row["link_name"])
+def record_from_rows(
+    user_id: int,
+    account: Row | None,
+    reminders: Row | None,
+    name_hidden: bool,
+    calls: Sequence[Row],
+    cipher: TokenCipher,
+) -> MemberRecord:
+    """What `/account data` gives a member, from the rows of each backend's privacy module;
+    each call row is a ledger row with its link's name (NULL once the link was removed)."""
+    return MemberRecord(
+        user_id=user_id,
+        account=None if account is None else account_from_row(account, cipher),
+        reminders_on=reminders is not None,
+        locale=None if reminders is None else reminders["locale"],
+        name_hidden=name_hidden,
+        calls=[MemberCall(entry=entry_from_row(row), link_name=row["link_name"]) for row in calls],
+    )
 
 
 def link_from_row(row: Row, cipher: TokenCipher) -> ChannelLink:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from storage.errors import CallUnderWay
 from storage.models import MemberRecord
-from storage.rows import RETENTION_RUN_META, account_from_row, member_call_from_row
+from storage.rows import RETENTION_RUN_META, record_from_rows
 from storage.sqlite.sql import SqlStore
 from storage.timestamps import MICROSECONDS_PER_DAY, to_db
 
@@ -58,14 +58,8 @@ class PrivacyStore(SqlStore):
             "SELECT locale FROM reminder_subscribers WHERE user_id = ?", (user_id,)
         )
         calls = await self._fetch_all(MEMBER_CALLS_SQL, (user_id,))
-        return MemberRecord(
-            user_id=user_id,
-            account=None if account is None else account_from_row(account, self._cipher),
-            reminders_on=reminders is not None,
-            locale=None if reminders is None else reminders["locale"],
-            name_hidden=bool(await self.hidden_names([user_id])),
-            calls=[member_call_from_row(row) for row in calls],
-        )
+        hidden = bool(await self.hidden_names([user_id]))
+        return record_from_rows(user_id, account, reminders, hidden, calls, self._cipher)
 
     async def set_name_hidden(self, user_id: int, hidden: bool) -> None:
         """Hidden is kept as a row; shown (the default) keeps nothing about the member."""
