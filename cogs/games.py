@@ -35,7 +35,8 @@ async def _announce(interaction: discord.Interaction, outcome: GameOutcome) -> N
 
 class Games(commands.Cog):
     dom = app_commands.Group(
-        name="dom", description=locale_str("Play a session's games as its owner's dom.")
+        name="dom",
+        description=locale_str("Play a session's games as the dom of the person it belongs to."),
     )
 
     def __init__(self, games: GamesService) -> None:
@@ -63,7 +64,7 @@ class Games(commands.Cog):
 
     @dom.command(
         name="dice",
-        description=locale_str("Roll DICE on a session whose owner you are the dom of."),
+        description=locale_str("Roll DICE on the session of the person whose dom you are."),
     )
     @app_commands.describe(session=DOM_SESSION)
     async def dom_dice(self, interaction: discord.Interaction, session: SessionId) -> None:
@@ -71,7 +72,7 @@ class Games(commands.Cog):
 
     @dom.command(
         name="luck",
-        description=locale_str("Play LUCK on a session whose owner you are the dom of."),
+        description=locale_str("Play LUCK on the session of the person whose dom you are."),
     )
     @app_commands.describe(session=DOM_SESSION)
     async def dom_luck(self, interaction: discord.Interaction, session: SessionId) -> None:
@@ -79,7 +80,7 @@ class Games(commands.Cog):
 
     @dom.command(
         name="link",
-        description=locale_str("Play LINK on a session whose owner you are the dom of."),
+        description=locale_str("Play LINK on the session of the person whose dom you are."),
     )
     @app_commands.describe(
         session=DOM_SESSION, type=locale_str("Add time, remove time, or let the tracker pick.")

@@ -1,7 +1,8 @@
 """How the bot answers: private replies in any state, public results that ping nobody.
 
 Private answers speak the member's language (`interaction.locale`); public ones the server's
-(`interaction.guild_locale`), so everyone in a channel reads one language.
+(its `/config language`, else `interaction.guild_locale`), so everyone in a channel reads one
+language.
 """
 
 from __future__ import annotations
@@ -46,8 +47,12 @@ def private_text(interaction: discord.Interaction, message: Message) -> str:
     return texts_of(interaction).render(message, interaction.locale)
 
 
-def public_text(interaction: discord.Interaction, message: Message) -> str:
-    return texts_of(interaction).render(message, interaction.guild_locale)
+async def public_text(interaction: discord.Interaction, message: Message) -> str:
+    """The message in the server's language for public messages."""
+    locales = interaction.client.services.locales  # type: ignore[attr-defined]
+    guild_locale = str(interaction.guild_locale) if interaction.guild_locale else None
+    locale = await locales.public_locale(interaction.guild_id, guild_locale)
+    return texts_of(interaction).render(message, locale)
 
 
 def pages(lines: list[str], limit: int = 1900) -> list[str]:
@@ -119,7 +124,7 @@ async def publish(
         content=private_text(interaction, private), allowed_mentions=NO_PINGS
     )
     await interaction.followup.send(
-        within_limit(public_text(interaction, public)),
+        within_limit(await public_text(interaction, public)),
         ephemeral=False,
         allowed_mentions=voter_only(about),
     )

@@ -79,8 +79,8 @@ def test_translations_keep_every_placeholder(language: str) -> None:
 
 def test_a_plural_form_is_chosen_by_the_number() -> None:
     catalogue = Catalogue.load()
-    singular = "{count} vote ({identified} identified, {anonymous} anonymous)"
-    plural = "{count} votes ({identified} identified, {anonymous} anonymous)"
+    singular = "{count} vote ({identified} with an account, {anonymous} shared)"
+    plural = "{count} votes ({identified} with an account, {anonymous} shared)"
     for language in SHIPPED:
         one, many = (catalogue.ngettext(language, singular, plural, n) for n in (1, 5))
         assert one != many, language

@@ -97,7 +97,7 @@ def test_duration_reads_in_days_hours_and_minutes(seconds: int, text: str) -> No
 
 @pytest.mark.parametrize(
     ("language", "text"),
-    [("de", "+2 Tg. 3 Std. 15 Min."), ("fr", "+2j 3h 15min"), ("en", "+2d 3h 15m")],
+    [("de", "+2 Tage 3 Std. 15 Min."), ("fr", "+2j 3h 15min"), ("en", "+2d 3h 15m")],
 )
 def test_duration_follows_the_language(language: str, text: str) -> None:
     assert format_duration(2 * 86_400 + 3 * 3600 + 15 * 60, language, "+") == text
