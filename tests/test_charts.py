@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -43,6 +44,6 @@ def test_day_labels_never_run_into_each_other(language: str, days: int) -> None:
     ]
     assert len(labels) >= 3, [label.get_text() for label in labels]
     boxes = sorted((label.get_window_extent(renderer) for label in labels), key=lambda b: b.x0)
-    gaps = [right.x0 - left.x1 for left, right in zip(boxes, boxes[1:], strict=False)]
+    gaps = [right.x0 - left.x1 for left, right in itertools.pairwise(boxes)]
     texts = [label.get_text() for label in labels]
     assert min(gaps) >= 4, texts  # pixels between two labels
