@@ -59,28 +59,26 @@ TOPICS = {
         msg("How voting works"),
         (
             msg(
-                "**Vote** with a card's buttons (Add time, Remove time, Random) or with {add}, "
-                "{sub} and {rand}. Everyone in the channel sees the result.",
+                "**Vote** with a card's buttons or with {add}, {sub} and {rand}. Everyone in the "
+                "channel sees the result.",
                 add=VOTE_ADD,
                 sub=VOTE_SUB,
                 rand=VOTE_RAND,
             ),
             msg(
-                "**Shared vote**: the tracker counts one vote per internet address, and the bot "
-                "has one. Members without a connected account share one vote, used up by the "
-                "first of them until the link reopens. A vote of your own: {help}.",
+                "**Shared vote**: members without a connected account share one vote per link, "
+                "as the tracker counts votes per internet address. A vote of your own: {help}.",
                 help=HELP_ACCOUNT,
             ),
             msg(
-                "**Daily or once**: a link takes one vote per 24 hours or one vote ever. "
-                "{status} shows when you can vote again; {on} sends you a direct message when a "
-                "link reopens.",
+                "**Limits**: one vote per 24 hours or one ever, per link. {status} shows when you "
+                "can vote again; {on} tells you by direct message.",
                 status=ACCOUNT_STATUS,
                 on=REMIND_ON,
             ),
             msg(
-                "**Your own link**: a vote on your own session's link with your own account "
-                "adds a penalty. When the bot knows the link is yours, it asks first."
+                "**Your own link**: voting on it with your own account adds a penalty; the bot "
+                "asks first when it knows."
             ),
         ),
     ),
@@ -115,16 +113,15 @@ TOPICS = {
         (
             msg(
                 "**Links**: {add} sets one up in the channel where members vote and posts its "
-                "card there. {card} posts the card again, {list} shows every link, {remove} "
-                "removes one.",
+                "card. {card} posts it again, {list} shows all, {remove} removes one.",
                 add=LINKS_ADD,
                 card=LINKS_CARD,
                 list=LINKS_LIST,
                 remove=LINKS_REMOVE,
             ),
             msg(
-                "**Settings**: {role} chooses who may vote, {log} where configuration changes, "
-                "penalties and tracker errors go, {language} the language of public messages.",
+                "**Settings**: {role} chooses who may vote, {log} where the moderators' log "
+                "goes, {language} the language of public messages.",
                 role=CONFIG_VOTER_ROLE,
                 log=CONFIG_LOG_CHANNEL,
                 language=CONFIG_LANGUAGE,
@@ -136,8 +133,8 @@ TOPICS = {
                 export=LINKS_EXPORT,
             ),
             msg(
-                "**Permissions**: these commands need Manage Server. Where it posts, the bot "
-                "needs View Channel, Send Messages and Embed Links."
+                "**Permissions**: these commands need Manage Server; the bot needs View Channel, "
+                "Send Messages and Embed Links where it posts."
             ),
         ),
     ),
