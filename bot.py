@@ -92,7 +92,7 @@ class CtVoteBot(commands.Bot):
             self, services.cards, services.locales, texts, settings.card_refresh_seconds
         )
         self.modlog = ModLog(self, services.links, services.locales, services.error_digest, texts)
-        self.votes = VoteFlow(services.voting, self.cards, self.modlog)
+        self.votes = VoteFlow(services.voting, services.locales, self.cards, self.modlog)
         self.charts = ChartRenderer(settings.database_path.parent / "matplotlib")
         self.commands_synced = asyncio.Event()
         self.stopping = False

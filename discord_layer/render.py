@@ -92,7 +92,7 @@ def vote_message(outcome: VoteOutcome, voter_id: int) -> Message:
         )
     if outcome.anonymous:
         return msg(
-            "🗳️ {member} used the channel's shared vote on link {link}: {effect}.",
+            "🗳️ {member} voted with the channel's shared vote on link {link}: {effect}.",
             member=member,
             link=link,
             effect=effect(result),

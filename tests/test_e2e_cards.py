@@ -51,7 +51,7 @@ async def test_adding_a_link_posts_a_card_whose_buttons_carry_the_link_id_not_it
     assert buttons(card)[3]["custom_id"] == f"ctvote:stats:{link.id}"
     assert world.demo.link_token not in json.dumps([card.embeds, card.components])
     assert card.embeds[0]["title"] == "Vote on link “main”"
-    assert field(card, "In total") == "0 votes (0 identified, 0 anonymous)"
+    assert field(card, "In total") == "0 votes (0 with an account, 0 shared)"
     assert field(card, "Scheduled end") == "Not known yet."
 
 
@@ -76,7 +76,7 @@ async def test_a_button_votes_like_the_command_and_the_card_shows_the_result(
     updated = await world.fake.wait_for_channel_message(
         GENERAL.id, lambda m: m.id == card.id and "1 vote" in field(m, "In total")
     )
-    assert field(updated, "Today") == "1 vote (1 identified, 0 anonymous)"
+    assert field(updated, "Today") == "1 vote (1 with an account, 0 shared)"
     assert field(updated, "Time").startswith("+")
     assert "none removed" in field(updated, "Time")
     assert f"<@{ALICE.id}>" in field(updated, "Last result")
@@ -92,7 +92,7 @@ async def test_buttons_follow_the_same_rules_anonymous_votes_share_one(world: Bo
     refused = await (await click(world, card, "Add time", BOB)).final()
 
     assert refused.ephemeral
-    assert "anonymous vote on `link` is used" in refused.content
+    assert "share one vote on `link`" in refused.content
     assert "/account connect" in refused.content
     assert len(world.sandbox.requests) == 1
 

@@ -248,7 +248,7 @@ async def test_a_server_set_to_german_speaks_german_in_public_and_auto_brings_di
     await log_line(world, "let public messages follow Discord's server language: English.")
     assert (await world.db.guild_settings(GUILD_ID)).language is None
     shared = await public_result(await world.vote(BOB))
-    assert shared.content.startswith(f"🗳️ <@{BOB.id}> used the channel's shared vote on link")
+    assert shared.content.startswith(f"🗳️ <@{BOB.id}> voted with the channel's shared vote on link")
     await world.fake.wait_for_channel_message(
         GENERAL.id, lambda m: m.id == card.id and buttons(m)[0] == "Add time"
     )
