@@ -16,7 +16,7 @@ from services.games import GameOutcome, GamesService
 from tracker.models import Game, VoteType
 
 if TYPE_CHECKING:
-    from bot import CtVoteBot
+    from discord_layer.host import Host
 
 # Discord integers are exact up to 2^53 - 1.
 SessionId = app_commands.Range[int, 1, 2**53 - 1]
@@ -99,5 +99,5 @@ class Games(commands.Cog):
         await _announce(interaction, outcome)
 
 
-async def setup(bot: CtVoteBot) -> None:
+async def setup(bot: Host) -> None:
     await bot.add_cog(Games(bot.services.games))

@@ -14,7 +14,7 @@ from services.error_digest import ErrorDigest
 from services.links import LinkAdmin
 
 if TYPE_CHECKING:
-    from bot import CtVoteBot
+    from discord_layer.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 class ModLog:
     """Best effort: a log channel that cannot be written to never breaks the command itself."""
 
-    def __init__(self, bot: CtVoteBot, links: LinkAdmin, digest: ErrorDigest, texts: Texts) -> None:
+    def __init__(self, bot: Host, links: LinkAdmin, digest: ErrorDigest, texts: Texts) -> None:
         self._bot = bot
         self._links = links
         self._digest = digest

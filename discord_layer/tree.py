@@ -11,10 +11,11 @@ import discord
 from discord import app_commands
 
 from discord_layer.replies import reply_privately
+from discord_layer.vote_limits import limit_refusal
 from i18n.message import Channel, Member, Message, Name, Outside, Term, followed_by, msg, msg_n
 from services.calls import RESTARTING
 from services.commands import ACCOUNT_CONNECT, HELP_ACCOUNT
-from services.errors import UserError, invalid_session
+from services.errors import UserError, VoteLimited, invalid_session
 from storage.errors import InteractionSeen, StorageUnavailable
 from tracker import errors
 
@@ -107,6 +108,8 @@ def explain(error: BaseException) -> Message | None:
     """The member-facing sentence for an error we expect, or None for a surprise."""
     if isinstance(error, UserError):
         return error.message
+    if isinstance(error, VoteLimited):
+        return limit_refusal(error.limit)
     if isinstance(error, StorageUnavailable):
         return STORAGE_UNAVAILABLE
     if isinstance(error, errors.TrackerError):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
-from i18n.message import Message, Moment, Name, Names, Outside, msg
+from i18n.message import Name, Names, Outside, msg
 from services.actor import Actor
 from services.calls import GameCaller
 from services.clock import Clock
@@ -20,6 +20,7 @@ from services.errors import (
     NotConnected,
     VoteLimited,
 )
+from services.limits import NextVote
 from services.links import typed_name
 from storage.errors import LinkRemoved, StorageUnavailable, VoteAlreadyCounted
 from storage.interface import Storage
@@ -264,66 +265,5 @@ class VotingService:
         if reopens is not None and reopens <= self._clock():
             return
         raise VoteLimited(
-            _limit_message(link, last, anonymous=anonymous, reopens=reopens), next_vote_at=reopens
+            NextVote(link=link, at=reopens, uncertain=is_uncertain(last), anonymous=anonymous)
         )
-
-
-def _limit_message(
-    link: ChannelLink, last: LedgerEntry, *, anonymous: bool, reopens: datetime | None
-) -> Message:
-    """Why the vote is refused, one whole sentence per case, with when it reopens (if ever)."""
-    name = Name(link.name)
-    once = link.interval is VoteInterval.ONCE or reopens is None
-    when = Moment(reopens, "relative") if reopens is not None else None
-    if anonymous and is_uncertain(last):
-        if once:
-            return msg(
-                "This channel's last anonymous vote on {link} got no clear answer from the "
-                "tracker, so it may or may not have counted; to be safe it is used: members "
-                "without a connected account share one vote, once. {hint}",
-                link=name,
-                hint=CONNECT_HINT,
-            )
-        return msg(
-            "This channel's last anonymous vote on {link} got no clear answer from the tracker, "
-            "so it may or may not have counted; to be safe it is used: members without a "
-            "connected account share one vote per 24 hours. You can vote again {when}. {hint}",
-            link=name,
-            when=when,
-            hint=CONNECT_HINT,
-        )
-    if anonymous:
-        if once:
-            return msg(
-                "This channel's anonymous vote on {link} is used: members without a connected "
-                "account share one vote, once. {hint}",
-                link=name,
-                hint=CONNECT_HINT,
-            )
-        return msg(
-            "This channel's anonymous vote on {link} is used: members without a connected "
-            "account share one vote per 24 hours. You can vote again {when}. {hint}",
-            link=name,
-            when=when,
-            hint=CONNECT_HINT,
-        )
-    if is_uncertain(last):
-        if once:
-            return msg(
-                "Your last vote on {link} got no clear answer from the tracker, so it may or may "
-                "not have counted; to be safe it counts as your one vote.",
-                link=name,
-            )
-        return msg(
-            "Your last vote on {link} got no clear answer from the tracker, so it may or may not "
-            "have counted; to be safe it counts as your vote. You can vote again {when}.",
-            link=name,
-            when=when,
-        )
-    if once:
-        return msg("You have already voted on {link}; it allows one vote per person.", link=name)
-    return msg(
-        "You have already voted on {link} in the last 24 hours. You can vote again {when}.",
-        link=name,
-        when=when,
-    )
