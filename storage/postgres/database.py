@@ -39,6 +39,7 @@ from storage.models import (
     VoteInterval,
 )
 from storage.postgres import history, votes
+from storage.postgres.proposals import ProposalStore
 from storage.read_cache import ReadCache
 from storage.rows import (
     SECRET_COLUMNS,
@@ -97,7 +98,7 @@ def postgres_migrations() -> list[Migration]:
     return load_migrations(resources.files("storage.postgres") / "migrations")
 
 
-class PostgresDatabase:
+class PostgresDatabase(ProposalStore):
     """A pool of connections, and one more that holds this process life's lock until it ends.
 
     Each method is one statement or one transaction, so a process killed between two leaves whole
