@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands
 
+from discord_layer.installs import anywhere
 from discord_layer.render import game_message
 from discord_layer.replies import actor_from, publish
 from i18n.message import msg
@@ -34,8 +35,10 @@ async def _announce(interaction: discord.Interaction, outcome: GameOutcome) -> N
 
 
 class Games(commands.Cog):
-    dom = app_commands.Group(
-        name="dom", description=locale_str("Play a session's games as its owner's dom.")
+    dom = anywhere(
+        app_commands.Group(
+            name="dom", description=locale_str("Play a session's games as its owner's dom.")
+        )
     )
 
     def __init__(self, games: GamesService) -> None:
@@ -48,6 +51,7 @@ class Games(commands.Cog):
         await _announce(interaction, outcome)
 
     @app_commands.command(name="dice", description=locale_str("Roll DICE on your own session."))
+    @anywhere
     @app_commands.describe(session=OWN_SESSION)
     async def dice(
         self, interaction: discord.Interaction, session: SessionId | None = None
@@ -55,6 +59,7 @@ class Games(commands.Cog):
         await self._play(interaction, Game.DICE, session, as_dom=False)
 
     @app_commands.command(name="luck", description=locale_str("Play LUCK on your own session."))
+    @anywhere
     @app_commands.describe(session=OWN_SESSION)
     async def luck(
         self, interaction: discord.Interaction, session: SessionId | None = None

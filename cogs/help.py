@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands
 
+from discord_layer.installs import anywhere
 from discord_layer.replies import private_text, reply_privately
 from i18n.message import Message, msg
 from services.commands import (
@@ -216,6 +217,7 @@ class Help(commands.Cog):
         name="help",
         description=locale_str("How the bot works: voting, your account, moderation and games."),
     )
+    @anywhere
     @app_commands.describe(topic=locale_str("What to explain (default: voting)."))
     @app_commands.choices(
         topic=[app_commands.Choice(name=t.choice, value=key) for key, t in TOPICS.items()]

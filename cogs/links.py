@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands
 
+from discord_layer.installs import server_only
 from discord_layer.ledger_lines import link_history_lines
 from discord_layer.replies import (
     NO_PINGS,
@@ -33,6 +34,24 @@ NAMED_LINK = {
     "name": locale_str("The link's name."),
     "channel": locale_str("Its channel (default: this one)."),
 }
+
+
+# The options of a link to bind, shared by `/links add` and `/propose`.
+LINK_OPTIONS = {
+    "token": locale_str("The public link token the session's owner shares."),
+    "name": locale_str("A short name members pick with /vote (default: link)."),
+    "interval": locale_str(
+        "Mirror of the owner's LINK setting: one vote ever, or one per 24 hours."
+    ),
+    "anonymous": locale_str(
+        "Whether members without a connected account may vote (they share one vote)."
+    ),
+}
+INTERVAL_CHOICES = [
+    app_commands.Choice(name=locale_str("daily (one vote per 24 hours)"), value="daily"),
+    app_commands.Choice(name=locale_str("once (one vote ever)"), value="once"),
+]
+LinkToken = app_commands.Range[str, 1, 512]
 
 
 # Channels that hold messages: text, voice and stage chats, announcements, threads.
@@ -124,13 +143,39 @@ def this_channel(interaction: discord.Interaction) -> ChannelChoice | None:
     )
 
 
+def cached_channel(interaction: discord.Interaction, channel_id: int) -> ChannelChoice:
+    """A channel known by its id, with the member's and the bot's permissions there as our cache
+    computes them (a channel the cache does not know is refused as not of this server)."""
+    guild, member = interaction.guild, interaction.user
+    cached = guild.get_channel_or_thread(channel_id) if guild is not None else None
+    if (
+        cached is None
+        or guild is None
+        or guild.me is None
+        or not isinstance(member, discord.Member)
+    ):
+        nothing = discord.Permissions.none()
+        return _choice(channel_id, None, None, nothing, nothing)
+    return _choice(
+        channel_id,
+        guild.id,
+        cached.type,
+        cached.permissions_for(member),
+        cached.permissions_for(guild.me),
+    )
+
+
+def link_settings(interval: VoteInterval, anonymous_allowed: bool) -> tuple[Message, Message]:
+    """A link's interval and who may vote, as `/links list` and proposals show them."""
+    # TRANSLATORS: a link's vote interval as a moderator chose it in /links add.
+    interval_text = msg("daily") if interval is VoteInterval.DAILY else msg("once")
+    voters = msg("anonymous votes allowed") if anonymous_allowed else msg("connected accounts only")
+    return interval_text, voters
+
+
 def describe_link(link: ChannelLink) -> Message:
     """One line of `/links list`: where, which token (masked), and the link's rules."""
-    # TRANSLATORS: a link's vote interval as a moderator chose it in /links add.
-    interval = msg("daily") if link.interval is VoteInterval.DAILY else msg("once")
-    voters = (
-        msg("anonymous votes allowed") if link.anonymous_allowed else msg("connected accounts only")
-    )
+    interval, voters = link_settings(link.interval, link.anonymous_allowed)
     name, channel = Name(link.name), Channel(link.channel_id)
     token = Term(mask(link.link_token.get_secret_value()))
     if link.session_id:
@@ -153,7 +198,7 @@ def describe_link(link: ChannelLink) -> Message:
     )
 
 
-async def _post_card(bot: CtVoteBot, link: ChannelLink) -> Message:
+async def post_card(bot: CtVoteBot, link: ChannelLink) -> Message:
     """Post the link's card; the link stays usable with /vote when the channel refuses it."""
     try:
         await bot.cards.post(link)
@@ -168,6 +213,7 @@ async def _post_card(bot: CtVoteBot, link: ChannelLink) -> Message:
     return msg("Its card is posted in {channel}.", channel=Channel(link.channel_id))
 
 
+@server_only
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class Links(
@@ -197,26 +243,13 @@ class Links(
         ),
     )
     @app_commands.describe(
-        token=locale_str("The public link token the session's owner shares."),
-        name=locale_str("A short name members pick with /vote (default: link)."),
-        channel=locale_str("Where members vote on it (default: this channel)."),
-        interval=locale_str(
-            "Mirror of the owner's LINK setting: one vote ever, or one per 24 hours."
-        ),
-        anonymous=locale_str(
-            "Whether members without a connected account may vote (they share one vote)."
-        ),
+        **LINK_OPTIONS, channel=locale_str("Where members vote on it (default: this channel).")
     )
-    @app_commands.choices(
-        interval=[
-            app_commands.Choice(name=locale_str("daily (one vote per 24 hours)"), value="daily"),
-            app_commands.Choice(name=locale_str("once (one vote ever)"), value="once"),
-        ]
-    )
+    @app_commands.choices(interval=INTERVAL_CHOICES)
     async def add(
         self,
         interaction: discord.Interaction,
-        token: app_commands.Range[str, 1, 512],
+        token: LinkToken,
         name: LinkName | None = None,
         channel: ChannelOption | None = None,
         interval: app_commands.Choice[str] | None = None,
@@ -230,7 +263,7 @@ class Links(
             interval=VoteInterval(interval.value) if interval else VoteInterval.DAILY,
             anonymous_allowed=anonymous,
         )
-        card = await _post_card(self.bot, link)
+        card = await post_card(self.bot, link)
         described = describe_link(link)
         await reply_privately(
             interaction, msg("Link added: {link}. {card}", link=described, card=card)
@@ -260,7 +293,7 @@ class Links(
         link = await self.admin.find_to_post(
             actor_from(interaction), name, channel or this_channel(interaction)
         )
-        card = await _post_card(self.bot, link)
+        card = await post_card(self.bot, link)
         await reply_privately(
             interaction, msg("Link {link}: {card}", link=Name(link.name), card=card)
         )
@@ -359,6 +392,7 @@ class Links(
         await reply_lines_privately(interaction, [describe_link(link) for link in links])
 
 
+@server_only
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class Config(

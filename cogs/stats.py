@@ -14,6 +14,7 @@ from discord.ext import commands
 from cogs.voting import LINK_OPTION, link_autocomplete
 from discord_layer.cards import SCHEDULED_END, TIME, scheduled_end, time_moved, vote_count
 from discord_layer.charts import Chart, ChartRenderer, ChartTexts
+from discord_layer.installs import server_only
 from discord_layer.replies import NO_PINGS, actor_from, reply_privately, texts_of
 from discord_layer.tree import acknowledge_privately, report_error
 from i18n.message import Duration, Member, Message, Name, Term, msg, msg_n
@@ -101,6 +102,7 @@ class Stats(commands.Cog):
         self.history = history
         self.charts = charts
 
+    @server_only
     @app_commands.guild_only()
     @app_commands.command(
         name="stats",

@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands
 
+from discord_layer.installs import server_only
 from discord_layer.replies import actor_from
 from discord_layer.tree import report_error
 from discord_layer.vote_flow import VoteFlow
@@ -30,6 +31,7 @@ async def link_autocomplete(
     return [app_commands.Choice(name=name, value=name) for name in names]
 
 
+@server_only
 @app_commands.guild_only()
 class Voting(
     commands.GroupCog,
