@@ -1,7 +1,8 @@
 """How the bot answers: private replies in any state, public results that ping nobody.
 
 Private answers speak the member's language (`interaction.locale`); public ones the server's
-(`interaction.guild_locale`), so everyone in a channel reads one language.
+(`interaction.guild_locale`), so everyone in a channel reads one language (outside servers, the
+member's).
 """
 
 from __future__ import annotations
@@ -47,7 +48,10 @@ def private_text(interaction: discord.Interaction, message: Message) -> str:
 
 
 def public_text(interaction: discord.Interaction, message: Message) -> str:
-    return texts_of(interaction).render(message, interaction.guild_locale)
+    """Outside servers (DMs and group DMs through a user install) there is no server language:
+    the member who asked speaks for the channel."""
+    locale = interaction.guild_locale or interaction.locale
+    return texts_of(interaction).render(message, locale)
 
 
 def pages(lines: list[str], limit: int = 1900) -> list[str]:
