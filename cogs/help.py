@@ -35,6 +35,7 @@ from services.commands import (
     LINKS_LIST,
     LINKS_REMOVE,
     LUCK,
+    PROPOSE,
     REMIND_OFF,
     REMIND_ON,
     STATS,
@@ -190,6 +191,11 @@ TOPICS = {
                 connect=ACCOUNT_CONNECT,
                 dice=DICE,
                 luck=LUCK,
+            ),
+            msg(
+                "**Your link**: {propose} in a channel asks the moderators to let members vote "
+                "there on your session's public link.",
+                propose=PROPOSE,
             ),
             msg(
                 "Every game changes a real session: the bot sends each request once and never "

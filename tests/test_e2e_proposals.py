@@ -199,3 +199,21 @@ async def test_a_token_already_bound_is_refused_and_the_proposal_stays_open(
     assert [link.name for link in await world.db.links_in_guild(GUILD_ID)] == ["first"]
     again = await refusal(await propose(world, member=BOB))
     assert "already bound in this server" in again.content
+
+
+async def test_the_log_speaks_the_servers_language_and_the_dm_the_proposers(
+    world: BotWorld,
+) -> None:
+    await set_log_channel(world)
+    world.fake.set_guild_locale(GUILD_ID, "de")
+    french = Member(ALICE.id, ALICE.name, locale="fr")
+
+    answer = await (await propose(world, member=french)).final()
+    posted = await proposal_message(world)
+    await (await press(world, posted, "Ablehnen", MODERATOR)).final()
+
+    assert "Votre proposition" in answer.content
+    assert f"<@{ALICE.id}> schlägt einen Link für <#{GENERAL.id}> vor" in posted.content
+    assert [b["label"] for b in buttons(posted)] == ["Genehmigen", "Ablehnen"]
+    assert "Abgelehnt von" in (await decided(world, posted, "Abgelehnt von")).content
+    assert "a été refusé" in (await dm(world, ALICE)).content
