@@ -15,7 +15,7 @@ from services.clock import Clock
 from services.errors import BadInput, NotAllowed, invalid_token
 from storage.errors import LinkNameTaken
 from storage.interface import Storage
-from storage.models import ChannelLink, LinkCard, VoteInterval
+from storage.models import ChannelLink, LinkCard, NewLink, VoteInterval
 from tracker.client import check_token
 from tracker.errors import InvalidGameRequest
 
@@ -147,18 +147,18 @@ class LinkAdmin:
         )
         existing = {link.name for link in await self._db.links_in_channel(*draft.where)}
         name = draft.name or _free_default_name(existing)
+        link = NewLink(
+            guild_id=draft.guild_id,
+            channel_id=draft.channel_id,
+            name=name,
+            link_token=draft.link_token,
+            interval=draft.interval,
+            anonymous_allowed=draft.anonymous_allowed,
+            added_by=actor.user_id,
+            locale=actor.guild_locale,
+        )
         try:
-            return await self._db.add_link(
-                guild_id=draft.guild_id,
-                channel_id=draft.channel_id,
-                name=name,
-                link_token=draft.link_token.get_secret_value(),
-                interval=draft.interval,
-                anonymous_allowed=draft.anonymous_allowed,
-                added_by=actor.user_id,
-                now=self._clock(),
-                locale=actor.guild_locale,
-            )
+            return await self._db.add_link(link, now=self._clock())
         except LinkNameTaken:
             raise BadInput(name_taken(name)) from None
 
@@ -177,15 +177,15 @@ class LinkAdmin:
         guild_id, _ = actor.require_channel()
         channel_id = self._channel_in(guild_id, actor, channel)
         _posting_allowed(channel, CARD_NEEDS)
-        token = link_token.strip()
+        token = SecretStr(link_token.strip())
         try:
-            check_token(SecretStr(token), "link token")
+            check_token(token, "link token")
         except InvalidGameRequest as error:
             raise invalid_token(error, link=True) from None
         if name is not None:
             name = normalise_name(name)
         for link in await self._db.links_in_guild(guild_id):
-            if secrets.compare_digest(link.link_token.get_secret_value(), token):
+            if secrets.compare_digest(link.link_token.get_secret_value(), token.get_secret_value()):
                 raise BadInput(
                     msg(
                         "That link token is already bound in this server: link {link} in "
@@ -200,7 +200,7 @@ class LinkAdmin:
             guild_id=guild_id,
             channel_id=channel_id,
             name=name,
-            link_token=SecretStr(token),
+            link_token=token,
             interval=interval,
             anonymous_allowed=anonymous_allowed,
         )

@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
 from storage.errors import ProposalOpen
 from storage.models import LinkProposal, NewProposal
+from storage.postgres.sql import SqlStore
 from storage.rows import proposal_from_row
 from storage.timestamps import to_db
 
-if TYPE_CHECKING:
-    from storage.token_cipher import TokenCipher
 
-
-class ProposalStore:
+class ProposalStore(SqlStore):
     """Open proposals only: a decision or expiry deletes the row, erasing its token."""
-
-    if TYPE_CHECKING:
-        _cipher: TokenCipher
-
-        async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]: ...
-        async def _fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None: ...
-        async def _execute(self, sql: str, *args: Any) -> None: ...
-        async def _vacuum(self, table: str) -> None: ...
 
     async def add_proposal(self, proposal: NewProposal, *, now: datetime) -> LinkProposal:
         try:
