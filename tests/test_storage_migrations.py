@@ -29,7 +29,7 @@ TABLES = {
 # 0001 tables, 0002 ledger indexes, 0003 cards and reminders, 0004 account use trigger,
 # 0005 drops the ledger indexes only test queries used, 0006 locales, 0007 history and tallies,
 # 0008 the guarantees several processes rely on
-LATEST = 8
+LATEST = 9
 
 
 def schema(path: Path) -> list[tuple[str, str]]:
