@@ -24,6 +24,7 @@ from discord_layer.charts import ChartRenderer
 from discord_layer.command_sync import sync_commands
 from discord_layer.modlog import ModLog
 from discord_layer.replies import actor_from
+from discord_layer.stats_flow import StatsFlow
 from discord_layer.texts import Texts
 from discord_layer.tree import BotTree
 from discord_layer.vote_flow import VoteFlow
@@ -57,6 +58,7 @@ EXTENSIONS = (
     "cogs.help",
     "cogs.stats",
     "cogs.retention",
+    "cogs.proposals",
 )
 YOUNG_COLLECTION_EVERY = 10_000  # allocations; see run_event_loop
 # Loggers that print secrets below INFO: interaction payloads, HTTP/2 headers, SQL parameters.
@@ -89,10 +91,14 @@ class CtVoteBot(commands.Bot):
         self.texts = texts
         self.dev_guild_id = settings.dev_guild_id
         self.reminder_check_seconds = settings.reminder_check_seconds
-        self.cards = CardBoard(self, services.cards, texts, settings.card_refresh_seconds)
-        self.modlog = ModLog(self, services.links, services.error_digest, texts)
-        self.votes = VoteFlow(services.voting, self.cards, self.modlog)
+        self.proposal_check_seconds = settings.proposal_check_seconds
+        self.cards = CardBoard(
+            self, services.cards, services.locales, texts, settings.card_refresh_seconds
+        )
+        self.modlog = ModLog(self, services.links, services.locales, services.error_digest, texts)
+        self.votes = VoteFlow(services.voting, services.locales, self.cards.refresh, self.modlog)
         self.charts = ChartRenderer(settings.database_path.parent / "matplotlib")
+        self.stats = StatsFlow(services.history, self.charts)
         self.commands_synced = asyncio.Event()
         self.stopping = False
         self.ops_server: OpsServer | None = None

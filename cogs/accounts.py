@@ -13,6 +13,7 @@ from discord.app_commands import locale_str
 from discord.ext import commands
 
 from discord_layer.forget_flow import FORGET_QUESTION, ForgetConfirmation
+from discord_layer.installs import anywhere
 from discord_layer.ledger_lines import own_history_lines
 from discord_layer.replies import (
     NO_PINGS,
@@ -23,7 +24,8 @@ from discord_layer.replies import (
     texts_of,
 )
 from discord_layer.tree import OPENS_MODAL, acknowledge_privately, report_error
-from i18n.message import Channel, Message, Moment, Name, Number, msg
+from discord_layer.vote_limits import next_vote_line
+from i18n.message import Message, Moment, Number, msg
 from services.accounts import AccountService, AccountStatus
 from services.commands import (
     ACCOUNT_CONNECT,
@@ -37,7 +39,7 @@ from services.history import HistoryService
 from services.privacy import PrivacyService, data_filename
 
 if TYPE_CHECKING:
-    from bot import CtVoteBot
+    from discord_layer.host import Host
 
 
 CONNECT_FORM_TIMEOUT = 10 * 60  # seconds to find and paste a token; then the form is forgotten
@@ -102,8 +104,8 @@ def describe_status(status: AccountStatus) -> list[Message]:
     if account is None:
         lines = [
             msg(
-                "No tracker account is connected: you vote anonymously, sharing the channel's "
-                "anonymous vote. Connect one with {connect}; {help} explains how.",
+                "No tracker account is connected: you use the channel's shared vote. Connect "
+                "one with {connect}; {help} explains how.",
                 connect=ACCOUNT_CONNECT,
                 help=HELP_ACCOUNT,
             )
@@ -123,46 +125,11 @@ def describe_status(status: AccountStatus) -> list[Message]:
         if status.reminders_on
         else msg("Reminders when a link reopens: off ({on}).", on=REMIND_ON)
     )
-    for entry in status.next_votes:
-        link, channel = Name(entry.link.name), Channel(entry.link.channel_id)
-        if entry.at is None:
-            line = (
-                msg(
-                    "• {link} in {channel}: your last vote got no clear answer from the tracker, "
-                    "so it may or may not have counted; you cannot vote again (one vote per "
-                    "person).",
-                    link=link,
-                    channel=channel,
-                )
-                if entry.uncertain
-                else msg(
-                    "• {link} in {channel}: you cannot vote again (one vote per person).",
-                    link=link,
-                    channel=channel,
-                )
-            )
-        else:
-            when = Moment(entry.at, "relative")
-            line = (
-                msg(
-                    "• {link} in {channel}: your last vote got no clear answer from the tracker, "
-                    "so it may or may not have counted; you can vote again {when}.",
-                    link=link,
-                    channel=channel,
-                    when=when,
-                )
-                if entry.uncertain
-                else msg(
-                    "• {link} in {channel}: you can vote again {when}.",
-                    link=link,
-                    channel=channel,
-                    when=when,
-                )
-            )
-        lines.append(line)
+    lines.extend(next_vote_line(entry) for entry in status.next_votes)
     return lines
 
 
+@anywhere
 class Accounts(
     commands.GroupCog,
     group_name="account",
@@ -196,7 +163,7 @@ class Accounts(
         forgotten = await self.accounts.disconnect(actor_from(interaction))
         await reply_privately(
             interaction,
-            msg("Your API token is erased; you now vote anonymously.")
+            msg("Your API token is erased; you now use the channel's shared vote.")
             if forgotten
             else msg("No tracker account was connected."),
         )
@@ -281,5 +248,5 @@ class Accounts(
         )
 
 
-async def setup(bot: CtVoteBot) -> None:
+async def setup(bot: Host) -> None:
     await bot.add_cog(Accounts(bot.services.accounts, bot.services.history, bot.services.privacy))

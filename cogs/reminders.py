@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands, tasks
 
+from discord_layer.installs import anywhere
 from discord_layer.replies import actor_from, reply_privately
 from discord_layer.texts import Texts
 from i18n.message import Channel, Message, Name, msg
@@ -17,7 +18,7 @@ from services.reminders import ReminderService
 from storage.models import DueReminder
 
 if TYPE_CHECKING:
-    from bot import CtVoteBot
+    from discord_layer.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +32,14 @@ def reminder_text(reminder: DueReminder) -> Message:
     )
 
 
+@anywhere
 class Reminders(
     commands.GroupCog,
     group_name="remind",
-    group_description=locale_str("A private message when a link reopens for you."),
+    group_description=locale_str("A direct message when a link reopens for you."),
 ):
     def __init__(
-        self, bot: CtVoteBot, reminders: ReminderService, texts: Texts, every_seconds: float
+        self, bot: Host, reminders: ReminderService, texts: Texts, every_seconds: float
     ) -> None:
         self.bot = bot
         self.reminders = reminders
@@ -53,7 +55,9 @@ class Reminders(
 
     @app_commands.command(
         name="on",
-        description=locale_str("Get a DM when a daily link you voted on reopens for you."),
+        description=locale_str(
+            "Get a direct message when a daily link you voted on reopens for you."
+        ),
     )
     async def turn_on(self, interaction: discord.Interaction) -> None:
         await self.reminders.turn_on(actor_from(interaction))
@@ -65,7 +69,9 @@ class Reminders(
             ),
         )
 
-    @app_commands.command(name="off", description=locale_str("Stop the reopening DMs."))
+    @app_commands.command(
+        name="off", description=locale_str("Stop the direct messages when a link reopens.")
+    )
     async def turn_off(self, interaction: discord.Interaction) -> None:
         await self.reminders.turn_off(actor_from(interaction))
         await reply_privately(interaction, msg("Reminders are off."))
@@ -104,5 +110,5 @@ class Reminders(
         return True
 
 
-async def setup(bot: CtVoteBot) -> None:
+async def setup(bot: Host) -> None:
     await bot.add_cog(Reminders(bot, bot.services.reminders, bot.texts, bot.reminder_check_seconds))

@@ -15,23 +15,27 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from discord_layer.render import A_MEMBER_WITHIN, amount
+from discord_layer.host import host_of
+from discord_layer.render import A_MEMBER_WITHIN, SHARED_VOTE, amount
 from discord_layer.texts import Texts
+from discord_layer.tree import report_error
 from i18n.message import Duration, Member, Message, Moment, Number, Term, msg, msg_n
 from services.cards import CardService, CardSummary
 from services.commands import HELP_VOTING
 from services.links import RemovedLink
+from services.locales import LocaleService
+from services.voting import LinkById
 from storage.models import ChannelLink, LinkCard, VoteInterval
 from tracker.models import Operation, VoteType
 
 if TYPE_CHECKING:
-    from bot import CtVoteBot
+    from discord_layer.host import Host
 
 log = logging.getLogger(__name__)
 
 BUTTONS = (
-    (VoteType.ADD, msg("Add"), discord.ButtonStyle.success),
-    (VoteType.SUB, msg("Remove"), discord.ButtonStyle.danger),
+    (VoteType.ADD, msg("Add time"), discord.ButtonStyle.success),
+    (VoteType.SUB, msg("Remove time"), discord.ButtonStyle.danger),
     (VoteType.RAND, msg("Random"), discord.ButtonStyle.secondary),
 )
 NO_PINGS = discord.AllowedMentions.none()
@@ -63,9 +67,14 @@ class CardVoteButton(
     ) -> CardVoteButton:
         return cls(int(match["link_id"]), VoteType(match["kind"]), item.label or "")
 
-    async def callback(self, interaction: discord.Interaction[CtVoteBot]) -> None:
-        """Hand the press to the Voting cog, which owns every way of voting."""
-        interaction.client.dispatch("card_vote", interaction, self.link_id, self.vote_type)
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """The same vote as `/vote`'s, through the one vote flow."""
+        try:
+            await host_of(interaction).votes.cast(
+                interaction, LinkById(self.link_id), self.vote_type
+            )
+        except Exception as error:  # a button's errors bypass the command tree's handler
+            await report_error(interaction, error)
 
 
 class CardStatsButton(
@@ -91,9 +100,11 @@ class CardStatsButton(
     ) -> CardStatsButton:
         return cls(int(match["link_id"]), item.label or "")
 
-    async def callback(self, interaction: discord.Interaction[CtVoteBot]) -> None:
-        """Hand the press to the Stats cog, which owns every way of asking for statistics."""
-        interaction.client.dispatch("card_stats", interaction, self.link_id)
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await host_of(interaction).stats.card_pressed(interaction, self.link_id)
+        except Exception as error:  # a button's errors bypass the command tree's handler
+            await report_error(interaction, error)
 
 
 # TRANSLATORS: the label of a link card's button that shows the link's statistics.
@@ -110,8 +121,8 @@ def card_view(link_id: int, render: Render, *, disabled: bool = False) -> discor
 
 def vote_count(total: int, identified: int, anonymous: int) -> Message:
     return msg_n(
-        "{count} vote ({identified} identified, {anonymous} anonymous)",
-        "{count} votes ({identified} identified, {anonymous} anonymous)",
+        "{count} vote ({identified} with an account, {anonymous} shared)",
+        "{count} votes ({identified} with an account, {anonymous} shared)",
         total,
         identified=Number(identified),
         anonymous=Number(anonymous),
@@ -121,8 +132,7 @@ def vote_count(total: int, identified: int, anonymous: int) -> Message:
 def _last_voter(summary: CardSummary) -> Member | Message:
     last = summary.tally.last_vote
     if last is not None and last.anonymous:
-        # TRANSLATORS: who cast the last vote on a link card, when it was anonymous.
-        return msg("anonymous")
+        return SHARED_VOTE
     if last is None or last.user_id is None or not summary.last_voter_named:
         return A_MEMBER_WITHIN
     return Member(last.user_id)
@@ -195,7 +205,7 @@ def card_embed(summary: CardSummary, render: Render) -> discord.Embed:
         (
             msg("New here?"),
             msg(
-                "{help} explains how votes count, the shared anonymous vote and your own vote.",
+                "{help} explains how votes count, the shared vote and your own vote.",
                 help=HELP_VOTING,
             ),
         ),
@@ -213,7 +223,7 @@ def _rules(link: ChannelLink) -> Message:
         else msg("one vote ever")
     )
     voters = (
-        msg("anonymous votes share one")
+        msg("one shared vote without an account")
         if link.anonymous_allowed
         else msg("connected accounts only")
     )
@@ -235,17 +245,23 @@ class CardBoard:
     """
 
     def __init__(
-        self, bot: CtVoteBot, cards: CardService, texts: Texts, refresh_seconds: float
+        self,
+        bot: Host,
+        cards: CardService,
+        locales: LocaleService,
+        texts: Texts,
+        refresh_seconds: float,
     ) -> None:
         self._bot = bot
         self._cards = cards
+        self._locales = locales
         self._texts = texts
         self._refresh_seconds = refresh_seconds
         self._pending: dict[int, asyncio.Task[None]] = {}
 
     async def post(self, link: ChannelLink) -> LinkCard:
         summary = await self._cards.summary_of(link)
-        render = self._renderer(link)
+        render = await self._renderer(link)
         channel = self._bot.get_partial_messageable(link.channel_id, guild_id=link.guild_id)
         message = await channel.send(
             embed=card_embed(summary, render),
@@ -273,14 +289,14 @@ class CardBoard:
         summary = await self._cards.summary(link_id) if cards else None  # no card: no tally
         if summary is None:
             return
-        render = self._renderer(summary.link)
+        render = await self._renderer(summary.link)
         for card in cards:
             await self._edit(
                 card, embed=card_embed(summary, render), view=card_view(link_id, render)
             )
 
     async def disable(self, removed: RemovedLink) -> None:
-        render = self._renderer(removed.link)
+        render = await self._renderer(removed.link)
         for card in removed.cards:
             await self._edit(
                 card,
@@ -288,9 +304,11 @@ class CardBoard:
                 view=card_view(removed.link.id, render, disabled=True),
             )
 
-    def _renderer(self, link: ChannelLink) -> Render:
-        """Cards speak the server's language, as stored with the link."""
-        return lambda message: self._texts.render(message, link.locale)
+    async def _renderer(self, link: ChannelLink) -> Render:
+        """Cards speak the server's public language: its choice, else Discord's as stored with
+        the link (a card edit has no interaction to ask)."""
+        language = await self._locales.public_locale(link.guild_id, link.locale)
+        return lambda message: self._texts.render(message, language)
 
     async def _edit(self, card: LinkCard, *, embed: discord.Embed, view: discord.ui.View) -> None:
         channel = self._bot.get_partial_messageable(card.channel_id)

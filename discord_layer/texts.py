@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from babel.lists import format_list
 from discord import app_commands
 
+from discord_layer.markup import plain, timestamp
 from i18n.catalogue import SOURCE_LANGUAGE, Catalogue
 from i18n.formats import babel_locale, format_duration, format_number
 from i18n.message import (
@@ -31,7 +32,6 @@ from i18n.message import (
     Role,
     Term,
 )
-from services.markup import plain, timestamp
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class Texts(app_commands.Translator):
             case Names(texts=texts):
                 return format_list([_code(text) for text in texts], locale=babel_locale(language))
             case Listing(items=items):
-                rendered = [self._render(item, language) for item in items]
+                rendered = [self._param(item, language) for item in items]
                 return format_list(rendered, locale=babel_locale(language))
             case Command(name=name, option=option):
                 return self._mention(name, option)

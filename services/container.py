@@ -14,6 +14,7 @@ from services.history import HistoryService
 from services.links import LinkAdmin
 from services.locales import LocaleService
 from services.privacy import PrivacyService
+from services.proposals import ProposalService
 from services.reminders import ReminderService
 from services.voting import VotingService
 from storage.interface import Storage
@@ -33,6 +34,7 @@ class Services:
     error_digest: ErrorDigest
     history: HistoryService
     privacy: PrivacyService
+    proposals: ProposalService
 
     @classmethod
     def build(
@@ -59,4 +61,5 @@ class Services:
             error_digest=ErrorDigest(clock),
             history=HistoryService(db, links, voting, clock),
             privacy=PrivacyService(db, clock),
+            proposals=ProposalService(db, links, clock),
         )

@@ -8,11 +8,17 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
-from i18n.message import Message, Moment, Name, Names, Outside, msg
+from i18n.message import Channel, Name, Names, Outside, msg
 from services.actor import Actor
 from services.calls import GameCaller
 from services.clock import Clock
-from services.commands import ACCOUNT_CONNECT, ACCOUNT_DISCONNECT, HELP_ACCOUNT, LINKS_ADD
+from services.commands import (
+    ACCOUNT_CONNECT,
+    ACCOUNT_DISCONNECT,
+    HELP_ACCOUNT,
+    LINKS_ADD,
+    LINKS_LIST,
+)
 from services.errors import (
     AlreadyInProgress,
     LinkNotResolved,
@@ -20,6 +26,7 @@ from services.errors import (
     NotConnected,
     VoteLimited,
 )
+from services.limits import NextVote
 from services.links import typed_name
 from storage.errors import LinkRemoved, StorageUnavailable, VoteAlreadyCounted
 from storage.interface import Storage
@@ -119,8 +126,7 @@ class VotingService:
         key = (link.id, None if anonymous else actor.user_id)
         busy = (
             msg(
-                "This channel's anonymous vote on {link} is already on its way to the tracker. "
-                "{hint}",
+                "The channel's shared vote on {link} is already on its way to the tracker. {hint}",
                 link=Name(link.name),
                 hint=CONNECT_HINT,
             )
@@ -165,8 +171,19 @@ class VotingService:
             except errors.RequestRejected as error:
                 if anonymous:
                     error.hint = msg(
-                        "Anonymous votes from this bot share one vote. {hint}", hint=CONNECT_HINT
+                        "Members without a connected account share one vote. {hint}",
+                        hint=CONNECT_HINT,
                     )
+                raise
+            except errors.NotFound as error:
+                error.logged = msg(
+                    "⚠️ The tracker does not know link {link} in {channel} (HTTP 404): its token "
+                    "may be wrong, or its LINK game turned off. Votes on it now wait, and the bot "
+                    "asks the tracker again later; check the link with {list}.",
+                    link=Name(link.name),
+                    channel=Channel(link.channel_id),
+                    list=LINKS_LIST,
+                )
                 raise
         if result.session is not None and result.session != link.session_id:
             try:
@@ -238,7 +255,7 @@ class VotingService:
             raise NotConnected(
                 msg(
                     "The tracker rejected your API token last time. Connect again with "
-                    "{connect} (or {disconnect} to vote anonymously); {help} explains where the "
+                    "{connect} (or {disconnect} to use the shared vote); {help} explains where the "
                     "token is found.",
                     connect=ACCOUNT_CONNECT,
                     disconnect=ACCOUNT_DISCONNECT,
@@ -248,7 +265,7 @@ class VotingService:
         if account is None and not link.anonymous_allowed:
             raise NotConnected(
                 msg(
-                    "Link {link} counts only connected accounts. {hint}",
+                    "Only members with a connected account can vote on {link}. {hint}",
                     link=Name(link.name),
                     hint=CONNECT_HINT,
                 )
@@ -266,66 +283,5 @@ class VotingService:
         if reopens is not None and reopens <= self._clock():
             return
         raise VoteLimited(
-            _limit_message(link, last, anonymous=anonymous, reopens=reopens), next_vote_at=reopens
+            NextVote(link=link, at=reopens, uncertain=is_uncertain(last), anonymous=anonymous)
         )
-
-
-def _limit_message(
-    link: ChannelLink, last: LedgerEntry, *, anonymous: bool, reopens: datetime | None
-) -> Message:
-    """Why the vote is refused, one whole sentence per case, with when it reopens (if ever)."""
-    name = Name(link.name)
-    once = link.interval is VoteInterval.ONCE or reopens is None
-    when = Moment(reopens, "relative") if reopens is not None else None
-    if anonymous and is_uncertain(last):
-        if once:
-            return msg(
-                "This channel's last anonymous vote on {link} got no clear answer from the "
-                "tracker, so it may or may not have counted; to be safe it is used: members "
-                "without a connected account share one vote, once. {hint}",
-                link=name,
-                hint=CONNECT_HINT,
-            )
-        return msg(
-            "This channel's last anonymous vote on {link} got no clear answer from the tracker, "
-            "so it may or may not have counted; to be safe it is used: members without a "
-            "connected account share one vote per 24 hours. You can vote again {when}. {hint}",
-            link=name,
-            when=when,
-            hint=CONNECT_HINT,
-        )
-    if anonymous:
-        if once:
-            return msg(
-                "This channel's anonymous vote on {link} is used: members without a connected "
-                "account share one vote, once. {hint}",
-                link=name,
-                hint=CONNECT_HINT,
-            )
-        return msg(
-            "This channel's anonymous vote on {link} is used: members without a connected "
-            "account share one vote per 24 hours. You can vote again {when}. {hint}",
-            link=name,
-            when=when,
-            hint=CONNECT_HINT,
-        )
-    if is_uncertain(last):
-        if once:
-            return msg(
-                "Your last vote on {link} got no clear answer from the tracker, so it may or may "
-                "not have counted; to be safe it counts as your one vote.",
-                link=name,
-            )
-        return msg(
-            "Your last vote on {link} got no clear answer from the tracker, so it may or may not "
-            "have counted; to be safe it counts as your vote. You can vote again {when}.",
-            link=name,
-            when=when,
-        )
-    if once:
-        return msg("You have already voted on {link}; it allows one vote per person.", link=name)
-    return msg(
-        "You have already voted on {link} in the last 24 hours. You can vote again {when}.",
-        link=name,
-        when=when,
-    )

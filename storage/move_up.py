@@ -43,8 +43,9 @@ TABLES = (
     "card_refresh_claims",
     "member_privacy",
     "guild_retention",
+    "link_proposals",
 )
-IDENTITIES = ("channel_links", "ledger")
+IDENTITIES = ("channel_links", "ledger", "link_proposals")
 
 
 class MoveRefused(StorageError):

@@ -16,6 +16,7 @@ from storage.models import (
     LedgerEntry,
     LedgerStatus,
     LinkCard,
+    LinkProposal,
     LinkStats,
     LinkTally,
     MemberCall,
@@ -27,7 +28,7 @@ from storage.timestamps import day_of_number, from_db, from_db_or_none
 from storage.token_cipher import TokenCipher
 
 Row = Mapping[str, Any]
-# The user_id of ledger rows whose voter was forgotten: no Discord user has it (migration 0009).
+# The user_id of ledger rows whose voter was forgotten: no Discord user has it (migration 0011).
 FORMER_MEMBER = 0
 # The meta key holding when retention was last applied, by whichever process claimed the run.
 RETENTION_RUN_META = "retention_applied_at"
@@ -35,6 +36,7 @@ RETENTION_RUN_META = "retention_applied_at"
 SECRET_COLUMNS = (
     ("accounts", "user_id", "api_token"),
     ("channel_links", "id", "link_token"),
+    ("link_proposals", "id", "link_token"),
 )
 
 
@@ -152,7 +154,10 @@ def settings_from_row(guild_id: int, row: Row | None) -> GuildSettings:
     if row is None:
         return GuildSettings(guild_id=guild_id, voter_role_id=None, log_channel_id=None)
     return GuildSettings(
-        guild_id=guild_id, voter_role_id=row["voter_role_id"], log_channel_id=row["log_channel_id"]
+        guild_id=guild_id,
+        voter_role_id=row["voter_role_id"],
+        log_channel_id=row["log_channel_id"],
+        language=row["language"],
     )
 
 
@@ -192,4 +197,22 @@ def stats_from_rows(
         ends=[end_point_from_row(row) for row in ends],
         penalties=[end_point_from_row(row) for row in reversed(penalties_newest_first)],
         last_vote=None if last is None else entry_from_row(last),
+    )
+
+
+def proposal_from_row(row: Row, cipher: TokenCipher) -> LinkProposal:
+    return LinkProposal(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        proposer_id=row["proposer_id"],
+        name=row["name"],
+        link_token=cipher.decrypt(bytes(row["link_token"])),
+        interval=VoteInterval(row["vote_interval"]),
+        anonymous_allowed=bool(row["anonymous_allowed"]),
+        proposer_locale=row["proposer_locale"],
+        guild_locale=row["guild_locale"],
+        created_at=from_db(row["created_at"]),
+        log_channel_id=row["log_channel_id"],
+        message_id=row["message_id"],
     )

@@ -10,7 +10,7 @@ from storage.postgres.sql import SqlStore
 from storage.rows import RETENTION_RUN_META, record_from_rows
 from storage.timestamps import MICROSECONDS_PER_DAY, to_db
 
-# The trigger of migration 0009 erases the rest in this statement. Pending rows keep their voter:
+# The trigger of migration 0011 erases the rest in this statement. Pending rows keep their voter:
 # a call that began meanwhile still has its outcome to record.
 FORGET_SQL = """
     INSERT INTO forget_requests (user_id)

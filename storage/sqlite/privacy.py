@@ -10,7 +10,7 @@ from storage.rows import RETENTION_RUN_META, record_from_rows
 from storage.sqlite.sql import SqlStore
 from storage.timestamps import MICROSECONDS_PER_DAY, to_db
 
-# The trigger of migration 0009 does the erasing, in this one statement; written only while none
+# The trigger of migration 0011 does the erasing, in this one statement; written only while none
 # of the member's calls is under way (a call's outcome is still to be recorded on its row).
 FORGET_SQL = """
     INSERT INTO forget_requests (user_id)

@@ -1,5 +1,5 @@
 -- Privacy: members' choices about their name, servers' retention of voters, forgetting on request
--- (mirrors SQLite's 0009). A forgotten voter's ledger rows keep their figures; user_id becomes 0
+-- (mirrors SQLite's 0011). A forgotten voter's ledger rows keep their figures; user_id becomes 0
 -- (no Discord user has it) and voter_name NULL.
 
 CREATE TABLE member_privacy (
