@@ -10,7 +10,7 @@ from discord.ext import commands, tasks
 from services.privacy import PrivacyService
 
 if TYPE_CHECKING:
-    from bot import CtVoteBot
+    from discord_layer.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -37,5 +37,5 @@ class Retention(commands.Cog):
             log.exception("retention round failed")
 
 
-async def setup(bot: CtVoteBot) -> None:
+async def setup(bot: Host) -> None:
     await bot.add_cog(Retention(bot.services.privacy))
