@@ -202,7 +202,12 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
     metrics = Metrics()
     async with AsyncExitStack() as stack:
         db = await stack.enter_async_context(
-            connect_storage(settings.database_url, settings.database_path, key)
+            connect_storage(
+                settings.database_url,
+                settings.database_path,
+                key,
+                settings.database_timeout_seconds,
+            )
         )
         if db.recovered_at_open:
             log.warning(

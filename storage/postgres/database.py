@@ -7,7 +7,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any, Self
@@ -39,6 +39,13 @@ from storage.models import (
     VoteInterval,
 )
 from storage.postgres import history, votes
+from storage.postgres.deadlines import (
+    close_connection,
+    close_pool,
+    connection_options,
+    take_voter_lock,
+    voter_lock_pauses,
+)
 from storage.read_cache import ReadCache
 from storage.rows import (
     SECRET_COLUMNS,
@@ -52,7 +59,7 @@ from storage.rows import (
     tally_from_rows,
 )
 from storage.sqlite.history import END_POINTS, EXPORT_BATCH, PENALTY_POINTS
-from storage.sqlite.sql import DATABASE_UNAVAILABLE
+from storage.sqlite.sql import DATABASE_UNAVAILABLE, DEFAULT_TIMEOUT_SECONDS
 from storage.timestamps import to_db, to_db_or_none, utc_day_number
 from storage.token_cipher import KEY_CANARY_META, TokenCipher, check_key
 
@@ -62,6 +69,7 @@ log = logging.getLogger(__name__)
 # running process for its whole life; (BOOT_LOCKS, 0) serialises migrations.
 BOOT_LOCKS = 0x63_74_76  # "ctv"
 POOL_SIZE = 10
+MIGRATION_SECONDS = 3600.0
 # Errors that say the server cannot be used now, as opposed to a mistake in our SQL.
 _UNAVAILABLE = (
     OSError,
@@ -71,6 +79,8 @@ _UNAVAILABLE = (
     asyncpg.OperatorInterventionError,
     asyncpg.InterfaceError,
     asyncpg.InternalClientError,  # what a connection the server dropped mid-use can raise
+    asyncpg.QueryCanceledError,  # statement_timeout
+    asyncpg.LockNotAvailableError,  # lock_timeout
 )
 _PENDING_CONSTRAINTS = ("ledger_one_pending_vote", "ledger_one_pending_game")
 # Settles the pending rows of every process life whose lock is free: those lives ended.
@@ -113,8 +123,10 @@ class PostgresDatabase:
         life: asyncpg.Connection,
         boot_id: int,
         cipher: TokenCipher,
+        deadline_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         self._url = url
+        self._deadline = deadline_seconds
         self._pool = pool
         self._life = life
         self.boot_id = boot_id
@@ -126,19 +138,31 @@ class PostgresDatabase:
         self._settings: ReadCache[int, GuildSettings] = ReadCache()
 
     @classmethod
-    async def open(cls, url: str, key: bytes, *, now: datetime | None = None) -> PostgresDatabase:
-        """Migrate, prove the key fits, and settle calls that ended processes left pending."""
+    async def open(
+        cls,
+        url: str,
+        key: bytes,
+        *,
+        now: datetime | None = None,
+        deadline_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> PostgresDatabase:
+        """Migrate, prove the key fits, and settle calls that ended processes left pending.
+
+        Connecting and every statement later get `deadline_seconds` seconds
+        (DATABASE_TIMEOUT_SECONDS), on the server too; migrations are given longer.
+        """
         cipher = TokenCipher(key)
+        options = connection_options(deadline_seconds)
         with unavailable_as_storage_error("cannot connect to PostgreSQL"):
-            life = await asyncpg.connect(url)
+            life = await asyncpg.connect(url, **options)
         try:
             boot_id = await _hold_a_life_lock(life)
             with unavailable_as_storage_error("cannot connect to PostgreSQL"):
-                pool = await asyncpg.create_pool(url, min_size=1, max_size=POOL_SIZE)
+                pool = await asyncpg.create_pool(url, min_size=1, max_size=POOL_SIZE, **options)
         except BaseException:
-            await life.close()
+            await close_connection(life, deadline_seconds)
             raise
-        db = cls(url, pool, life, boot_id, cipher)
+        db = cls(url, pool, life, boot_id, cipher, deadline_seconds)
         try:
             applied = await db._migrate(postgres_migrations())
             await check_key(db, cipher)
@@ -156,9 +180,14 @@ class PostgresDatabase:
     @classmethod
     @asynccontextmanager
     async def connect(
-        cls, url: str, key: bytes, *, now: datetime | None = None
+        cls,
+        url: str,
+        key: bytes,
+        *,
+        now: datetime | None = None,
+        deadline_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> AsyncIterator[PostgresDatabase]:
-        db = await cls.open(url, key, now=now)
+        db = await cls.open(url, key, now=now, deadline_seconds=deadline_seconds)
         try:
             yield db
         finally:
@@ -169,8 +198,8 @@ class PostgresDatabase:
         self._closing = True
         if self._relocking is not None:
             self._relocking.cancel()
-        await self._pool.close()
-        await self._life.close()
+        await close_pool(self._pool, self._deadline)
+        await close_connection(self._life, self._deadline)
 
     def _life_lost(self, conn: asyncpg.Connection) -> None:
         """The connection holding this life's lock broke (a restart of the server, the network):
@@ -184,7 +213,7 @@ class PostgresDatabase:
         delay = 0.1
         while not self._closing:
             try:
-                life = await asyncpg.connect(self._url)
+                life = await asyncpg.connect(self._url, **connection_options(self._deadline))
                 locked = await life.fetchval(
                     "SELECT pg_try_advisory_lock($1, $2)", BOOT_LOCKS, self.boot_id
                 )
@@ -208,25 +237,33 @@ class PostgresDatabase:
 
     # Plumbing.
 
+    def _connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        """A pool connection within the deadline (the pool's `command_timeout` bounds queries)."""
+        return self._pool.acquire(timeout=self._deadline)
+
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         with unavailable_as_storage_error():
-            return await self._pool.fetch(sql, *args)
+            async with self._connection() as conn:
+                return await conn.fetch(sql, *args)
 
     async def _fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         with unavailable_as_storage_error():
-            return await self._pool.fetchrow(sql, *args)
+            async with self._connection() as conn:
+                return await conn.fetchrow(sql, *args)
 
     async def _fetchval(self, sql: str, *args: Any) -> Any:
         with unavailable_as_storage_error():
-            return await self._pool.fetchval(sql, *args)
+            async with self._connection() as conn:
+                return await conn.fetchval(sql, *args)
 
     async def _execute(self, sql: str, *args: Any) -> None:
         with unavailable_as_storage_error():
-            await self._pool.execute(sql, *args)
+            async with self._connection() as conn:
+                await conn.execute(sql, *args)
 
     async def _migrate(self, migrations: list[Migration]) -> int:
         with unavailable_as_storage_error():
-            async with self._pool.acquire() as conn:
+            async with self._connection() as conn:
                 return await apply_migrations(conn, migrations)
 
     async def schema_version(self) -> int:
@@ -258,7 +295,7 @@ class PostgresDatabase:
         """
         count = 0
         with unavailable_as_storage_error():
-            async with self._pool.acquire() as conn, conn.transaction():
+            async with self._connection() as conn, conn.transaction():
                 for table, key_column, column in SECRET_COLUMNS:  # names, never input
                     select = f"SELECT {key_column}, {column} FROM {table} FOR UPDATE"  # noqa: S608
                     update = f"UPDATE {table} SET {column} = $1 WHERE {key_column} = $2"  # noqa: S608
@@ -495,20 +532,11 @@ class PostgresDatabase:
         )
         try:
             with unavailable_as_storage_error():
-                async with self._pool.acquire() as conn:
-                    if limit_since is None:
+                if limit_since is None:
+                    async with self._connection() as conn:
                         entry_id = await conn.fetchval(votes.BEGIN_CALL_SQL[False], *args)
-                    else:
-                        lock = _voter_lock(call)  # an int: nothing from outside is interpolated
-                        await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({lock})")
-                        try:
-                            sql = votes.BEGIN_CALL_SQL[call.anonymous]
-                            entry_id = await conn.fetchval(sql, *args)
-                        except BaseException:
-                            with contextlib.suppress(*_UNAVAILABLE, asyncpg.PostgresError):
-                                await conn.execute("ROLLBACK")  # else the pool's reset does
-                            raise
-                        await conn.execute("COMMIT")
+                else:
+                    entry_id = await self._begin_vote(call, args)
         except asyncpg.ForeignKeyViolationError:
             raise LinkRemoved("That link has just been removed from this channel.") from None
         except asyncpg.UniqueViolationError as error:
@@ -518,6 +546,31 @@ class PostgresDatabase:
         if entry_id is None:
             raise VoteAlreadyCounted("the voter has a counted vote within the limit")
         return int(entry_id)
+
+    async def _begin_vote(self, call: NewCall, args: tuple[Any, ...]) -> int | None:
+        """Write the vote's row holding its voter's lock, so the check sees every earlier row.
+
+        A lock held elsewhere is tried again without holding a pool connection meanwhile, so
+        votes waiting for one voter cannot crowd out every other command; after the deadline the
+        vote is refused as under way.
+        """
+        lock = _voter_lock(call)  # an int: nothing from outside is interpolated
+        pauses = voter_lock_pauses(self._deadline)
+        while True:
+            async with self._connection() as conn:
+                if await take_voter_lock(conn, lock):
+                    try:
+                        entry_id = await conn.fetchval(votes.BEGIN_CALL_SQL[call.anonymous], *args)
+                    except BaseException:
+                        with contextlib.suppress(*_UNAVAILABLE, asyncpg.PostgresError):
+                            await conn.execute("ROLLBACK")  # else the pool's reset does
+                        raise
+                    await conn.execute("COMMIT")
+                    return entry_id
+            pause = next(pauses, None)
+            if pause is None:
+                raise CallUnderWay("another session holds this voter's lock")
+            await asyncio.sleep(pause)
 
     async def finish_played(self, entry_id: int, result: PlayedResult, *, now: datetime) -> None:
         await self._finish(
@@ -739,9 +792,15 @@ class PostgresDatabase:
 
 
 async def apply_migrations(conn: asyncpg.Connection, migrations: list[Migration]) -> int:
-    """Apply what is missing, each file in one transaction; concurrent starts take turns."""
+    """Apply what is missing, each file in one transaction; concurrent starts take turns.
+
+    A migration may take long on a big ledger: it is not held to the bot's statement deadline.
+    """
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1, 0)", BOOT_LOCKS)
+        await conn.execute("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0")
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock($1, 0)", BOOT_LOCKS, timeout=MIGRATION_SECONDS
+        )
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)"
@@ -752,7 +811,7 @@ async def apply_migrations(conn: asyncpg.Connection, migrations: list[Migration]
         for migration in missing:
             log.info("applying migration %s", migration.name)
             async with conn.transaction():
-                await conn.execute(migration.sql)
+                await conn.execute(migration.sql, timeout=MIGRATION_SECONDS)
                 await conn.execute(
                     "INSERT INTO schema_migrations VALUES ($1, $2, $3)",
                     migration.version,
