@@ -46,6 +46,7 @@ from storage.postgres.deadlines import (
     take_voter_lock,
     voter_lock_pauses,
 )
+from storage.postgres.outcomes import PostgresOutcomeStore
 from storage.read_cache import ReadCache
 from storage.rows import (
     SECRET_COLUMNS,
@@ -107,7 +108,7 @@ def postgres_migrations() -> list[Migration]:
     return load_migrations(resources.files("storage.postgres") / "migrations")
 
 
-class PostgresDatabase:
+class PostgresDatabase(PostgresOutcomeStore):
     """A pool of connections, and one more that holds this process life's lock until it ends.
 
     Each method is one statement or one transaction, so a process killed between two leaves whole

@@ -23,6 +23,7 @@ from storage.sqlite.history import HistoryStore
 from storage.sqlite.ledger import LedgerStore
 from storage.sqlite.life_lock import LifeLock
 from storage.sqlite.links import LinkStore
+from storage.sqlite.outcomes import OutcomeStore
 from storage.sqlite.reminders import ReminderStore
 from storage.sqlite.sql import (
     DATABASE_UNAVAILABLE,
@@ -47,7 +48,14 @@ _PRAGMAS = (
 
 
 class Database(
-    AccountStore, LinkStore, GuildStore, LedgerStore, HistoryStore, CardStore, ReminderStore
+    AccountStore,
+    LinkStore,
+    GuildStore,
+    LedgerStore,
+    OutcomeStore,
+    HistoryStore,
+    CardStore,
+    ReminderStore,
 ):
     """Owns the single aiosqlite connection; every query the bot makes is a method here."""
 
