@@ -7,7 +7,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any, Self
@@ -128,6 +128,7 @@ class PostgresDatabase(PostgresOutcomeStore):
     ) -> None:
         self._url = url
         self._deadline = deadline_seconds
+        self._releasing: set[asyncio.Future[None]] = set()
         self._pool = pool
         self._life = life
         self.boot_id = boot_id
@@ -238,9 +239,23 @@ class PostgresDatabase(PostgresOutcomeStore):
 
     # Plumbing.
 
-    def _connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
-        """A pool connection within the deadline (the pool's `command_timeout` bounds queries)."""
-        return self._pool.acquire(timeout=self._deadline)
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pool connection for one operation: waiting for it, the statements and handing it
+        back all within the deadline. After a query timed out, asyncpg hands the connection back
+        only once the server confirmed the cancellation: that goes on in the background."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._deadline
+        async with asyncio.timeout_at(deadline):
+            conn = await self._pool.acquire()
+        try:
+            async with asyncio.timeout_at(deadline):
+                yield conn
+        finally:
+            release = asyncio.ensure_future(self._pool.release(conn))
+            self._releasing.add(release)
+            release.add_done_callback(self._releasing.discard)
+            await asyncio.wait({release}, timeout=max(0.0, deadline - loop.time()))
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         with unavailable_as_storage_error():
@@ -264,7 +279,7 @@ class PostgresDatabase(PostgresOutcomeStore):
 
     async def _migrate(self, migrations: list[Migration]) -> int:
         with unavailable_as_storage_error():
-            async with self._connection() as conn:
+            async with self._pool.acquire(timeout=self._deadline) as conn:
                 return await apply_migrations(conn, migrations)
 
     async def schema_version(self) -> int:
@@ -296,7 +311,7 @@ class PostgresDatabase(PostgresOutcomeStore):
         """
         count = 0
         with unavailable_as_storage_error():
-            async with self._connection() as conn, conn.transaction():
+            async with self._pool.acquire(timeout=self._deadline) as conn, conn.transaction():
                 for table, key_column, column in SECRET_COLUMNS:  # names, never input
                     select = f"SELECT {key_column}, {column} FROM {table} FOR UPDATE"  # noqa: S608
                     update = f"UPDATE {table} SET {column} = $1 WHERE {key_column} = $2"  # noqa: S608
