@@ -47,7 +47,9 @@ log = logging.getLogger("ctvote")
 
 # After the grace, members of calls still under way are told "may or may not have counted";
 # delivering that may take this long before the bot closes.
-GIVE_UP_REPLY_SECONDS = 5.0
+GIVE_UP_REPLY_SECONDS = 3.0
+# At a stop, outcomes the database has not taken yet get this long before it closes.
+LAST_OUTCOMES_SECONDS = 1.0
 # A pending row older than the longest tracker call plus this, with no outcome on its way,
 # becomes unknown; looked for this often.
 STALE_MARGIN_SECONDS = 30.0

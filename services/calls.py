@@ -107,14 +107,27 @@ class GameCaller:
         """Let one call per key run at a time; a second (a double click) is refused, not queued.
 
         The check and the claim happen with no await between them, so two tasks cannot both pass.
+        From here the interaction counts as under way: a stop's drain waits for it, checks
+        included.
         """
+        if self._stopping:
+            raise Restarting(RESTARTING)
         if key in self._in_flight:
             raise AlreadyInProgress(busy_message)
+        self._answering_now()
         self._in_flight.add(key)
         try:
             yield
         finally:
             self._in_flight.discard(key)
+
+    def _answering_now(self) -> asyncio.Task[object] | None:
+        """Count the current interaction's task among those a stop waits for."""
+        task = asyncio.current_task()
+        if task is not None and task not in self._answering:
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
+        return task
 
     async def give_up(self, reply_seconds: float) -> int:
         """After the grace: stop waiting for the tracker. Each call still under way settles as
@@ -159,11 +172,8 @@ class GameCaller:
         if self._stopping:
             raise Restarting(RESTARTING)
         self._throttle.check(call)
-        task = asyncio.current_task()
+        task = self._answering_now()
         mine: set[asyncio.Task[object]] = {task} if task is not None else set()
-        if task is not None and task not in self._answering:
-            self._answering.add(task)
-            task.add_done_callback(self._answering.discard)
         self._calling |= mine
         try:
             async with self._slot():
@@ -235,7 +245,7 @@ class GameCaller:
             raise
         except asyncio.CancelledError:
             unknown = partial(self._db.finish_unknown, entry_id, "cancelled", now=self._clock())
-            await asyncio.shield(self._record(entry_id, unknown))
+            self.outcomes.write_soon(entry_id, unknown)  # the member's answer need not wait
             task = asyncio.current_task()
             if self._giving_up and task is not None and task.uncancel() == 0:
                 raise errors.NoResponse("the bot stopped before the tracker answered") from None

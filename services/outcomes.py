@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from storage.errors import EntryNotPending, StorageUnavailable
 
@@ -54,11 +55,19 @@ class OutcomeWriter:
             )
             self._retry_later(entry_id, write)
 
+    def write_soon(self, entry_id: int, write: Write) -> None:
+        """`write`, tried in the background from the start (for a call being cut off)."""
+        self._start(entry_id, self.write(entry_id, write))
+
     def _retry_later(self, entry_id: int, write: Write) -> None:
+        self._start(entry_id, self._retry(entry_id, write))
+
+    def _start(self, entry_id: int, writing: Coroutine[Any, Any, None]) -> None:
         earlier = self._retrying.get(entry_id)
-        if earlier is not None:  # a second outcome for one row: the later one says more
+        # A second outcome for one row says more; a first try that failed hands over to retries.
+        if earlier is not None and earlier is not asyncio.current_task():
             earlier.cancel()
-        task = asyncio.create_task(self._retry(entry_id, write), name=f"ledger {entry_id}")
+        task = asyncio.create_task(writing, name=f"ledger {entry_id}")
         self._retrying[entry_id] = task
         task.add_done_callback(lambda done: self._forget(entry_id, done))
 
