@@ -15,7 +15,7 @@ import pytest
 
 from ops.health import DATABASE_FAILING, DATABASE_SILENT, MAX_CONNECTIONS
 from storage.models import NewCall
-from storage.postgres.database import _voter_lock
+from storage.postgres.ledger import _voter_lock
 from tests.bot_world import ALICE, GENERAL, GUILD_ID, MODERATOR, VOTING, BotWorld, public_result
 from tests.helpers_faults import connected_member, private_answer
 from tests.postgres_server import PostgresServer

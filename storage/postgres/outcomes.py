@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 from datetime import datetime
 
-import asyncpg
-
+from storage.postgres.sql import SqlStore
 from storage.timestamps import to_db
 
 SETTLE_STALE_SQL = """
@@ -16,9 +15,8 @@ SETTLE_STALE_SQL = """
 """
 
 
-class PostgresOutcomeStore:
+class OutcomeStore(SqlStore):
     boot_id: int  # this process life's, written on its pending rows
-    _fetch: Callable[..., Awaitable[list[asyncpg.Record]]]  # the database's plumbing
 
     async def settle_stale_calls(
         self, *, before: datetime, now: datetime, keep: Collection[int]
