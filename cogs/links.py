@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import discord
@@ -65,6 +66,7 @@ def _choice(
         channel_id,
         guild_id,
         takes_messages=kind in MESSAGE_CHANNELS,
+        member_can_view=permissions.view_channel,
         member_can_post=permissions.view_channel and getattr(permissions, send.value),
         bot_lacks=frozenset(
             needed
@@ -122,6 +124,23 @@ def this_channel(interaction: discord.Interaction) -> ChannelChoice | None:
         interaction.permissions,
         interaction.app_permissions,
     )
+
+
+def viewable_by(interaction: discord.Interaction) -> Callable[[int], bool]:
+    """Whether the member can view a channel of the server, by our cache of its roles and
+    overwrites; an administrator sees every channel, and a channel we do not know (deleted)
+    counts as not viewable."""
+    guild, member = interaction.guild, interaction.user
+    if interaction.permissions.administrator:
+        return lambda channel_id: True
+
+    def can_view(channel_id: int) -> bool:
+        channel = guild.get_channel_or_thread(channel_id) if guild is not None else None
+        if channel is None or not isinstance(member, discord.Member):
+            return False
+        return channel.permissions_for(member).view_channel
+
+    return can_view
 
 
 def describe_link(link: ChannelLink) -> Message:
@@ -309,7 +328,7 @@ class Links(
         channel: ChannelOption | None = None,
     ) -> None:
         history = await self.bot.services.history.link_history(
-            actor_from(interaction), name, channel, count
+            actor_from(interaction), name, channel or this_channel(interaction), count
         )
         await reply_lines_privately(interaction, link_history_lines(history))
 
@@ -326,7 +345,10 @@ class Links(
         channel: ChannelOption | None = None,
     ) -> None:
         async with self.bot.services.history.export(
-            actor_from(interaction), name, channel, size_limit=interaction.filesize_limit
+            actor_from(interaction),
+            name,
+            channel or this_channel(interaction),
+            size_limit=interaction.filesize_limit,
         ) as export:
             text = (
                 msg_n(
@@ -349,14 +371,23 @@ class Links(
         description=locale_str("List every link of this server with its channel and settings."),
     )
     async def list_links(self, interaction: discord.Interaction) -> None:
-        links = await self.admin.list(actor_from(interaction))
-        if not links:
+        visible = await self.admin.list(actor_from(interaction), viewable_by(interaction))
+        if not visible.links and not visible.left_out:
             await reply_privately(
                 interaction,
                 msg("This server has no links yet: add one with {add}.", add=LINKS_ADD),
             )
             return
-        await reply_lines_privately(interaction, [describe_link(link) for link in links])
+        lines = [describe_link(link) for link in visible.links]
+        if visible.left_out:
+            lines.append(
+                msg_n(
+                    "{count} link in a channel you cannot view is not shown.",
+                    "{count} links in channels you cannot view are not shown.",
+                    visible.left_out,
+                )
+            )
+        await reply_lines_privately(interaction, lines)
 
 
 @app_commands.guild_only()

@@ -161,7 +161,7 @@ class HistoryService:
         self, actor: Actor, name: str, channel: ChannelChoice | None, count: int
     ) -> LinkHistory:
         """The link's last `count` calls, newest first (moderators only)."""
-        link = await self._links.find(actor, name, channel)
+        link = await self._links.find_to_read(actor, name, channel)
         count = max(1, min(count, HISTORY_MAX))
         return LinkHistory(link=link, calls=await self._db.calls_on_link(link.id, count))
 
@@ -184,7 +184,7 @@ class HistoryService:
 
         Written a batch at a time to a temporary folder that is removed when the block ends.
         """
-        link = await self._links.find(actor, name, channel)
+        link = await self._links.find_to_read(actor, name, channel)
         folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="ctvote-export-"))
         try:
             filename = f"{link.name}-votes.csv"

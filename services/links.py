@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -33,15 +34,25 @@ class ChannelChoice:
     """A channel a moderator named or typed in, as far as our rules care.
 
     `guild_id` is the server our cache puts it in (None: unknown); `takes_messages` says whether
-    the bot can post there at all, `member_can_post` whether the moderator may see it and write
-    there themselves, `bot_lacks` which of the permissions it needs the bot has not there.
+    the bot can post there at all, `member_can_view` whether the moderator may see it,
+    `member_can_post` whether they may also write there themselves, `bot_lacks` which of the
+    permissions it needs the bot has not there.
     """
 
     id: int
     guild_id: int | None
     takes_messages: bool
+    member_can_view: bool
     member_can_post: bool
     bot_lacks: frozenset[BotPermission]
+
+
+@dataclass(frozen=True)
+class VisibleLinks:
+    """The server's links in channels the moderator can view, and how many others there are."""
+
+    links: list[ChannelLink]
+    left_out: int
 
 
 @dataclass(frozen=True)
@@ -156,6 +167,20 @@ class LinkAdmin:
         _posting_allowed(channel, CARD_NEEDS)
         return await self.find(actor, name, channel)
 
+    async def find_to_read(
+        self, actor: Actor, name: str, channel: ChannelChoice | None
+    ) -> ChannelLink:
+        """A link whose votes the moderator asks to read: only in a channel they can view."""
+        if channel is not None and not channel.member_can_view:
+            raise NotAllowed(
+                msg(
+                    "You cannot view {channel} yourself, so the bot does not show you its "
+                    "links' votes.",
+                    channel=Channel(channel.id),
+                )
+            )
+        return await self.find(actor, name, channel)
+
     async def find(self, actor: Actor, name: str, channel: ChannelChoice | None) -> ChannelLink:
         guild_id, channel_id = self._target(actor, channel)
         wanted = normalise_name(name)
@@ -173,8 +198,11 @@ class LinkAdmin:
             raise BadInput(no_such_link(link.channel_id, link.name))
         return RemovedLink(link=removed, cards=cards)
 
-    async def list(self, actor: Actor) -> list[ChannelLink]:
-        return await self._db.links_in_guild(actor.require_manager())
+    async def list(self, actor: Actor, can_view: Callable[[int], bool]) -> VisibleLinks:
+        """`can_view(channel_id)`: whether the moderator can view that channel, as for reading."""
+        links = await self._db.links_in_guild(actor.require_manager())
+        visible = [link for link in links if can_view(link.channel_id)]
+        return VisibleLinks(visible, len(links) - len(visible))
 
     async def names(self, actor: Actor, channel_id: int, typed: str) -> list[str]:
         if actor.guild_id is None or not actor.manage_guild:
