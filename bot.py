@@ -91,7 +91,9 @@ class CtVoteBot(commands.Bot):
         self.cards = CardBoard(self, services.cards, texts, settings.card_refresh_seconds)
         self.modlog = ModLog(self, services.links, services.error_digest, texts)
         self.votes = VoteFlow(services.voting, self.cards, self.modlog)
-        self.charts = ChartRenderer(settings.database_path.parent / "matplotlib")
+        self.charts = ChartRenderer(
+            settings.database_path.parent / "matplotlib", settings.chart_deadline_seconds
+        )
         self.commands_synced = asyncio.Event()
         self.stopping = False
         self.ops_server: OpsServer | None = None

@@ -17,6 +17,7 @@ from discord_layer.charts import Chart, ChartRenderer, ChartTexts
 from discord_layer.replies import NO_PINGS, actor_from, reply_privately, texts_of
 from discord_layer.tree import acknowledge_privately, report_error
 from i18n.message import Duration, Member, Message, Name, Term, msg, msg_n
+from services.charts import ChartLimit
 from services.history import HistoryService, Period, StatsReport
 from services.voting import LinkById, LinkByName, LinkRef
 
@@ -97,8 +98,9 @@ def chart_of(report: StatsReport, render: Render, language: str) -> Chart:
 
 
 class Stats(commands.Cog):
-    def __init__(self, history: HistoryService, charts: ChartRenderer) -> None:
+    def __init__(self, history: HistoryService, limit: ChartLimit, charts: ChartRenderer) -> None:
         self.history = history
+        self.limit = limit
         self.charts = charts
 
     @app_commands.guild_only()
@@ -146,6 +148,7 @@ class Stats(commands.Cog):
                 interaction, msg("Link {link} has no played votes yet.", link=name)
             )
             return
+        self.limit.admit(interaction.user.id)
         texts = texts_of(interaction)
         language = texts.language(interaction.locale)
 
@@ -162,4 +165,4 @@ class Stats(commands.Cog):
 
 
 async def setup(bot: CtVoteBot) -> None:
-    await bot.add_cog(Stats(bot.services.history, bot.charts))
+    await bot.add_cog(Stats(bot.services.history, bot.services.charts, bot.charts))

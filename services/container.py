@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from services.accounts import AccountService
 from services.calls import SLOT_WAIT_SECONDS, CallObserver, GameCaller
 from services.cards import CardService
+from services.charts import ChartLimit
 from services.clock import Clock
 from services.error_digest import ErrorDigest
 from services.games import GamesService
@@ -31,6 +32,7 @@ class Services:
     calls: GameCaller
     error_digest: ErrorDigest
     history: HistoryService
+    charts: ChartLimit
 
     @classmethod
     def build(
@@ -56,4 +58,5 @@ class Services:
             calls=caller,
             error_digest=ErrorDigest(clock),
             history=HistoryService(db, links, voting, clock),
+            charts=ChartLimit(clock),
         )
