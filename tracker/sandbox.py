@@ -129,6 +129,7 @@ class FaultKind(StrEnum):
     RATE_LIMITED = "rate_limited"
     DROP = "drop"
     HANG = "hang"
+    ECHO_400 = "echo_400"
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,12 @@ class Fault:
     @classmethod
     def rate_limited(cls, retry_after: int = 30, *, apply_game: bool = False) -> Fault:
         return cls(FaultKind.RATE_LIMITED, apply_game, retry_after)
+
+    @classmethod
+    def echo_400(cls) -> Fault:
+        """Refuse with a message that quotes the request's link token and bearer back, as a
+        careless server's error text might."""
+        return cls(FaultKind.ECHO_400)
 
     @classmethod
     def drop(cls, *, apply_game: bool = False) -> Fault:
@@ -435,7 +442,7 @@ class SandboxTracker:
                 await self._stopping.wait()
             if fault.kind in (FaultKind.HANG, FaultKind.DROP):
                 return _drop(request)
-            response = _fault_response(fault)
+            response = _fault_response(fault, self.requests[index])
         self.requests[index] = replace(self.requests[index], status=response.status)
         return response
 
@@ -637,8 +644,12 @@ def _drop(request: web.Request) -> web.StreamResponse:
     return web.Response()
 
 
-def _fault_response(fault: Fault) -> web.Response:
+def _fault_response(fault: Fault, request: RecordedRequest) -> web.Response:
     match fault.kind:
+        case FaultKind.ECHO_400:
+            token = (request.body or {}).get("token")
+            message = f"Invalid request: token {token!r} not accepted for Bearer {request.bearer}"
+            return web.json_response(_error_envelope("VALIDATION", message), status=400)
         case FaultKind.HTML_500:
             html = "<!DOCTYPE html><html><body><h1>500 Internal Server Error</h1></body></html>"
             return web.Response(status=500, text=html, content_type="text/html")
