@@ -306,9 +306,12 @@ def check_blocked(log: SoakLog) -> list[Violation]:
         if f.domain == "database"
     )
     answers = sorted(
-        (i.dispatched + i.answered, i)
-        for i in log.interactions
-        if i.answered is not None and i.block_keys
+        (
+            (i.dispatched + i.answered, i)
+            for i in log.interactions
+            if i.answered is not None and i.block_keys
+        ),
+        key=lambda pair: pair[0],
     )
     streaks: dict[str, float] = {}
     flagged: set[str] = set()
