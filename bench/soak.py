@@ -142,6 +142,7 @@ class Fleet:
         self.current: dict[int, tuple[BotProcess, Life]] = {}
         self.lives = 0
         self.stop_seconds: list[float] = []
+        self.stopping: dict[int, Life] = {}
 
     async def start(self, shard: int) -> None:
         soak = self.soak
@@ -170,10 +171,14 @@ class Fleet:
         soak.notes.append(f"shard {shard}: gave up starting after {RESTART_TRIES} tries")
 
     def life_of(self, shard: int) -> int | None:
-        """The life that receives the shard's events now; None when it has no connection."""
-        if shard not in self.current or not self.soak.fake.gateway.is_connected(shard):
-            return None
-        return self.current[shard][1].id
+        """The life that receives the shard's events now (a running process gets what it missed
+        when it resumes); None when no process runs, or the one stopping has no connection."""
+        if shard in self.current:
+            return self.current[shard][1].id
+        stopping = self.stopping.get(shard)
+        if stopping is not None and self.soak.fake.gateway.is_connected(shard):
+            return stopping.id
+        return None
 
     async def restart(self, shard: int, how: str) -> None:
         """SIGTERM (wait for the exit) or SIGKILL the shard's process, then start it again."""
@@ -186,6 +191,7 @@ class Fleet:
             await bot.process.wait()
             life.end = "killed"
         else:
+            self.stopping[shard] = life
             bot.process.send_signal(signal.SIGTERM)
             try:
                 async with asyncio.timeout(STOP_WITHIN):
@@ -195,6 +201,8 @@ class Fleet:
                 bot.process.kill()
                 await bot.process.wait()
                 life.end = "overran"
+            finally:
+                del self.stopping[shard]
             self.stop_seconds.append(time.monotonic() - started)
         life.ended = self.soak.clock()
         await self.start(shard)
