@@ -11,16 +11,12 @@ import bot
 from settings import Settings, SettingsError, load_settings
 from storage.backends import token_key
 from storage.errors import StorageError
+from storage.models import DatabaseReport
 from storage.postgres.database import PostgresDatabase
+from storage.postgres.maintenance import inspect_postgres
 from storage.private_files import refuse_if_open_to_others
 from storage.sqlite.database import database_files
-from storage.sqlite.maintenance import (
-    DatabaseReport,
-    backup_database,
-    inspect_database,
-    inspect_postgres,
-    rotate_token_key,
-)
+from storage.sqlite.maintenance import backup_database, inspect_database, rotate_token_key
 from storage.token_cipher import WRONG_KEY_MESSAGE, TokenCipher, legacy_key_file, load_token_key
 
 # The maintenance commands never talk to Discord, so they need no DISCORD_TOKEN.

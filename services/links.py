@@ -14,7 +14,7 @@ from services.clock import Clock
 from services.errors import BadInput, NotAllowed, invalid_token
 from storage.errors import LinkNameTaken
 from storage.interface import Storage
-from storage.models import ChannelLink, LinkCard, VoteInterval
+from storage.models import ChannelLink, LinkCard, NewLink, VoteInterval
 from tracker.client import check_token
 from tracker.errors import InvalidGameRequest
 
@@ -120,27 +120,27 @@ class LinkAdmin:
     ) -> ChannelLink:
         guild_id, channel_id = self._target(actor, channel)
         _posting_allowed(channel, CARD_NEEDS)
-        token = link_token.strip()
+        token = SecretStr(link_token.strip())
         try:
-            check_token(SecretStr(token), "link token")
+            check_token(token, "link token")
         except InvalidGameRequest as error:
             raise invalid_token(error, link=True) from None
         existing = {link.name for link in await self._db.links_in_channel(guild_id, channel_id)}
         if name is None:
             name = _free_default_name(existing)
         name = normalise_name(name)
+        link = NewLink(
+            guild_id=guild_id,
+            channel_id=channel_id,
+            name=name,
+            link_token=token,
+            interval=interval,
+            anonymous_allowed=anonymous_allowed,
+            added_by=actor.user_id,
+            locale=actor.guild_locale,
+        )
         try:
-            return await self._db.add_link(
-                guild_id=guild_id,
-                channel_id=channel_id,
-                name=name,
-                link_token=token,
-                interval=interval,
-                anonymous_allowed=anonymous_allowed,
-                added_by=actor.user_id,
-                now=self._clock(),
-                locale=actor.guild_locale,
-            )
+            return await self._db.add_link(link, now=self._clock())
         except LinkNameTaken:
             raise BadInput(
                 msg(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# The start of every StorageUnavailable raised by a statement that failed (not by opening).
+DATABASE_UNAVAILABLE = "the database cannot be used"
+
 
 class StorageError(Exception):
     """Base for storage failures the bot can explain, as opposed to bugs."""

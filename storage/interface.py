@@ -16,8 +16,8 @@ from storage.models import (
     LinkStats,
     LinkTally,
     NewCall,
+    NewLink,
     PlayedResult,
-    VoteInterval,
 )
 
 
@@ -46,19 +46,7 @@ class Storage(Protocol):
     async def mark_token_rejected(self, user_id: int) -> None: ...
 
     # Links and guild settings.
-    async def add_link(
-        self,
-        *,
-        guild_id: int,
-        channel_id: int,
-        name: str,
-        link_token: str,
-        interval: VoteInterval = VoteInterval.DAILY,
-        anonymous_allowed: bool = True,
-        added_by: int,
-        now: datetime,
-        locale: str | None = None,
-    ) -> ChannelLink: ...
+    async def add_link(self, link: NewLink, *, now: datetime) -> ChannelLink: ...
     async def remove_link(
         self, guild_id: int, channel_id: int, name: str
     ) -> ChannelLink | None: ...

@@ -54,6 +54,20 @@ class ChannelLink:
     locale: str | None = None  # the server's Discord locale, for public messages
 
 
+@dataclass(frozen=True, kw_only=True)
+class NewLink:
+    """A link a moderator is about to offer in a channel; keywords only, as three fields are ids."""
+
+    guild_id: int
+    channel_id: int
+    name: str
+    link_token: SecretStr
+    added_by: int
+    interval: VoteInterval = VoteInterval.DAILY
+    anonymous_allowed: bool = True
+    locale: str | None = None  # the server's Discord locale, for public messages
+
+
 @dataclass(frozen=True)
 class GuildSettings:
     """Per-guild choices made by its managers."""
@@ -198,3 +212,14 @@ class DueReminder:
     channel_id: int
     reopened_at: datetime
     locale: str | None = None  # the member's Discord locale as last seen
+
+
+@dataclass(frozen=True)
+class DatabaseReport:
+    """What `check-config` says about a database, on either backend."""
+
+    exists: bool
+    schema_version: int = 0
+    known_version: int = 0
+    integrity: str = "ok"
+    key_fits: bool = True

@@ -22,7 +22,8 @@ import asyncpg
 from pydantic import SecretStr
 
 from storage.errors import StorageError
-from storage.postgres.database import PostgresDatabase, unavailable_as_storage_error
+from storage.postgres.database import PostgresDatabase
+from storage.postgres.sql import unavailable_as_storage_error
 from storage.rows import SECRET_COLUMNS
 from storage.sqlite.database import Database
 from storage.token_cipher import TokenCipher, default_key_file, legacy_key_file, load_token_key

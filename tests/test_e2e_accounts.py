@@ -9,10 +9,11 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
+from pydantic import SecretStr
 
 from bot import CHATTY_LIBRARIES, configure_logging
 from cogs.accounts import ConnectModal
-from storage.models import NewCall, PlayedResult, VoteInterval
+from storage.models import NewCall, NewLink, PlayedResult, VoteInterval
 from tests.bot_world import ALICE, GUILD_ID, MODERATOR, VOTING, BotWorld, public_result
 from tests.conftest import StoredBytes
 
@@ -195,12 +196,14 @@ async def test_status_with_many_links_is_paged_into_messages_discord_accepts(
     names = [f"once-link-with-a-long-name-{i:04d}" for i in range(40)]
     for name in names:
         link = await world.db.add_link(
-            guild_id=GUILD_ID,
-            channel_id=VOTING.id,
-            name=name,
-            link_token=world.new_link_token(waitint=0),
-            interval=VoteInterval.ONCE,
-            added_by=MODERATOR.id,
+            NewLink(
+                guild_id=GUILD_ID,
+                channel_id=VOTING.id,
+                name=name,
+                link_token=SecretStr(world.new_link_token(waitint=0)),
+                interval=VoteInterval.ONCE,
+                added_by=MODERATOR.id,
+            ),
             now=now,
         )
         call = NewCall(

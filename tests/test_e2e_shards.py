@@ -17,8 +17,9 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from pydantic import SecretStr
 
-from storage.models import LedgerStatus
+from storage.models import LedgerStatus, NewLink
 from storage.postgres.database import PostgresDatabase
 from tests.bot_world import BOT_SCRIPT, GENERAL, GUILD_ID, MODERATOR, BotWorld, public_result
 from tests.fake_discord import Channel, Exchange, Member, slash
@@ -87,11 +88,13 @@ async def links(world: BotWorld) -> dict[int, Link]:
     for channel in (GENERAL, OTHER_CHANNEL):
         assert channel.guild_id is not None
         await world.db.add_link(
-            guild_id=channel.guild_id,
-            channel_id=channel.id,
-            name="main",
-            link_token=world.new_link_token(),
-            added_by=MODERATOR.id,
+            NewLink(
+                guild_id=channel.guild_id,
+                channel_id=channel.id,
+                name="main",
+                link_token=SecretStr(world.new_link_token()),
+                added_by=MODERATOR.id,
+            ),
             now=now,
         )
         found[shard_of(channel.guild_id, SHARDS)] = Link(

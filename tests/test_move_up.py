@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from pydantic import SecretStr
 
 from storage.errors import VoteAlreadyCounted
-from storage.models import LedgerStatus, PlayedResult, VoteInterval
+from storage.models import LedgerStatus, NewLink, PlayedResult, VoteInterval
 from storage.move_up import TABLES, MoveRefused, move_up
 from storage.postgres.database import PostgresDatabase
 from storage.sqlite.database import Database
@@ -32,17 +33,26 @@ async def fill(path: Path, key: bytes) -> dict[str, object]:
             await db.save_account(USER + n, f"api-token-{n}", 40 + n, now=NOW)
         await db.mark_token_rejected(USER + 2)
         gone = await db.add_link(
-            guild_id=GUILD, channel_id=CHANNEL, name="gone", link_token="t0", added_by=1, now=NOW
+            NewLink(
+                guild_id=GUILD,
+                channel_id=CHANNEL,
+                name="gone",
+                link_token=SecretStr("t0"),
+                added_by=1,
+            ),
+            now=NOW,
         )
         await db.remove_link(GUILD, CHANNEL, "gone")
         link = await db.add_link(
-            guild_id=GUILD,
-            channel_id=CHANNEL,
-            name="main",
-            link_token="link-token-1",
-            interval=VoteInterval.ONCE,
-            anonymous_allowed=False,
-            added_by=1,
+            NewLink(
+                guild_id=GUILD,
+                channel_id=CHANNEL,
+                name="main",
+                link_token=SecretStr("link-token-1"),
+                interval=VoteInterval.ONCE,
+                anonymous_allowed=False,
+                added_by=1,
+            ),
             now=NOW,
         )
         await db.set_voter_role(GUILD, 55)
@@ -110,7 +120,14 @@ async def test_everything_moves_and_still_works(tmp_path: Path, postgres: Postgr
         with pytest.raises(VoteAlreadyCounted):
             await db.begin_call(vote(before["link"].id), now=NOW, limit_since=DAY_AGO)
         newer = await db.add_link(
-            guild_id=GUILD, channel_id=CHANNEL, name="new", link_token="t", added_by=1, now=NOW
+            NewLink(
+                guild_id=GUILD,
+                channel_id=CHANNEL,
+                name="new",
+                link_token=SecretStr("t"),
+                added_by=1,
+            ),
+            now=NOW,
         )
         assert newer.id > before["link"].id > before["gone"]
         entry_id = await db.begin_call(vote(newer.id), now=NOW)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pydantic import SecretStr
+
 from storage.interface import Storage
-from storage.models import ChannelLink, VoteInterval
+from storage.models import ChannelLink, NewLink, VoteInterval
 from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, played, vote
 
 DAY = timedelta(hours=24)
@@ -13,12 +15,14 @@ DAY = timedelta(hours=24)
 
 async def add_link(db: Storage, interval: VoteInterval = VoteInterval.DAILY) -> ChannelLink:
     return await db.add_link(
-        guild_id=GUILD,
-        channel_id=CHANNEL,
-        name=f"l{interval}",
-        link_token="t",
-        interval=interval,
-        added_by=1,
+        NewLink(
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            name=f"l{interval}",
+            link_token=SecretStr("t"),
+            interval=interval,
+            added_by=1,
+        ),
         now=NOW,
     )
 

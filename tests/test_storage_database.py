@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from pydantic import SecretStr
 
 from storage.errors import InvalidTokenKey, WrongTokenKey
-from storage.models import LedgerStatus, NewCall, PlayedResult
+from storage.models import LedgerStatus, NewCall, NewLink, PlayedResult
 from storage.sqlite.database import BUSY_TIMEOUT_MS, Database
 from tests.helpers_ledger import calls
 from tests.helpers_storage import KEY, NOW, USER, db_path, mode
@@ -92,7 +93,8 @@ async def test_connect_closes_when_the_block_fails(tmp_path: Path) -> None:
 
 async def test_hundreds_of_concurrent_tasks(db: Database, tmp_path: Path) -> None:
     link = await db.add_link(
-        guild_id=1, channel_id=2, name="l", link_token="t", added_by=USER, now=NOW
+        NewLink(guild_id=1, channel_id=2, name="l", link_token=SecretStr("t"), added_by=USER),
+        now=NOW,
     )
 
     async def vote(n: int) -> None:

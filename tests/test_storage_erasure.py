@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
+
+from storage.models import NewLink
 from storage.sqlite.database import Database
 from tests.helpers_storage import CHANNEL, GUILD, KEY, NOW, USER, db_path, file_bytes, raw_query
 
@@ -20,11 +23,13 @@ def stored_ciphertexts(path: Path) -> tuple[bytes, bytes]:
 async def store_both(db: Database) -> None:
     await db.save_account(USER, API_TOKEN, None, now=NOW)
     await db.add_link(
-        guild_id=GUILD,
-        channel_id=CHANNEL,
-        name="alice",
-        link_token=LINK_TOKEN,
-        added_by=USER,
+        NewLink(
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            name="alice",
+            link_token=SecretStr(LINK_TOKEN),
+            added_by=USER,
+        ),
         now=NOW,
     )
 

@@ -11,10 +11,11 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
+from pydantic import SecretStr
 
 from storage.errors import CallUnderWay, InteractionSeen, VoteAlreadyCounted
 from storage.interface import Storage
-from storage.models import LedgerStatus, PlayedResult
+from storage.models import LedgerStatus, NewLink, PlayedResult
 from storage.postgres.database import PostgresDatabase
 from tests.conftest import OpenStorage
 from tests.helpers_ledger import Location, calls
@@ -27,7 +28,14 @@ DAY_AGO = NOW - timedelta(hours=24)
 @pytest.fixture
 async def link_id(db: Storage) -> int:
     link = await db.add_link(
-        guild_id=GUILD, channel_id=CHANNEL, name="alice", link_token="t", added_by=USER, now=NOW
+        NewLink(
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            name="alice",
+            link_token=SecretStr("t"),
+            added_by=USER,
+        ),
+        now=NOW,
     )
     return link.id
 
@@ -148,7 +156,14 @@ async def test_cached_links_and_settings_follow_another_process_within_a_second(
     assert (await db.guild_settings(GUILD)).voter_role_id is None
     async with open_storage() as other:
         await other.add_link(
-            guild_id=GUILD, channel_id=CHANNEL, name="bob", link_token="t", added_by=USER, now=NOW
+            NewLink(
+                guild_id=GUILD,
+                channel_id=CHANNEL,
+                name="bob",
+                link_token=SecretStr("t"),
+                added_by=USER,
+            ),
+            now=NOW,
         )
         await other.set_voter_role(GUILD, 55)
     deadline = asyncio.get_running_loop().time() + 1.5

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import aiosqlite
 import asyncpg
+from pydantic import SecretStr
 
+from storage.history_sizes import END_POINTS
 from storage.interface import Storage
-from storage.migrate import Migration, load_migrations, migrate
-from storage.models import ChannelLink
-from storage.postgres.database import apply_migrations, postgres_migrations
-from storage.sqlite.history import END_POINTS
+from storage.migrate import Migration
+from storage.models import ChannelLink, NewLink
+from storage.postgres import database as postgres
+from storage.sqlite import database as sqlite
 from tests.conftest import OpenStorage
 from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, played, vote
 
@@ -21,11 +23,9 @@ DAY = timedelta(days=1)
 
 async def add_link(db: Storage, name: str = "link") -> ChannelLink:
     return await db.add_link(
-        guild_id=GUILD,
-        channel_id=CHANNEL,
-        name=name,
-        link_token="t",
-        added_by=1,
+        NewLink(
+            guild_id=GUILD, channel_id=CHANNEL, name=name, link_token=SecretStr("t"), added_by=1
+        ),
         now=NOW - 90 * DAY,
     )
 
@@ -137,7 +137,7 @@ def tallies_version(migrations: list[Migration]) -> int:
 
 async def rerun_on_sqlite(path: Path) -> None:
     """The database as an older bot left it, then the tallies' migration alone."""
-    migrations = load_migrations()
+    migrations = sqlite.sqlite_migrations()
     version = tallies_version(migrations)
     async with aiosqlite.connect(path, isolation_level=None) as conn:
         await conn.executescript(
@@ -147,12 +147,12 @@ async def rerun_on_sqlite(path: Path) -> None:
             " ALTER TABLE ledger DROP COLUMN voter_name;"
         )
         await conn.execute(f"PRAGMA user_version = {version - 1}")
-        assert await migrate(conn, migrations[:version]) == 1  # the later ones are in place
+        assert await sqlite.apply_migrations(conn, migrations[:version]) == 1  # later ones in place
         await conn.execute(f"PRAGMA user_version = {migrations[-1].version}")
 
 
 async def rerun_on_postgres(url: str) -> None:
-    migrations = postgres_migrations()
+    migrations = postgres.postgres_migrations()
     version = tallies_version(migrations)
     conn = await asyncpg.connect(url)
     try:
@@ -166,7 +166,7 @@ async def rerun_on_postgres(url: str) -> None:
         later = await conn.fetch(
             "DELETE FROM schema_migrations WHERE version >= $1 RETURNING *", version
         )
-        assert await apply_migrations(conn, migrations[:version]) == 1
+        assert await postgres.apply_migrations(conn, migrations[:version]) == 1
         await conn.executemany(
             "INSERT INTO schema_migrations VALUES ($1, $2, $3)",
             [tuple(row) for row in later if row["version"] > version],

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from pydantic import SecretStr
 
 from storage.errors import EntryNotPending, LinkRemoved
 from storage.interface import Storage
-from storage.models import LedgerEntry, LedgerStatus, NewCall, PlayedResult
+from storage.models import LedgerEntry, LedgerStatus, NewCall, NewLink, PlayedResult
 from storage.sqlite import history, ledger
 from storage.sqlite.database import Database
 from tests.conftest import OpenStorage
@@ -38,7 +39,14 @@ def path(ledger_location: Location) -> Location:
 @pytest.fixture
 async def link_id(db: Storage) -> int:
     link = await db.add_link(
-        guild_id=GUILD, channel_id=CHANNEL, name="alice", link_token="t", added_by=USER, now=NOW
+        NewLink(
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            name="alice",
+            link_token=SecretStr("t"),
+            added_by=USER,
+        ),
+        now=NOW,
     )
     return link.id
 
@@ -228,7 +236,14 @@ async def test_last_anonymous_vote_is_anyone_s(db: Storage, link_id: int) -> Non
 async def test_latest_votes_of_user_one_per_link(db: Storage, link_id: int) -> None:
     other_link = (
         await db.add_link(
-            guild_id=GUILD, channel_id=CHANNEL, name="bob", link_token="t", added_by=1, now=NOW
+            NewLink(
+                guild_id=GUILD,
+                channel_id=CHANNEL,
+                name="bob",
+                link_token=SecretStr("t"),
+                added_by=1,
+            ),
+            now=NOW,
         )
     ).id
     await played(db, vote(link_id), minutes=0)

@@ -5,10 +5,18 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from pydantic import SecretStr
 
 from storage.errors import LinkNameTaken
 from storage.interface import Storage
-from storage.models import ChannelLink, GuildSettings, LedgerStatus, PlayedResult, VoteInterval
+from storage.models import (
+    ChannelLink,
+    GuildSettings,
+    LedgerStatus,
+    NewLink,
+    PlayedResult,
+    VoteInterval,
+)
 from storage.read_cache import ReadCache
 from tests.helpers_ledger import Location, ledger_entry
 from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, vote
@@ -18,28 +26,30 @@ async def add(
     db: Storage, name: str, *, channel_id: int = CHANNEL, guild_id: int = GUILD
 ) -> ChannelLink:
     return await db.add_link(
-        guild_id=guild_id,
-        channel_id=channel_id,
-        name=name,
-        link_token=f"token-of-{name}",
-        interval=VoteInterval.DAILY,
-        anonymous_allowed=True,
-        added_by=USER,
+        NewLink(
+            guild_id=guild_id,
+            channel_id=channel_id,
+            name=name,
+            link_token=SecretStr(f"token-of-{name}"),
+            interval=VoteInterval.DAILY,
+            anonymous_allowed=True,
+            added_by=USER,
+        ),
         now=NOW,
     )
 
 
 async def test_add_and_get(db: Storage) -> None:
-    link = await db.add_link(
+    new = NewLink(
         guild_id=GUILD,
         channel_id=CHANNEL,
         name="alice",
-        link_token="secret-link-token",
+        link_token=SecretStr("secret-link-token"),
         interval=VoteInterval.ONCE,
         anonymous_allowed=False,
         added_by=USER,
-        now=NOW,
     )
+    link = await db.add_link(new, now=NOW)
     assert link == ChannelLink(
         id=link.id,
         guild_id=GUILD,
@@ -53,14 +63,17 @@ async def test_add_and_get(db: Storage) -> None:
         session_id=None,
     )
     assert link.link_token.get_secret_value() == "secret-link-token"
-    assert "secret-link-token" not in repr(link)
+    assert "secret-link-token" not in repr(link) + repr(new)
     assert await db.get_link(link.id) == link
     assert await db.get_link(link.id + 1) is None
 
 
 async def test_defaults_are_daily_and_anonymous_allowed(db: Storage) -> None:
     link = await db.add_link(
-        guild_id=GUILD, channel_id=CHANNEL, name="a", link_token="t", added_by=USER, now=NOW
+        NewLink(
+            guild_id=GUILD, channel_id=CHANNEL, name="a", link_token=SecretStr("t"), added_by=USER
+        ),
+        now=NOW,
     )
     assert (link.interval, link.anonymous_allowed) == (VoteInterval.DAILY, True)
 

@@ -9,10 +9,10 @@ import aiosqlite
 import pytest
 
 from storage.errors import StorageError
-from storage.migrate import load_migrations, migrate, schema_version
+from storage.migrate import load_migrations
 from storage.models import LedgerStatus
 from storage.private_files import create_private_file
-from storage.sqlite.database import Database
+from storage.sqlite.database import Database, apply_migrations, schema_version, sqlite_migrations
 from storage.token_cipher import TokenCipher
 from tests.helpers_storage import CHANNEL, GUILD, KEY, NOW, USER, db_path, raw_query
 
@@ -54,10 +54,10 @@ def write_scripts(folder: Path, scripts: dict[str, str]) -> Path:
 
 
 def test_shipped_scripts_are_numbered_from_one() -> None:
-    versions = [m.version for m in load_migrations()]
+    versions = [m.version for m in sqlite_migrations()]
     assert versions == sorted(set(versions))
     assert versions[0] == 1
-    migrations = load_migrations()
+    migrations = sqlite_migrations()
     assert migrations[0].name == "0001_init.sql"
 
 
@@ -65,7 +65,7 @@ async def test_fresh_database_gets_every_version(tmp_path: Path) -> None:
     path = db_path(tmp_path)
     async with Database.connect(path, KEY):
         pass
-    assert version(path) == load_migrations()[-1].version == LATEST
+    assert version(path) == sqlite_migrations()[-1].version == LATEST
     assert names(path, "table") >= TABLES
     assert "ledger_counted_identified" in names(path, "index")
 
@@ -76,7 +76,7 @@ async def test_reopening_changes_nothing(tmp_path: Path) -> None:
         await db.set_meta("k", "v")
     before = schema(path)
     async with aiosqlite.connect(path, isolation_level=None) as conn:
-        assert await migrate(conn, load_migrations()) == 0
+        assert await apply_migrations(conn, sqlite_migrations()) == 0
     async with Database.connect(path, KEY) as db:
         assert await db.get_meta("k") == "v"
     assert schema(path) == before
@@ -88,7 +88,7 @@ async def test_database_at_version_one_is_migrated_with_its_data(tmp_path: Path)
     path.parent.mkdir()
     create_private_file(path)  # as the bot made it: open to others, it would not start
     old = sqlite3.connect(path)
-    old.executescript(load_migrations()[0].sql)
+    old.executescript(sqlite_migrations()[0].sql)
     old.execute("PRAGMA user_version = 1")
     old.execute(
         "INSERT INTO channel_links (guild_id, channel_id, name, link_token, added_by, added_at)"
@@ -152,7 +152,7 @@ async def test_failing_script_leaves_the_previous_version_whole(tmp_path: Path) 
     )
     async with aiosqlite.connect(tmp_path / "m.sqlite3", isolation_level=None) as conn:
         with pytest.raises(sqlite3.OperationalError):
-            await migrate(conn, load_migrations(scripts))
+            await apply_migrations(conn, load_migrations(scripts))
         assert not conn.in_transaction
         assert await schema_version(conn) == 1
         tables = await conn.execute_fetchall("SELECT name FROM sqlite_master")
@@ -160,7 +160,7 @@ async def test_failing_script_leaves_the_previous_version_whole(tmp_path: Path) 
         assert list(await conn.execute_fetchall("SELECT * FROM a")) == []
 
         (scripts / "0002_b.sql").write_text("CREATE TABLE b (x INTEGER);", encoding="utf-8")
-        assert await migrate(conn, load_migrations(scripts)) == 1
+        assert await apply_migrations(conn, load_migrations(scripts)) == 1
         assert await schema_version(conn) == 2
 
 

@@ -6,6 +6,7 @@ move from SQLite to PostgreSQL could meet a column it does not know.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from pathlib import Path
 
@@ -13,15 +14,14 @@ import asyncpg
 import pytest
 
 from storage.interface import Storage
-from storage.migrate import load_migrations
 from storage.postgres.database import PostgresDatabase, postgres_migrations
-from storage.sqlite.database import Database
+from storage.sqlite.database import Database, sqlite_migrations
 from tests.helpers_storage import KEY, db_path, raw_query
 from tests.postgres_server import PostgresServer
 
 
 def test_every_migration_has_its_twin() -> None:
-    sqlite = [migration.version for migration in load_migrations()]
+    sqlite = [migration.version for migration in sqlite_migrations()]
     postgres = [migration.version for migration in postgres_migrations()]
     assert sqlite == postgres
 
@@ -71,3 +71,34 @@ def test_each_backend_offers_every_method_of_the_interface(backend_class: type) 
         offered = getattr(backend_class, name, None)
         assert offered is not None, name
         assert list(inspect.signature(offered).parameters) == list(signature.parameters), name
+
+
+CONCERNS = ("accounts", "cards", "guilds", "history", "ledger", "links", "reminders")
+
+
+def _methods_by_concern(backend: str) -> dict[str, set[str]]:
+    """The public methods each of a backend's concern modules defines in its store classes."""
+    found: dict[str, set[str]] = {}
+    for concern in CONCERNS:
+        module = importlib.import_module(f"storage.{backend}.{concern}")
+        found[concern] = {
+            name
+            for store in vars(module).values()
+            if inspect.isclass(store) and store.__module__ == module.__name__
+            for name, member in vars(store).items()
+            if callable(member) and not name.startswith("_")
+        }
+    return found
+
+
+def test_each_method_and_its_twin_sit_in_files_of_one_name() -> None:
+    """A change to one backend's method is found in the other at once: same file, same name."""
+    sqlite, postgres = _methods_by_concern("sqlite"), _methods_by_concern("postgres")
+    assert sqlite == postgres
+    offered = set().union(*sqlite.values())
+    interface = {
+        name
+        for name, member in vars(Storage).items()
+        if callable(member) and not name.startswith("_")
+    }
+    assert interface - {"close", "get_meta", "set_meta"} <= offered

@@ -1,8 +1,16 @@
-"""PostgreSQL's questions for history, export and statistics (see storage.sqlite.history)."""
+"""What happened on a link or to a member: history, export and statistics, all seeking indexes."""
 
 from __future__ import annotations
 
-from storage.postgres.votes import PLAYED_VOTE
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+from storage.history_sizes import END_POINTS, EXPORT_BATCH, PENALTY_POINTS
+from storage.models import LedgerEntry, LinkStats
+from storage.postgres.ledger import PLAYED_VOTE
+from storage.postgres.sql import SqlStore
+from storage.rows import entry_from_row, stats_from_rows
+from storage.timestamps import to_db, utc_day_number
 
 CALLS_ON_LINK_SQL = """
     SELECT * FROM ledger WHERE link_id = $1
@@ -61,3 +69,39 @@ LAST_PLAYED_SQL = """
     SELECT ledger.* FROM link_totals JOIN ledger ON ledger.id = link_totals.last_played_id
     WHERE link_totals.link_id = $1
 """
+
+
+class HistoryStore(SqlStore):
+    async def calls_on_link(self, link_id: int, limit: int) -> list[LedgerEntry]:
+        rows = await self._fetch(CALLS_ON_LINK_SQL, link_id, limit)
+        return [entry_from_row(row) for row in rows]
+
+    async def calls_of_user(self, user_id: int, limit: int) -> list[LedgerEntry]:
+        rows = await self._fetch(CALLS_OF_USER_SQL, user_id, limit)
+        return [entry_from_row(row) for row in rows]
+
+    async def calls_on_link_in_order(
+        self, link_id: int, batch: int = EXPORT_BATCH
+    ) -> AsyncIterator[list[LedgerEntry]]:
+        """Every call on the link, oldest first, a batch at a time (keyset pages)."""
+        rows = await self._fetch(EXPORT_FIRST_SQL, link_id, batch)
+        while rows:
+            yield [entry_from_row(row) for row in rows]
+            if len(rows) < batch:
+                return
+            last = rows[-1]
+            rows = await self._fetch(
+                EXPORT_NEXT_SQL, link_id, last["created_at"], last["id"], batch
+            )
+
+    async def link_stats(
+        self, link_id: int, *, since: datetime, until: datetime, top: int = 5
+    ) -> LinkStats:
+        start = to_db(since)
+        slice_length = max(1, (to_db(until) - start) // END_POINTS + 1)
+        days = await self._fetch(DAYS_SQL, link_id, utc_day_number(since))
+        voters = await self._fetch(TOP_VOTERS_SQL, link_id, start, top)
+        ends = await self._fetch(ENDS_SQL, link_id, start, start, slice_length)
+        penalties = await self._fetch(PENALTIES_SQL, link_id, start, PENALTY_POINTS)
+        last = await self._fetchrow(LAST_PLAYED_SQL, link_id)
+        return stats_from_rows(days, voters, ends, penalties, last)

@@ -6,14 +6,15 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 import aiosqlite
 
-from storage.errors import StorageError
-from storage.migrate import load_migrations, migrate, schema_version
+from storage.errors import DATABASE_UNAVAILABLE, StorageError
+from storage.migrate import Migration, check_not_newer, load_migrations
 from storage.private_files import create_private_file, refuse_if_open_to_others
 from storage.sqlite.accounts import AccountStore
 from storage.sqlite.cards import CardStore
@@ -24,7 +25,7 @@ from storage.sqlite.ledger import LedgerStore
 from storage.sqlite.life_lock import LifeLock
 from storage.sqlite.links import LinkStore
 from storage.sqlite.reminders import ReminderStore
-from storage.sqlite.sql import DATABASE_UNAVAILABLE, unavailable_as_storage_error
+from storage.sqlite.sql import unavailable_as_storage_error
 from storage.token_cipher import TokenCipher, check_key
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class Database(
             conn.row_factory = aiosqlite.Row
             with unavailable_as_storage_error(f"cannot open the database {path}"):
                 await _configure(conn)
-                applied = await migrate(conn, load_migrations())
+                applied = await apply_migrations(conn, sqlite_migrations())
             await check_key(db, cipher)
             db.recovered_at_open = await db._recover_interrupted(
                 now or datetime.now(UTC), life.ended
@@ -156,6 +157,38 @@ class Database(
         """SQLite's own verdict on the file: "ok", or what is damaged."""
         rows = await self._fetch_all("PRAGMA integrity_check")
         return "\n".join(str(row[0]) for row in rows)
+
+
+def sqlite_migrations() -> list[Migration]:
+    return load_migrations(resources.files("storage.sqlite") / "migrations")
+
+
+async def schema_version(conn: aiosqlite.Connection) -> int:
+    (row,) = await conn.execute_fetchall("PRAGMA user_version")
+    return int(row[0])
+
+
+async def apply_migrations(conn: aiosqlite.Connection, migrations: list[Migration]) -> int:
+    """Apply the missing migrations, each in one transaction with its version bump; return how many.
+
+    The transaction is opened inside the script because sqlite3's executescript commits any
+    transaction that is open when it starts.
+    """
+    current = await schema_version(conn)
+    check_not_newer(current, migrations)
+    missing = [migration for migration in migrations if migration.version > current]
+    for migration in missing:
+        log.info("applying migration %s", migration.name)
+        try:
+            await conn.executescript(
+                f"BEGIN IMMEDIATE;\n{migration.sql}\n;\n"
+                f"PRAGMA user_version = {migration.version};\nCOMMIT;"
+            )
+        except BaseException:
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK")
+            raise
+    return len(missing)
 
 
 def database_files(path: Path) -> list[Path]:

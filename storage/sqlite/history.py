@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime
 
+from storage.history_sizes import END_POINTS, EXPORT_BATCH, PENALTY_POINTS
 from storage.models import LedgerEntry, LinkStats
 from storage.rows import entry_from_row, stats_from_rows
 from storage.sqlite.ledger import PLAYED_VOTE
 from storage.sqlite.sql import SqlStore
 from storage.timestamps import to_db, utc_day_number
-
-EXPORT_BATCH = 2000
-END_POINTS = 400  # a chart is a few hundred pixels wide: more points would not show
-PENALTY_POINTS = 200
 
 CALLS_ON_LINK_SQL = """
     SELECT * FROM ledger WHERE link_id = ?

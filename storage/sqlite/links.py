@@ -8,7 +8,7 @@ from datetime import datetime
 import aiosqlite
 
 from storage.errors import LinkNameTaken
-from storage.models import ChannelLink, VoteInterval
+from storage.models import ChannelLink, NewLink
 from storage.read_cache import ReadCache
 from storage.rows import link_from_row
 from storage.sqlite.sql import SqlStore
@@ -27,19 +27,7 @@ class LinkStore(SqlStore):
         super().__init__(conn, cipher)
         self._channel_links: ReadCache[tuple[int, int], tuple[ChannelLink, ...]] = ReadCache()
 
-    async def add_link(
-        self,
-        *,
-        guild_id: int,
-        channel_id: int,
-        name: str,
-        link_token: str,
-        interval: VoteInterval = VoteInterval.DAILY,
-        anonymous_allowed: bool = True,
-        added_by: int,
-        now: datetime,
-        locale: str | None = None,
-    ) -> ChannelLink:
+    async def add_link(self, link: NewLink, *, now: datetime) -> ChannelLink:
         insert = self._fetch_all(
             """
             INSERT INTO channel_links (guild_id, channel_id, name, link_token, vote_interval,
@@ -48,15 +36,15 @@ class LinkStore(SqlStore):
             RETURNING *
             """,
             (
-                guild_id,
-                channel_id,
-                name,
-                self._cipher.encrypt(link_token),
-                interval.value,
-                anonymous_allowed,
-                added_by,
+                link.guild_id,
+                link.channel_id,
+                link.name,
+                self._cipher.encrypt(link.link_token.get_secret_value()),
+                link.interval.value,
+                link.anonymous_allowed,
+                link.added_by,
                 to_db(now),
-                locale,
+                link.locale,
             ),
         )
         try:
@@ -64,7 +52,7 @@ class LinkStore(SqlStore):
         except sqlite3.IntegrityError as error:
             if error.sqlite_errorname != "SQLITE_CONSTRAINT_UNIQUE":
                 raise
-            raise LinkNameTaken(f"This channel already has a link named “{name}”.") from None
+            raise LinkNameTaken(f"This channel already has a link named “{link.name}”.") from None
         return self._link(row)
 
     async def remove_link(self, guild_id: int, channel_id: int, name: str) -> ChannelLink | None:

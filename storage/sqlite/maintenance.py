@@ -9,29 +9,14 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
-
 from storage.errors import StorageError, StorageUnavailable, WrongTokenKey
-from storage.migrate import load_migrations
-from storage.postgres.database import postgres_migrations, unavailable_as_storage_error
+from storage.models import DatabaseReport
 from storage.private_files import create_private_file, describe_os_error
 from storage.rows import SECRET_COLUMNS
-from storage.sqlite.database import BUSY_TIMEOUT_MS, database_files
+from storage.sqlite.database import BUSY_TIMEOUT_MS, database_files, sqlite_migrations
 from storage.token_cipher import KEY_CANARY_META, TokenCipher
-
-
-@dataclass(frozen=True)
-class DatabaseReport:
-    """What `check-config` says about a database file."""
-
-    exists: bool
-    schema_version: int = 0
-    known_version: int = 0
-    integrity: str = "ok"
-    key_fits: bool = True
 
 
 @contextlib.contextmanager
@@ -67,29 +52,7 @@ def inspect_database(path: Path, cipher: TokenCipher) -> DatabaseReport:
                     cipher.decrypt(row[0].encode())
                 except WrongTokenKey:
                     key_fits = False
-    return DatabaseReport(True, version, load_migrations()[-1].version, integrity, key_fits)
-
-
-async def inspect_postgres(url: str, cipher: TokenCipher) -> DatabaseReport:
-    """The same report for a PostgreSQL database, read without writing (no migration, no key
-    check row, no recovery)."""
-    with unavailable_as_storage_error("cannot connect to PostgreSQL"):
-        conn = await asyncpg.connect(url)
-        try:
-            known = postgres_migrations()[-1].version
-            if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
-                return DatabaseReport(False, known_version=known)
-            version = await conn.fetchval("SELECT max(version) FROM schema_migrations") or 0
-            canary = await conn.fetchval("SELECT value FROM meta WHERE key = $1", KEY_CANARY_META)
-        finally:
-            await conn.close()
-    key_fits = True
-    if canary is not None:
-        try:
-            cipher.decrypt(canary.encode())
-        except WrongTokenKey:
-            key_fits = False
-    return DatabaseReport(True, version, known, "ok", key_fits)
+    return DatabaseReport(True, version, sqlite_migrations()[-1].version, integrity, key_fits)
 
 
 def rotate_token_key(path: Path, cipher: TokenCipher) -> int:

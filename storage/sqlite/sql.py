@@ -10,7 +10,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.errors import StorageUnavailable
+from storage.errors import DATABASE_UNAVAILABLE, StorageUnavailable
 from storage.token_cipher import TokenCipher
 
 log = logging.getLogger(__name__)
@@ -28,8 +28,6 @@ _UNAVAILABLE = (
     "SQLITE_CORRUPT",
     "SQLITE_NOTADB",
 )
-
-DATABASE_UNAVAILABLE = "the database cannot be used"
 
 
 @contextmanager

@@ -32,7 +32,7 @@ CREATE TABLE link_totals (
     last_played_at bigint NOT NULL
 );
 
--- The terms of a played public vote (storage.postgres.votes), on the row just played.
+-- The terms of a played public vote (storage.postgres.ledger), on the row just played.
 CREATE FUNCTION ledger_played_counts_for_link() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
