@@ -92,7 +92,7 @@ class RecordedRequest:
     bearer: str | None = field(repr=False)
     ip: str | None
     status: int | None
-    at: float = 0.0
+    at: float = field(default=0.0, compare=False)
     played: bool = False
 
 
@@ -325,14 +325,15 @@ class SandboxTracker:
             await runner.cleanup()
 
     async def refuse_connections(self) -> None:
-        """Stop listening and close idle connections: new requests meet "connection refused"."""
+        """Stop listening and cut every open connection: requests meet "connection refused" (one
+        under way when this is called loses its connection, as when a server goes down)."""
         if self._runner is None or self._site is None:
             raise RuntimeError("The sandbox is not listening.")
         site, self._site = self._site, None
         await site.stop()
         server = self._runner.server
         for connection in list(server.connections if server is not None else ()):
-            connection.close()  # idle ones at once, busy ones after their answer
+            connection.force_close()
 
     async def accept_connections(self) -> None:
         """Listen again on the same address, after `refuse_connections`."""
