@@ -107,6 +107,7 @@ class Place:
     channel: Channel
     shard: int
     links: list[Link] = field(default_factory=list)
+    named: int = 0
 
 
 @dataclass
@@ -301,7 +302,8 @@ class Soak:
         """The moderator binds a new session's link; its card's message gives the link's id."""
         outsider = self.sandbox.add_user()
         session = self.sandbox.add_session(outsider, link_enabled=True)
-        name = f"g{place.index}l{len(place.links) + 1}"
+        place.named += 1  # a name per attempt: one whose answer was lost may exist
+        name = f"g{place.index}l{place.named}"
         known = {link.link_id for link in place.links}
         await expect_answer(
             self.fake,

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from tests.fake_discord.wire import json_response
+
 
 @dataclass
 class _Limit:
@@ -54,4 +56,6 @@ def _too_many(retry_after: float) -> web.Response:
         "X-RateLimit-Bucket": "fake-limited",
         "X-RateLimit-Scope": "user",
     }
-    return web.json_response(body, status=429, headers=headers)
+    response = json_response(body, status=429)
+    response.headers.update(headers)
+    return response
