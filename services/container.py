@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from services.accounts import AccountService
 from services.calls import SLOT_WAIT_SECONDS, CallObserver, GameCaller
 from services.cards import CardService
+from services.charts import ChartLimit
 from services.clock import Clock
 from services.error_digest import ErrorDigest
 from services.games import GamesService
@@ -35,6 +36,7 @@ class Services:
     history: HistoryService
     privacy: PrivacyService
     proposals: ProposalService
+    charts: ChartLimit
 
     @classmethod
     def build(
@@ -62,4 +64,5 @@ class Services:
             history=HistoryService(db, links, voting, clock),
             privacy=PrivacyService(db, clock),
             proposals=ProposalService(db, links, clock),
+            charts=ChartLimit(clock),
         )

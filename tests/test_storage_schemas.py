@@ -80,6 +80,7 @@ CONCERNS = (
     "history",
     "ledger",
     "links",
+    "outcomes",
     "privacy",
     "proposals",
     "reminders",
