@@ -60,6 +60,8 @@ class GamesService:
         vote_type: VoteType | None,
         play: Callable[[], Awaitable[GameResult]],
     ) -> GameOutcome:
+        # Read before the call: once it is sent, nothing may delay announcing its result.
+        hidden = bool(await self._db.hidden_names([actor.user_id]))
         call = NewCall(
             user_id=actor.user_id,
             guild_id=actor.guild_id,
@@ -76,7 +78,6 @@ class GamesService:
         # around the guard (nor, across processes, around the database's unique pending game).
         with self._caller.exclusive(("game", actor.user_id), BUSY):
             result = await self._caller.call(call, play, busy=BUSY)
-        hidden = bool(await self._db.hidden_names([actor.user_id]))
         return GameOutcome(game, as_dom, session_id, result, name_hidden=hidden)
 
     async def _account(self, actor: Actor) -> Account:

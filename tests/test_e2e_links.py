@@ -469,10 +469,10 @@ async def test_links_list_leaves_out_links_in_channels_the_moderator_cannot_view
     answer = await world.answer("links", "list", member=MODERATOR)
 
     assert answer.ephemeral
-    shown, note, _language = answer.content.splitlines()
+    shown, note, _language, _retention = answer.content.splitlines()
     assert shown.startswith(f"`open` in <#{GENERAL.id}>")
     assert note == "1 link in a channel you cannot view is not shown."
     assert str(HIDDEN.id) not in answer.content
     everything = await world.answer("links", "list", member=ADMIN)
-    assert len(everything.content.splitlines()) == 3
+    assert len(everything.content.splitlines()) == 4
     assert f"`staff` in <#{HIDDEN.id}>" in everything.content
