@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Self
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from storage.errors import StorageError
 from storage.migrate import Migration, check_not_newer, load_migrations
@@ -111,7 +112,7 @@ class PostgresDatabase(
         await self._pool.close()
         await self._life.close()
 
-    def _life_lost(self, conn: asyncpg.Connection) -> None:
+    def _life_lost(self, conn: asyncpg.Connection | PoolConnectionProxy) -> None:
         """The connection holding this life's lock broke (a restart of the server, the network):
         until the lock is taken again, a process starting now would settle this one's calls."""
         if self._closing or conn is not self._life:
@@ -156,7 +157,8 @@ class PostgresDatabase(
     # Meta.
 
     async def get_meta(self, key: str) -> str | None:
-        return await self._fetchval("SELECT value FROM meta WHERE key = $1", key)
+        value: str | None = await self._fetchval("SELECT value FROM meta WHERE key = $1", key)
+        return value
 
     async def set_meta(self, key: str, value: str) -> None:
         await self._execute(
@@ -193,7 +195,9 @@ class PostgresDatabase(
         return count
 
 
-async def apply_migrations(conn: asyncpg.Connection, migrations: list[Migration]) -> int:
+async def apply_migrations(
+    conn: asyncpg.Connection | PoolConnectionProxy, migrations: list[Migration]
+) -> int:
     """Apply what is missing, each file in one transaction; concurrent starts take turns."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1, 0)", BOOT_LOCKS)
