@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from functools import cache, lru_cache
+from typing import Literal
 
 from babel import Locale
 from babel.numbers import format_decimal
@@ -16,8 +17,9 @@ UNITS = (
     (3_600, "duration-hour"),
     (60, "duration-minute"),
 )
+UnitLength = Literal["short", "long", "narrow"]
 # CLDR's narrow German units mix styles (`2 T 3h 15 Min.`); its short ones read evenly.
-UNIT_LENGTH = {"de": "short"}
+UNIT_LENGTH: dict[str, UnitLength] = {"de": "short"}
 
 
 @cache

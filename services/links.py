@@ -173,7 +173,7 @@ class LinkAdmin:
             raise BadInput(no_such_link(link.channel_id, link.name))
         return RemovedLink(link=removed, cards=cards)
 
-    async def list(self, actor: Actor) -> list[ChannelLink]:
+    async def in_guild(self, actor: Actor) -> list[ChannelLink]:
         return await self._db.links_in_guild(actor.require_manager())
 
     async def names(self, actor: Actor, channel_id: int, typed: str) -> list[str]:
@@ -244,9 +244,9 @@ def _posting_allowed(channel: ChannelChoice | None, needs: frozenset[BotPermissi
         )
     lacking = channel.bot_lacks & needs
     # Name only what is missing at the root: the rest follows once it is granted.
-    lacking = {each for each in lacking if not lacking & DEPENDS_ON.get(each, frozenset())}
-    if lacking:
-        names = tuple(PERMISSION_NAMES[each] for each in BotPermission if each in lacking)
+    roots = {each for each in lacking if not lacking & DEPENDS_ON.get(each, frozenset())}
+    if roots:
+        names = tuple(PERMISSION_NAMES[each] for each in BotPermission if each in roots)
         raise NotAllowed(
             msg_n(
                 "The bot lacks the {permissions} permission in {channel}. Grant it there (in the "

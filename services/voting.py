@@ -273,17 +273,10 @@ def _limit_message(
 ) -> Message:
     """Why the vote is refused, one whole sentence per case, with when it reopens (if ever)."""
     name = Name(link.name)
-    once = link.interval is VoteInterval.ONCE or reopens is None
-    when = Moment(reopens, "relative") if reopens is not None else None
+    if link.interval is VoteInterval.ONCE or reopens is None:
+        return _used_once(name, last, anonymous=anonymous)
+    when = Moment(reopens, "relative")
     if anonymous and is_uncertain(last):
-        if once:
-            return msg(
-                "This channel's last anonymous vote on {link} got no clear answer from the "
-                "tracker, so it may or may not have counted; to be safe it is used: members "
-                "without a connected account share one vote, once. {hint}",
-                link=name,
-                hint=CONNECT_HINT,
-            )
         return msg(
             "This channel's last anonymous vote on {link} got no clear answer from the tracker, "
             "so it may or may not have counted; to be safe it is used: members without a "
@@ -293,13 +286,6 @@ def _limit_message(
             hint=CONNECT_HINT,
         )
     if anonymous:
-        if once:
-            return msg(
-                "This channel's anonymous vote on {link} is used: members without a connected "
-                "account share one vote, once. {hint}",
-                link=name,
-                hint=CONNECT_HINT,
-            )
         return msg(
             "This channel's anonymous vote on {link} is used: members without a connected "
             "account share one vote per 24 hours. You can vote again {when}. {hint}",
@@ -308,22 +294,40 @@ def _limit_message(
             hint=CONNECT_HINT,
         )
     if is_uncertain(last):
-        if once:
-            return msg(
-                "Your last vote on {link} got no clear answer from the tracker, so it may or may "
-                "not have counted; to be safe it counts as your one vote.",
-                link=name,
-            )
         return msg(
             "Your last vote on {link} got no clear answer from the tracker, so it may or may not "
             "have counted; to be safe it counts as your vote. You can vote again {when}.",
             link=name,
             when=when,
         )
-    if once:
-        return msg("You have already voted on {link}; it allows one vote per person.", link=name)
     return msg(
         "You have already voted on {link} in the last 24 hours. You can vote again {when}.",
         link=name,
         when=when,
     )
+
+
+def _used_once(name: Name, last: LedgerEntry, *, anonymous: bool) -> Message:
+    """The link allows one vote (per member, or the channel's shared anonymous one): it is used."""
+    if anonymous and is_uncertain(last):
+        return msg(
+            "This channel's last anonymous vote on {link} got no clear answer from the "
+            "tracker, so it may or may not have counted; to be safe it is used: members "
+            "without a connected account share one vote, once. {hint}",
+            link=name,
+            hint=CONNECT_HINT,
+        )
+    if anonymous:
+        return msg(
+            "This channel's anonymous vote on {link} is used: members without a connected "
+            "account share one vote, once. {hint}",
+            link=name,
+            hint=CONNECT_HINT,
+        )
+    if is_uncertain(last):
+        return msg(
+            "Your last vote on {link} got no clear answer from the tracker, so it may or may "
+            "not have counted; to be safe it counts as your one vote.",
+            link=name,
+        )
+    return msg("You have already voted on {link}; it allows one vote per person.", link=name)
