@@ -58,12 +58,13 @@ class CardVoteButton(
         self.vote_type = vote_type
 
     @classmethod
-    async def from_custom_id(
+    # A DynamicItem[Button] is handed its Button; discord.py types the argument as any Item.
+    async def from_custom_id(  # type: ignore[override]
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
     ) -> CardVoteButton:
         return cls(int(match["link_id"]), VoteType(match["kind"]), item.label or "")
 
-    async def callback(self, interaction: discord.Interaction[CtVoteBot]) -> None:
+    async def callback(self, interaction: discord.Interaction) -> None:
         """Hand the press to the Voting cog, which owns every way of voting."""
         interaction.client.dispatch("card_vote", interaction, self.link_id, self.vote_type)
 
@@ -86,12 +87,13 @@ class CardStatsButton(
         self.link_id = link_id
 
     @classmethod
-    async def from_custom_id(
+    # A DynamicItem[Button] is handed its Button; discord.py types the argument as any Item.
+    async def from_custom_id(  # type: ignore[override]
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
     ) -> CardStatsButton:
         return cls(int(match["link_id"]), item.label or "")
 
-    async def callback(self, interaction: discord.Interaction[CtVoteBot]) -> None:
+    async def callback(self, interaction: discord.Interaction) -> None:
         """Hand the press to the Stats cog, which owns every way of asking for statistics."""
         interaction.client.dispatch("card_stats", interaction, self.link_id)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from i18n.formats import MINUS
-from i18n.message import Duration, Member, Message, Moment, Name, Number, Term, msg
+from i18n.message import Duration, Member, Message, Moment, Name, Number, Param, Term, msg
 from services.games import GameOutcome
 from services.markup import arithmetic
 from services.voting import VoteOutcome
@@ -105,7 +105,7 @@ def vote_message(outcome: VoteOutcome, voter_id: int) -> Message:
 
 def game_message(outcome: GameOutcome, player_id: int) -> Message:
     result = outcome.result
-    facts = {
+    facts: dict[str, Param] = {
         "member": Member(player_id),
         "game": Term(GAME_NAMES[outcome.game.value]),
         "session": outcome.session_id,
