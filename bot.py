@@ -87,9 +87,11 @@ class CtVoteBot(commands.Bot):
         self.texts = texts
         self.dev_guild_id = settings.dev_guild_id
         self.reminder_check_seconds = settings.reminder_check_seconds
-        self.cards = CardBoard(self, services.cards, texts, settings.card_refresh_seconds)
-        self.modlog = ModLog(self, services.links, services.error_digest, texts)
-        self.votes = VoteFlow(services.voting, self.cards, self.modlog)
+        self.cards = CardBoard(
+            self, services.cards, services.locales, texts, settings.card_refresh_seconds
+        )
+        self.modlog = ModLog(self, services.links, services.locales, services.error_digest, texts)
+        self.votes = VoteFlow(services.voting, services.locales, self.cards, self.modlog)
         self.charts = ChartRenderer(settings.database_path.parent / "matplotlib")
         self.commands_synced = asyncio.Event()
         self.stopping = False

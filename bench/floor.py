@@ -92,7 +92,13 @@ class FloorClient(discord.Client):
         )
         outcome = VoteOutcome(link=self.link, result=result, anonymous=False)
         voted = msg("Your vote was counted.")
-        await publish(interaction, vote_message(outcome, voter), voted, about=voter)
+        await publish(
+            interaction,
+            vote_message(outcome, voter),
+            voted,
+            about=voter,
+            locale=interaction.guild_locale,
+        )
 
 
 def floor_link(settings: Settings, name: str, token: str) -> ChannelLink:

@@ -87,8 +87,8 @@ def describe_status(status: AccountStatus) -> list[Message]:
     if account is None:
         lines = [
             msg(
-                "No tracker account is connected: you vote anonymously, sharing the channel's "
-                "anonymous vote. Connect one with {connect}; {help} explains how.",
+                "No tracker account is connected: you use the channel's shared vote. Connect "
+                "one with {connect}; {help} explains how.",
                 connect=ACCOUNT_CONNECT,
                 help=HELP_ACCOUNT,
             )
@@ -113,9 +113,8 @@ def describe_status(status: AccountStatus) -> list[Message]:
         if entry.at is None:
             line = (
                 msg(
-                    "• {link} in {channel}: your last vote got no clear answer from the tracker, "
-                    "so it may or may not have counted; you cannot vote again (one vote per "
-                    "person).",
+                    "• {link} in {channel}: the tracker never confirmed your last vote, so it "
+                    "counts; you cannot vote again (one vote per person).",
                     link=link,
                     channel=channel,
                 )
@@ -130,8 +129,8 @@ def describe_status(status: AccountStatus) -> list[Message]:
             when = Moment(entry.at, "relative")
             line = (
                 msg(
-                    "• {link} in {channel}: your last vote got no clear answer from the tracker, "
-                    "so it may or may not have counted; you can vote again {when}.",
+                    "• {link} in {channel}: the tracker never confirmed your last vote, so it "
+                    "counts; you can vote again {when}.",
                     link=link,
                     channel=channel,
                     when=when,
@@ -178,7 +177,7 @@ class Accounts(
         forgotten = await self.accounts.disconnect(actor_from(interaction))
         await reply_privately(
             interaction,
-            msg("Your API token is erased; you now vote anonymously.")
+            msg("Your API token is erased; you now use the channel's shared vote.")
             if forgotten
             else msg("No tracker account was connected."),
         )

@@ -10,9 +10,10 @@ from discord.app_commands import locale_str
 from discord.ext import commands
 
 from discord_layer.render import game_message
-from discord_layer.replies import actor_from, publish
+from discord_layer.replies import actor_from, discord_guild_locale, publish
 from i18n.message import msg
 from services.games import GameOutcome, GamesService
+from services.locales import LocaleService
 from tracker.models import Game, VoteType
 
 if TYPE_CHECKING:
@@ -24,28 +25,34 @@ OWN_SESSION = locale_str("Session id (default: the one saved with /account conne
 DOM_SESSION = locale_str("The session id of the person whose dom you are.")
 
 
-async def _announce(interaction: discord.Interaction, outcome: GameOutcome) -> None:
+async def _announce(
+    interaction: discord.Interaction, outcome: GameOutcome, locales: LocaleService
+) -> None:
+    guild_locale = discord_guild_locale(interaction)
     await publish(
         interaction,
         game_message(outcome, interaction.user.id),
         msg("Played."),
         about=interaction.user.id,
+        locale=await locales.public_locale(interaction.guild_id, guild_locale),
     )
 
 
 class Games(commands.Cog):
     dom = app_commands.Group(
-        name="dom", description=locale_str("Play a session's games as its owner's dom.")
+        name="dom",
+        description=locale_str("Play a session's games as the dom of the person it belongs to."),
     )
 
-    def __init__(self, games: GamesService) -> None:
+    def __init__(self, games: GamesService, locales: LocaleService) -> None:
         self.games = games
+        self.locales = locales
 
     async def _play(
         self, interaction: discord.Interaction, game: Game, session: int | None, *, as_dom: bool
     ) -> None:
         outcome = await self.games.play(actor_from(interaction), game, session, as_dom=as_dom)
-        await _announce(interaction, outcome)
+        await _announce(interaction, outcome, self.locales)
 
     @app_commands.command(name="dice", description=locale_str("Roll DICE on your own session."))
     @app_commands.describe(session=OWN_SESSION)
@@ -63,7 +70,7 @@ class Games(commands.Cog):
 
     @dom.command(
         name="dice",
-        description=locale_str("Roll DICE on a session whose owner you are the dom of."),
+        description=locale_str("Roll DICE on the session of the person whose dom you are."),
     )
     @app_commands.describe(session=DOM_SESSION)
     async def dom_dice(self, interaction: discord.Interaction, session: SessionId) -> None:
@@ -71,7 +78,7 @@ class Games(commands.Cog):
 
     @dom.command(
         name="luck",
-        description=locale_str("Play LUCK on a session whose owner you are the dom of."),
+        description=locale_str("Play LUCK on the session of the person whose dom you are."),
     )
     @app_commands.describe(session=DOM_SESSION)
     async def dom_luck(self, interaction: discord.Interaction, session: SessionId) -> None:
@@ -79,7 +86,7 @@ class Games(commands.Cog):
 
     @dom.command(
         name="link",
-        description=locale_str("Play LINK on a session whose owner you are the dom of."),
+        description=locale_str("Play LINK on the session of the person whose dom you are."),
     )
     @app_commands.describe(
         session=DOM_SESSION, type=locale_str("Add time, remove time, or let the tracker pick.")
@@ -96,8 +103,8 @@ class Games(commands.Cog):
         self, interaction: discord.Interaction, session: SessionId, type: app_commands.Choice[str]
     ) -> None:
         outcome = await self.games.dom_link(actor_from(interaction), session, VoteType(type.value))
-        await _announce(interaction, outcome)
+        await _announce(interaction, outcome, self.locales)
 
 
 async def setup(bot: CtVoteBot) -> None:
-    await bot.add_cog(Games(bot.services.games))
+    await bot.add_cog(Games(bot.services.games, bot.services.locales))

@@ -20,6 +20,7 @@ from services.commands import (
     ACCOUNT_CONNECT,
     ACCOUNT_DISCONNECT,
     ACCOUNT_STATUS,
+    CONFIG_LANGUAGE,
     CONFIG_LOG_CHANNEL,
     CONFIG_VOTER_ROLE,
     DICE,
@@ -34,9 +35,7 @@ from services.commands import (
     LINKS_LIST,
     LINKS_REMOVE,
     LUCK,
-    REMIND_OFF,
     REMIND_ON,
-    STATS,
     VOTE_ADD,
     VOTE_RAND,
     VOTE_SUB,
@@ -60,37 +59,26 @@ TOPICS = {
         msg("How voting works"),
         (
             msg(
-                "**Vote** with the Add, Remove and Random buttons of a link card, or with "
-                "{add}, {sub} and {rand} in a channel that has a link. The result is posted "
-                "for everyone in the channel.",
+                "**Vote** with a card's buttons or with {add}, {sub} and {rand}. Everyone in the "
+                "channel sees the result.",
                 add=VOTE_ADD,
                 sub=VOTE_SUB,
                 rand=VOTE_RAND,
             ),
             msg(
-                "**The shared anonymous vote**: without a connected account, your vote is the "
-                "channel's anonymous vote. The tracker counts anonymous votes per internet "
-                "address, and all of them come from this bot, so the first anonymous vote is "
-                "used up for everyone until the link reopens. Connect your account to get a vote "
-                "of your own: {help}.",
+                "**Shared vote**: members without a connected account share one vote per link, "
+                "as the tracker counts votes per internet address. A vote of your own: {help}.",
                 help=HELP_ACCOUNT,
             ),
             msg(
-                "**Daily or once**: the session's owner decides whether a link takes one vote "
-                "per 24 hours or one vote ever. {status} shows when you can vote again on each "
-                "link.",
+                "**Limits**: one vote per 24 hours or one ever, per link. {status} shows when you "
+                "can vote again; {on} tells you by direct message.",
                 status=ACCOUNT_STATUS,
-            ),
-            msg(
-                "**Reminders**: {on} sends you a direct message when a daily link you voted on "
-                "reopens for you; {off} stops them.",
                 on=REMIND_ON,
-                off=REMIND_OFF,
             ),
             msg(
-                "**The owner's penalty**: when the session's owner votes on their own link with "
-                "their own account, the tracker applies a penalty (time added at the maximum "
-                "multiplier). When the bot knows the link is yours, it asks you to confirm first."
+                "**Your own link**: voting on it with your own account adds a penalty; the bot "
+                "asks first when it knows."
             ),
         ),
     ),
@@ -99,26 +87,21 @@ TOPICS = {
         msg("Your tracker account"),
         (
             msg(
-                "**Connecting** with {connect} makes your votes your own: they no longer share "
-                "the channel's anonymous vote, and vote limits count for you alone. Owners and "
-                "doms need a connected account to play their games.",
+                "**Connect** your ChastityTracker account with {connect} to get a vote of your "
+                "own instead of the shared vote; games need it too.",
                 connect=ACCOUNT_CONNECT,
             ),
             msg(
-                "**Your API token** is personal: you find it in your account on the tracker's "
-                "website. It is not the public link token a session's owner shares. {connect} "
-                "opens a private form for it, with an optional default session for your games.",
-                connect=ACCOUNT_CONNECT,
+                "**Your API token** is personal: find it in your account on the tracker's "
+                "website. It is not a session's public link token."
             ),
             msg(
-                "**Privacy**: the bot stores the token encrypted and never shows or logs it. It "
-                "does not test the token by playing a game; the tracker checks it on your first "
-                "game."
+                "**Privacy**: the bot stores the token encrypted, never shows or logs it, and "
+                "never tests it with a game; the tracker checks it on your first vote."
             ),
             msg(
-                "**Disconnecting** with {disconnect} erases your token and your default session "
-                "from the bot's database; from then on you vote anonymously. Votes already cast "
-                "stay counted. {status} shows whether an account is connected.",
+                "**Disconnect** with {disconnect}: your token and default session are erased. "
+                "{status} shows what is connected.",
                 disconnect=ACCOUNT_DISCONNECT,
                 status=ACCOUNT_STATUS,
             ),
@@ -129,70 +112,59 @@ TOPICS = {
         msg("For moderators"),
         (
             msg(
-                "**Bind a link** with {add} in the channel where members should vote: the public "
-                "link token the session's owner shares, a name if the channel gets several "
-                "links, the interval (daily or once, as the owner set it) and whether members "
-                "without a connected account may vote. The bot posts the link's card there.",
+                "**Links**: {add} sets one up in the channel where members vote and posts its "
+                "card. {card} posts it again, {list} shows all, {remove} removes one.",
                 add=LINKS_ADD,
-            ),
-            msg(
-                "**Cards and links**: {card} posts a link's card again, {list} shows every link "
-                "of the server with its settings, and {remove} removes a link and stops its "
-                "cards.",
                 card=LINKS_CARD,
                 list=LINKS_LIST,
                 remove=LINKS_REMOVE,
             ),
             msg(
-                "**Who may vote**: {role} limits voting to members with one role. **Log**: "
-                "{log} posts configuration changes, penalties and tracker errors in a channel "
-                "for moderators.",
+                "**Settings**: {role} chooses who may vote, {log} where the moderators' log "
+                "goes, {language} the language of public messages.",
                 role=CONFIG_VOTER_ROLE,
                 log=CONFIG_LOG_CHANNEL,
+                language=CONFIG_LANGUAGE,
             ),
             msg(
-                "**History**: {history} lists a link's latest calls with their outcomes, and "
-                "{export} sends all of them as a spreadsheet file (CSV). Members see a link's "
-                "tally and chart with {stats}.",
+                "**History**: {history} shows a link's latest votes, {export} sends them all as "
+                "a CSV file.",
                 history=LINKS_HISTORY,
                 export=LINKS_EXPORT,
-                stats=STATS,
             ),
             msg(
-                "**Permissions**: these commands need Manage Server. In every channel with a "
-                "card or the log, the bot needs View Channel, Send Messages and Embed Links; "
-                "{add} names any that is missing before it stores anything.",
-                add=LINKS_ADD,
+                "**Permissions**: these commands need Manage Server; the bot needs View Channel, "
+                "Send Messages and Embed Links where it posts."
             ),
         ),
     ),
     "games": Topic(
         locale_str("games: DICE and LUCK"),
-        msg("Games for owners and doms"),
+        msg("Games"),
         (
             msg(
-                "**Owners** play on their own session with their own connected account: {dice} "
-                "rolls DICE and {luck} plays LUCK.",
+                "**Your own session**: {dice} rolls DICE and {luck} plays LUCK, with your "
+                "connected account.",
                 dice=DICE,
                 luck=LUCK,
             ),
             msg(
-                "**Doms** play on the session of the person whose dom they are: {dice}, {luck} "
-                "and {link} (add, remove or random time).",
+                "**As dom** (keyholder) of a session's person: {dice}, {luck} and {link} (add, "
+                "remove or random time).",
                 dice=DOM_DICE,
                 luck=DOM_LUCK,
                 link=DOM_LINK,
             ),
             msg(
                 "**Default session**: save one in the form of {connect}; {dice} and {luck} use "
-                "it when you name no session.",
+                "it when you name none.",
                 connect=ACCOUNT_CONNECT,
                 dice=DICE,
                 luck=LUCK,
             ),
             msg(
                 "Every game changes a real session: the bot sends each request once and never "
-                "repeats it. Results are posted for everyone in the channel."
+                "repeats it. Everyone in the channel sees the result."
             ),
         ),
     ),

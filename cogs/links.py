@@ -18,9 +18,10 @@ from discord_layer.replies import (
     reply_privately,
 )
 from i18n.message import Channel, Member, Message, Name, Param, Role, Term, msg, msg_n
-from services.commands import LINKS_ADD, LINKS_CARD
+from services.commands import CONFIG_LANGUAGE, LINKS_ADD, LINKS_CARD
 from services.history import HISTORY_DEFAULT, HISTORY_MAX
 from services.links import BotPermission, ChannelChoice
+from services.locales import language_name
 from services.markup import mask
 from storage.models import ChannelLink, VoteInterval
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 LinkName = app_commands.Range[str, 1, 32]
 NAMED_LINK = {
     "name": locale_str("The link's name."),
-    "channel": locale_str("Its channel (default: this one)."),
+    "channel": locale_str("Its channel, when several channels have a link of that name."),
 }
 
 
@@ -124,12 +125,43 @@ def this_channel(interaction: discord.Interaction) -> ChannelChoice | None:
     )
 
 
+def channel_of(interaction: discord.Interaction, channel_id: int) -> ChannelChoice | None:
+    """A channel of this server, with the member's and the bot's permissions there, as our cache
+    knows them; None when it does not know the channel."""
+    if channel_id == interaction.channel_id:
+        return this_channel(interaction)
+    guild, member = interaction.guild, interaction.user
+    cached = guild.get_channel_or_thread(channel_id) if guild is not None else None
+    if (
+        cached is None
+        or guild is None
+        or guild.me is None
+        or not isinstance(member, discord.Member)
+    ):
+        return None
+    return _choice(
+        channel_id,
+        guild.id,
+        cached.type,
+        cached.permissions_for(member),
+        cached.permissions_for(guild.me),
+    )
+
+
+def _where(interaction: discord.Interaction, link: ChannelLink) -> str:
+    """`name · #channel` for an autocomplete choice, which shows plain text, not mentions."""
+    guild = interaction.guild
+    cached = guild.get_channel_or_thread(link.channel_id) if guild is not None else None
+    channel = cached.name if cached is not None else str(link.channel_id)
+    return f"{link.name} · #{channel}"
+
+
 def describe_link(link: ChannelLink) -> Message:
     """One line of `/links list`: where, which token (masked), and the link's rules."""
     # TRANSLATORS: a link's vote interval as a moderator chose it in /links add.
     interval = msg("daily") if link.interval is VoteInterval.DAILY else msg("once")
     voters = (
-        msg("anonymous votes allowed") if link.anonymous_allowed else msg("connected accounts only")
+        msg("shared vote allowed") if link.anonymous_allowed else msg("connected accounts only")
     )
     name, channel = Name(link.name), Channel(link.channel_id)
     token = Term(mask(link.link_token.get_secret_value()))
@@ -173,7 +205,7 @@ async def _post_card(bot: CtVoteBot, link: ChannelLink) -> Message:
 class Links(
     commands.GroupCog,
     group_name="links",
-    group_description=locale_str("Bind public vote links to channels (Manage Server)."),
+    group_description=locale_str("Set up public vote links in channels (Manage Server)."),
 ):
     def __init__(self, bot: CtVoteBot) -> None:
         self.bot = bot
@@ -183,25 +215,29 @@ class Links(
     async def name_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
+        """The named channel's links; without a channel, the server's as `name · #channel`."""
         channel = getattr(interaction.namespace, "channel", None)
-        channel_id = channel.id if channel is not None else interaction.channel_id
-        if channel_id is None:
-            return []
-        names = await self.admin.names(actor_from(interaction), channel_id, current)
-        return [app_commands.Choice(name=name, value=name) for name in names]
+        channel_id = channel.id if channel is not None else None
+        links = await self.admin.matching(actor_from(interaction), channel_id, current)
+        if channel_id is not None:
+            return [app_commands.Choice(name=link.name, value=link.name) for link in links]
+        return [
+            app_commands.Choice(name=_where(interaction, link)[:100], value=link.name)
+            for link in links
+        ]
 
     @app_commands.command(
         name="add",
         description=locale_str(
-            "Bind a session's public vote link to a channel and post its vote card there."
+            "Set up a session's public vote link in a channel and post its vote card there."
         ),
     )
     @app_commands.describe(
-        token=locale_str("The public link token the session's owner shares."),
+        token=locale_str("The public link token, shared by the person the session belongs to."),
         name=locale_str("A short name members pick with /vote (default: link)."),
         channel=locale_str("Where members vote on it (default: this channel)."),
         interval=locale_str(
-            "Mirror of the owner's LINK setting: one vote ever, or one per 24 hours."
+            "As the link is set on the tracker: one vote per 24 hours, or one vote ever."
         ),
         anonymous=locale_str(
             "Whether members without a connected account may vote (they share one vote)."
@@ -258,7 +294,10 @@ class Links(
         channel: ChannelOption | None = None,
     ) -> None:
         link = await self.admin.find_to_post(
-            actor_from(interaction), name, channel or this_channel(interaction)
+            actor_from(interaction),
+            name,
+            channel,
+            lambda channel_id: channel_of(interaction, channel_id),
         )
         card = await _post_card(self.bot, link)
         await reply_privately(
@@ -350,13 +389,31 @@ class Links(
     )
     async def list_links(self, interaction: discord.Interaction) -> None:
         links = await self.admin.in_guild(actor_from(interaction))
+        language = await self._language_line(interaction)
         if not links:
-            await reply_privately(
-                interaction,
-                msg("This server has no links yet: add one with {add}.", add=LINKS_ADD),
-            )
+            empty = msg("This server has no links yet: add one with {add}.", add=LINKS_ADD)
+            await reply_lines_privately(interaction, [empty, language])
             return
-        await reply_lines_privately(interaction, [describe_link(link) for link in links])
+        await reply_lines_privately(
+            interaction, [*(describe_link(link) for link in links), language]
+        )
+
+    async def _language_line(self, interaction: discord.Interaction) -> Message:
+        """Which language the channels read, so a moderator sees why cards speak it."""
+        guild_id = interaction.guild_id or 0
+        chosen = await self.bot.services.locales.chosen_language(guild_id)
+        if chosen is None:
+            return msg(
+                "Public messages follow Discord's server language ({language}); change it with "
+                "{command}.",
+                language=language_name(self.bot.texts.language(interaction.guild_locale)),
+                command=CONFIG_LANGUAGE,
+            )
+        return msg(
+            "Public messages are in {language}, as chosen with {command}.",
+            language=language_name(chosen),
+            command=CONFIG_LANGUAGE,
+        )
 
 
 @app_commands.guild_only()
@@ -369,7 +426,56 @@ class Config(
     def __init__(self, bot: CtVoteBot) -> None:
         self.bot = bot
         self.admin = bot.services.links
+        self.locales = bot.services.locales
         super().__init__()
+
+    @app_commands.command(
+        name="language",
+        description=locale_str("Choose the language of the server's public messages."),
+    )
+    @app_commands.describe(
+        language=locale_str(
+            "For results, cards and the moderators' log; auto follows Discord's server language."
+        )
+    )
+    @app_commands.choices(
+        language=[
+            app_commands.Choice(name=locale_str("auto (Discord's server language)"), value="auto"),
+            app_commands.Choice(name=locale_str("English"), value="en"),
+            app_commands.Choice(name=locale_str("German"), value="de"),
+            app_commands.Choice(name=locale_str("French"), value="fr"),
+        ]
+    )
+    async def language(
+        self, interaction: discord.Interaction, language: app_commands.Choice[str]
+    ) -> None:
+        chosen = None if language.value == "auto" else language.value
+        await self.locales.choose_public_language(actor_from(interaction), chosen)
+        member = Member(interaction.user.id)
+        if chosen is None:
+            discord_language = language_name(self.bot.texts.language(interaction.guild_locale))
+            answer = msg(
+                "Public messages now follow Discord's server language: {language}. Cards change "
+                "at their next update.",
+                language=discord_language,
+            )
+            logged = msg(
+                "⚙️ {member} let public messages follow Discord's server language: {language}.",
+                member=member,
+                language=discord_language,
+            )
+        else:
+            answer = msg(
+                "Public messages are now in {language}. Cards change at their next update.",
+                language=language_name(chosen),
+            )
+            logged = msg(
+                "⚙️ {member} chose {language} for public messages.",
+                member=member,
+                language=language_name(chosen),
+            )
+        await reply_privately(interaction, answer)
+        await self.bot.modlog.post(interaction.guild_id, logged, interaction.guild_locale)
 
     @app_commands.command(
         name="voter-role", description=locale_str("Choose the role required to vote, or clear it.")

@@ -34,7 +34,7 @@ def reminder_text(reminder: DueReminder) -> Message:
 class Reminders(
     commands.GroupCog,
     group_name="remind",
-    group_description=locale_str("A private message when a link reopens for you."),
+    group_description=locale_str("A direct message when a link reopens for you."),
 ):
     def __init__(
         self, bot: CtVoteBot, reminders: ReminderService, texts: Texts, every_seconds: float
@@ -53,7 +53,9 @@ class Reminders(
 
     @app_commands.command(
         name="on",
-        description=locale_str("Get a DM when a daily link you voted on reopens for you."),
+        description=locale_str(
+            "Get a direct message when a daily link you voted on reopens for you."
+        ),
     )
     async def turn_on(self, interaction: discord.Interaction) -> None:
         await self.reminders.turn_on(actor_from(interaction))
@@ -65,7 +67,9 @@ class Reminders(
             ),
         )
 
-    @app_commands.command(name="off", description=locale_str("Stop the reopening DMs."))
+    @app_commands.command(
+        name="off", description=locale_str("Stop the direct messages when a link reopens.")
+    )
     async def turn_off(self, interaction: discord.Interaction) -> None:
         await self.reminders.turn_off(actor_from(interaction))
         await reply_privately(interaction, msg("Reminders are off."))

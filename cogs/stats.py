@@ -90,7 +90,7 @@ def chart_of(report: StatsReport, render: Render, language: str) -> Chart:
             # TRANSLATORS: chart legend: played votes that removed time from the session.
             removed=render(msg("Votes removing time")),
             penalty=render(msg("Penalty")),
-            no_end=render(msg("No vote in this period reported the scheduled end.")),
+            no_end=render(msg("The scheduled end is unknown for this period.")),
             times=render(msg("Days and times in UTC")),
         ),
     )
@@ -143,7 +143,7 @@ class Stats(commands.Cog):
         name = Name(report.link.name)
         if report.stats.last_vote is None:
             await reply_privately(
-                interaction, msg("Link {link} has no played votes yet.", link=name)
+                interaction, msg("Link {link} has no counted votes yet.", link=name)
             )
             return
         texts = texts_of(interaction)

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from discord_layer.render import amount
+from discord_layer.render import SHARED_VOTE, amount
 from discord_layer.texts import Texts
 from i18n.message import Duration, Member, Message, Moment, Number, Term, msg, msg_n
 from services.cards import CardService, CardSummary
 from services.commands import HELP_VOTING
 from services.links import RemovedLink
+from services.locales import LocaleService
 from storage.models import ChannelLink, LinkCard, LinkTally, VoteInterval
 from tracker.models import Operation, VoteType
 
@@ -30,8 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BUTTONS = (
-    (VoteType.ADD, msg("Add"), discord.ButtonStyle.success),
-    (VoteType.SUB, msg("Remove"), discord.ButtonStyle.danger),
+    (VoteType.ADD, msg("Add time"), discord.ButtonStyle.success),
+    (VoteType.SUB, msg("Remove time"), discord.ButtonStyle.danger),
     (VoteType.RAND, msg("Random"), discord.ButtonStyle.secondary),
 )
 NO_PINGS = discord.AllowedMentions.none()
@@ -112,8 +113,8 @@ def card_view(link_id: int, render: Render, *, disabled: bool = False) -> discor
 
 def vote_count(total: int, identified: int, anonymous: int) -> Message:
     return msg_n(
-        "{count} vote ({identified} identified, {anonymous} anonymous)",
-        "{count} votes ({identified} identified, {anonymous} anonymous)",
+        "{count} vote ({identified} with an account, {anonymous} shared)",
+        "{count} votes ({identified} with an account, {anonymous} shared)",
         total,
         identified=Number(identified),
         anonymous=Number(anonymous),
@@ -127,8 +128,7 @@ def _last_result(tally: LinkTally) -> Message:
     operation = Operation(last.operation) if last.operation in ("ADD", "SUB") else None
     facts = {
         "amount": amount(operation, last.seconds, last.multiplier, bold=False),
-        # TRANSLATORS: who cast the last vote on a link card, when it was anonymous.
-        "who": Member(last.user_id) if not last.anonymous else msg("anonymous"),
+        "who": Member(last.user_id) if not last.anonymous else SHARED_VOTE,
         "when": Moment(last.created_at, "relative"),
     }
     if last.penalty:
@@ -188,7 +188,7 @@ def card_embed(summary: CardSummary, render: Render) -> discord.Embed:
         (
             msg("New here?"),
             msg(
-                "{help} explains how votes count, the shared anonymous vote and your own vote.",
+                "{help} explains how votes count, the shared vote and your own vote.",
                 help=HELP_VOTING,
             ),
         ),
@@ -206,7 +206,7 @@ def _rules(link: ChannelLink) -> Message:
         else msg("one vote ever")
     )
     voters = (
-        msg("anonymous votes share one")
+        msg("one shared vote without an account")
         if link.anonymous_allowed
         else msg("connected accounts only")
     )
@@ -228,17 +228,23 @@ class CardBoard:
     """
 
     def __init__(
-        self, bot: CtVoteBot, cards: CardService, texts: Texts, refresh_seconds: float
+        self,
+        bot: CtVoteBot,
+        cards: CardService,
+        locales: LocaleService,
+        texts: Texts,
+        refresh_seconds: float,
     ) -> None:
         self._bot = bot
         self._cards = cards
+        self._locales = locales
         self._texts = texts
         self._refresh_seconds = refresh_seconds
         self._pending: dict[int, asyncio.Task[None]] = {}
 
     async def post(self, link: ChannelLink) -> LinkCard:
         summary = await self._cards.summary_of(link)
-        render = self._renderer(link)
+        render = await self._renderer(link)
         channel = self._bot.get_partial_messageable(link.channel_id, guild_id=link.guild_id)
         message = await channel.send(
             embed=card_embed(summary, render),
@@ -266,14 +272,14 @@ class CardBoard:
         summary = await self._cards.summary(link_id) if cards else None  # no card: no tally
         if summary is None:
             return
-        render = self._renderer(summary.link)
+        render = await self._renderer(summary.link)
         for card in cards:
             await self._edit(
                 card, embed=card_embed(summary, render), view=card_view(link_id, render)
             )
 
     async def disable(self, removed: RemovedLink) -> None:
-        render = self._renderer(removed.link)
+        render = await self._renderer(removed.link)
         for card in removed.cards:
             await self._edit(
                 card,
@@ -281,9 +287,11 @@ class CardBoard:
                 view=card_view(removed.link.id, render, disabled=True),
             )
 
-    def _renderer(self, link: ChannelLink) -> Render:
-        """Cards speak the server's language, as stored with the link."""
-        return lambda message: self._texts.render(message, link.locale)
+    async def _renderer(self, link: ChannelLink) -> Render:
+        """Cards speak the server's public language: its choice, else Discord's as stored with
+        the link (a card edit has no interaction to ask)."""
+        language = await self._locales.public_locale(link.guild_id, link.locale)
+        return lambda message: self._texts.render(message, language)
 
     async def _edit(self, card: LinkCard, *, embed: discord.Embed, view: discord.ui.View) -> None:
         channel = self._bot.get_partial_messageable(card.channel_id)

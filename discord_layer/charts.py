@@ -34,6 +34,7 @@ ADDED = "#3ba55c"
 REMOVED = "#ed4245"
 PENALTY = "#faa81a"
 WIDTH_INCHES, HEIGHT_INCHES, DPI = 8.0, 5.0, 100
+DAY_TICKS = 8  # labels on the time axis at most
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,12 @@ def _own_rss_mb() -> float:
 
 
 def draw_png(chart: Chart) -> bytes:
+    buffer = BytesIO()
+    draw_figure(chart).savefig(buffer, format="png", facecolor=BACKGROUND)
+    return buffer.getvalue()
+
+
+def draw_figure(chart: Chart) -> Any:
     """The scheduled end over time (a step through each played vote's report, penalties marked)
     above the votes per UTC day (added and removed time stacked)."""
     from matplotlib.dates import AutoDateLocator
@@ -166,12 +173,12 @@ def draw_png(chart: Chart) -> bytes:
     votes_axes.set_title(texts.votes, loc="left", color=TEXT, fontsize=11)
     votes_axes.set_xlabel(texts.times, color=TEXT, fontsize=9)
     votes_axes.set_xlim(chart.since, _end_of_day(chart.until))
+    # At most DAY_TICKS labels: German's `29. Nov.` is twice as wide as `Nov 29`, and a label
+    # every other day ran into the next over 30 days.
+    votes_axes.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=DAY_TICKS))
     votes_axes.xaxis.set_major_formatter(_date_formatter(FuncFormatter, texts.language, ("MMMd",)))
     _legend(votes_axes)
-
-    buffer = BytesIO()
-    figure.savefig(buffer, format="png", facecolor=BACKGROUND)
-    return buffer.getvalue()
+    return figure
 
 
 def _style(axes: Any) -> None:

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from discord_layer.render import GAME_NAMES, amount
-from i18n.message import Duration, Member, Message, Moment, Name, Outside, Param, Term, msg
+from discord_layer.render import GAME_NAMES, SHARED_VOTE, amount
+from i18n.message import Duration, Member, Message, Moment, Name, Param, Term, msg
 from services.history import LinkHistory, OwnCall
 from storage.models import LedgerEntry, LedgerStatus
 from tracker.models import Operation
 
+# Our own sentence for each kind of refusal the ledger records: the tracker's text is English
+# and meant for the bot's log.
+REFUSED = msg("refused by the tracker")
+REFUSALS = {
+    "rejected": msg("refused: vote limit reached or request invalid"),
+    "unauthorized": msg("refused: the API token was rejected"),
+    "forbidden": msg("refused: this account may not play for that session"),
+    "not_found": msg("refused: the tracker does not know this link or session"),
+    "rate_limited": msg("refused: the tracker asked the bot to wait"),
+    "unreachable": msg("not sent: the tracker could not be reached"),
+    "invalid": msg("not sent: an option was invalid"),
+}
+
 
 def outcome(entry: LedgerEntry) -> Message | Duration:
-    """`+2h 15m ×1.37`, `penalty +3h ×2.50`, `refused: <reason>`, `unknown`."""
+    """`+2h 15m ×1.37`, `penalty +3h ×2.50`, `refused: <our reason>`, `unknown`."""
     if entry.status is LedgerStatus.PLAYED:
         operation = Operation(entry.operation) if entry.operation in ("ADD", "SUB") else None
         change = amount(operation, entry.seconds, entry.multiplier, bold=False)
@@ -19,9 +32,7 @@ def outcome(entry: LedgerEntry) -> Message | Duration:
             return msg("penalty {amount}", amount=change)
         return change
     if entry.status is LedgerStatus.REFUSED:
-        reason = Outside(entry.message, limit=120) if entry.message else Term(entry.reason or "")
-        # TRANSLATORS: the tracker (or the bot's client) refused the call; the reason follows.
-        return msg("refused: {reason}", reason=reason)
+        return REFUSALS.get(entry.reason or "", REFUSED)
     if entry.status is LedgerStatus.UNKNOWN:
         # TRANSLATORS: a call whose outcome is not known (the tracker did not answer clearly).
         return msg("unknown")
@@ -36,8 +47,7 @@ def link_history_lines(history: LinkHistory) -> list[Message]:
         return [msg("Link {link} has no votes yet.", link=link)]
     lines = [msg("Latest votes on link {link}, newest first:", link=link)]
     for entry in history.calls:
-        # TRANSLATORS: who made a call on a link, when it was the channel's anonymous vote.
-        who = msg("anonymous") if entry.anonymous else Member(entry.user_id)
+        who = SHARED_VOTE if entry.anonymous else Member(entry.user_id)
         lines.append(
             # TRANSLATORS: layout of one history line: when · who · add/sub/rand · outcome.
             msg(

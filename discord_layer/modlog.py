@@ -12,6 +12,7 @@ from discord_layer.texts import Texts
 from i18n.message import Message, Moment, followed_by, msg_n
 from services.error_digest import ErrorDigest
 from services.links import LinkAdmin
+from services.locales import LocaleService
 
 if TYPE_CHECKING:
     from bot import CtVoteBot
@@ -22,9 +23,17 @@ log = logging.getLogger(__name__)
 class ModLog:
     """Best effort: a log channel that cannot be written to never breaks the command itself."""
 
-    def __init__(self, bot: CtVoteBot, links: LinkAdmin, digest: ErrorDigest, texts: Texts) -> None:
+    def __init__(
+        self,
+        bot: CtVoteBot,
+        links: LinkAdmin,
+        locales: LocaleService,
+        digest: ErrorDigest,
+        texts: Texts,
+    ) -> None:
         self._bot = bot
         self._links = links
+        self._locales = locales
         self._digest = digest
         self._texts = texts
 
@@ -39,8 +48,8 @@ class ModLog:
             return
         if repeats.count:
             not_posted = msg_n(
-                "{count} more like it since {since} was not posted.",
-                "{count} more like it since {since} were not posted.",
+                "{count} more like it since the last post ({since}) was not posted.",
+                "{count} more like it since the last post ({since}) were not posted.",
                 repeats.count,
                 since=Moment(repeats.since, "relative"),
             )
@@ -48,15 +57,17 @@ class ModLog:
         await self.post(guild_id, message, locale)
 
     async def post(self, guild_id: int | None, message: Message, locale: object) -> None:
-        """Post in the server's language (`locale`: its `guild_locale`), as every public text."""
+        """Post in the server's public language, as every public text (`locale`: Discord's
+        `guild_locale`, for a server that chose none)."""
         if guild_id is None:
             return
         channel_id = await self._links.log_channel(guild_id)
         if channel_id is None:
             return
+        language = await self._locales.public_locale(guild_id, str(locale) if locale else None)
         channel = self._bot.get_partial_messageable(channel_id, guild_id=guild_id)
         try:
-            text = within_limit(self._texts.render(message, locale))
+            text = within_limit(self._texts.render(message, language))
             await channel.send(text, allowed_mentions=NO_PINGS)
         except discord.HTTPException as error:
             log.warning(

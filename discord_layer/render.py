@@ -10,6 +10,8 @@ from services.voting import VoteOutcome
 from tracker.models import DiceResult, GameResult, Operation
 
 GAME_NAMES = {"dice": "DICE", "luck": "LUCK", "link": "LINK"}
+# TRANSLATORS: who voted, in lists and on cards, when it was the channel's shared vote.
+SHARED_VOTE = msg("shared vote")
 # TRANSLATORS: layout only (a sentence, then the dice on their own line); keep it as it is.
 TWO_LINES = "{first}\n{second}"
 
@@ -40,7 +42,7 @@ def amount(
     if factor is not None:
         return msg("×{multiplier}", multiplier=factor)
     # TRANSLATORS: a game's result when the tracker reported neither time nor multiplier.
-    return msg("played")
+    return msg("no details reported")
 
 
 def effect(result: GameResult) -> Message:
@@ -90,7 +92,7 @@ def vote_message(outcome: VoteOutcome, voter_id: int) -> Message:
         )
     if outcome.anonymous:
         return msg(
-            "🗳️ {member} voted anonymously (the channel's shared vote) on link {link}: {effect}.",
+            "🗳️ {member} voted with the channel's shared vote on link {link}: {effect}.",
             member=member,
             link=link,
             effect=effect(result),

@@ -1,7 +1,8 @@
 """How the bot answers: private replies in any state, public results that ping nobody.
 
 Private answers speak the member's language (`interaction.locale`); public ones the server's
-(`interaction.guild_locale`), so everyone in a channel reads one language.
+(its `/config language`, else `interaction.guild_locale`), so everyone in a channel reads one
+language.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def actor_from(interaction: discord.Interaction) -> Actor:
         role_ids=roles,
         manage_guild=interaction.guild_id is not None and permissions.manage_guild,
         locale=str(interaction.locale),
-        guild_locale=str(interaction.guild_locale) if interaction.guild_locale else None,
+        guild_locale=discord_guild_locale(interaction),
         interaction_id=interaction.id,
         display_name=user.display_name,
     )
@@ -45,10 +46,6 @@ def texts_of(interaction: discord.Interaction) -> Texts:
 
 def private_text(interaction: discord.Interaction, message: Message) -> str:
     return texts_of(interaction).render(message, interaction.locale)
-
-
-def public_text(interaction: discord.Interaction, message: Message) -> str:
-    return texts_of(interaction).render(message, interaction.guild_locale)
 
 
 def pages(lines: list[str], limit: int = 1900) -> list[str]:
@@ -116,15 +113,26 @@ async def reply_lines_privately(interaction: discord.Interaction, lines: list[Me
         await reply_privately(interaction, page)
 
 
+def discord_guild_locale(interaction: discord.Interaction) -> str | None:
+    """The server's language as Discord reports it (en-US for any server not a Community one)."""
+    return str(interaction.guild_locale) if interaction.guild_locale else None
+
+
 async def publish(
-    interaction: discord.Interaction, public: Message, private: Message, *, about: int
+    interaction: discord.Interaction,
+    public: Message,
+    private: Message,
+    *,
+    about: int,
+    locale: object,
 ) -> None:
-    """Settle the private deferral with a short note, then post the result for the channel."""
+    """Settle the private deferral with a short note, then post the result for the channel in
+    `locale`, the server's language for public messages (`LocaleService.public_locale`)."""
     await interaction.edit_original_response(
         content=private_text(interaction, private), allowed_mentions=NO_PINGS
     )
     await interaction.followup.send(
-        within_limit(public_text(interaction, public)),
+        within_limit(texts_of(interaction).render(public, locale)),
         ephemeral=False,
         allowed_mentions=voter_only(about),
     )

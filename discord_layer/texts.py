@@ -99,7 +99,7 @@ class Texts(app_commands.Translator):
             case Names(texts=texts):
                 return format_list([_code(text) for text in texts], locale=babel_locale(language))
             case Listing(items=items):
-                rendered = [self._render(item, language) for item in items]
+                rendered = [self._param(item, language) for item in items]
                 return format_list(rendered, locale=babel_locale(language))
             case Command(name=name, option=option):
                 return self._mention(name, option)

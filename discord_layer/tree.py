@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import discord
 from discord import app_commands
 
 from discord_layer.replies import reply_privately
-from i18n.message import Channel, Member, Message, Name, Outside, Term, followed_by, msg, msg_n
+from i18n.message import Channel, Member, Message, Moment, Name, Outside, Term, followed_by, msg
 from services.calls import RESTARTING
 from services.commands import ACCOUNT_CONNECT, HELP_ACCOUNT
 from services.errors import UserError, invalid_session
+from services.throttle import TRACKER_PAUSED
 from storage.errors import InteractionSeen, StorageUnavailable
 from tracker import errors
 
@@ -25,11 +28,11 @@ UNKNOWN_OUTCOME = msg(
     "The tracker did not answer properly, so this may or may not have counted. "
     "Check the session on the tracker before trying again."
 )
-TRACKER_REFUSED = msg("The tracker refused the request, so nothing was played.")
+TRACKER_REFUSED = msg("The tracker refused the request, so nothing changed.")
 OPTION_UNUSABLE = msg("One of the options has a value this command cannot use.")
 STORAGE_UNAVAILABLE = msg(
     "The bot cannot use its database right now, so nothing was done and nothing was sent to "
-    "the tracker. Try again later; a moderator can check the bot's log."
+    "the tracker. Try again later; if this keeps happening, tell whoever runs the bot."
 )
 OUTDATED_COMMAND = msg(
     "This command arrived without options it needs; Discord may still show an older version of "
@@ -38,25 +41,22 @@ OUTDATED_COMMAND = msg(
 # The tracker's own error codes that deserve a sentence of their own; its text goes to the log.
 REJECTION_CODES = {
     "COOLDOWN": msg(
-        "The tracker says the vote limit is reached, so nothing was played. "
+        "The tracker says the vote limit is reached, so your vote was not counted. "
         "Try again when the link reopens."
     ),
     "VALIDATION": msg(
-        "The tracker found the request incomplete or invalid, so nothing was played. "
+        "The tracker found the request incomplete or invalid, so nothing changed. "
         "Check the options and try again."
     ),
 }
 
 
 def _slow_down(error: errors.RateLimited) -> Message:
+    """The same sentence as for the calls held back after it (`throttle.TRACKER_PAUSED`)."""
     if error.retry_after:
-        seconds = max(1, round(error.retry_after))
-        return msg_n(
-            "The tracker asks to slow down; nothing was played. Try again in {count} second.",
-            "The tracker asks to slow down; nothing was played. Try again in {count} seconds.",
-            seconds,
-        )
-    return msg("The tracker asks to slow down; nothing was played. Try again in a moment.")
+        until = discord.utils.utcnow() + timedelta(seconds=error.retry_after)
+        return replace(TRACKER_PAUSED, params={"when": Moment(until, "relative")})
+    return msg("The tracker asked the bot to wait, so nothing was sent. Try again in a moment.")
 
 
 def _invalid(error: errors.InvalidGameRequest) -> Message:
@@ -80,7 +80,8 @@ TRACKER_TEXTS: list[tuple[type[errors.TrackerError], Callable[[Any], Message]]] 
     (
         errors.Forbidden,
         lambda e: msg(
-            "The tracker refused: your account is not this session's owner, or not their dom."
+            "The tracker refused: this session is not yours, or your account is not registered "
+            "as its dom."
         ),
     ),
     (
@@ -161,8 +162,8 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
             exc_info=(type(error), error, error.__traceback__),
         )
         text = msg(
-            "Sorry, something went wrong on our side (reference {reference}). "
-            "A moderator can look this reference up in the bot's log.",
+            "Sorry, something went wrong on our side. If this keeps happening, give this "
+            "reference to whoever runs the bot: {reference}.",
             reference=Name(reference),
         )
     try:
@@ -190,7 +191,7 @@ async def _log_tracker_error(interaction: discord.Interaction, error: errors.Tra
     status = f"HTTP {error.status}, " if error.status else ""
     details = Outside(f"{status}{error.reason}: {error.message}")
     who, where = Member(interaction.user.id), Channel(interaction.channel_id or 0)
-    text = (
+    text = error.logged or (
         msg(
             "Tracker error on {command} by {member} in {channel}: {details}",
             command=Term(f"/{interaction.command.qualified_name}"),

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from discord_layer.cards import CardBoard
     from discord_layer.modlog import ModLog
+    from services.locales import LocaleService
 
 
 def own_link_question(link: ChannelLink) -> Message:
@@ -36,8 +37,11 @@ class VoteFlow:
     Refusals surface through the one error handler.
     """
 
-    def __init__(self, voting: VotingService, cards: CardBoard, modlog: ModLog) -> None:
+    def __init__(
+        self, voting: VotingService, locales: LocaleService, cards: CardBoard, modlog: ModLog
+    ) -> None:
         self._voting = voting
+        self._locales = locales
         self._cards = cards
         self._modlog = modlog
 
@@ -65,8 +69,13 @@ class VoteFlow:
             if penalty
             else msg("Your vote was counted.")
         )
+        locale = await self._locales.public_locale(actor.guild_id, actor.guild_locale)
         await publish(
-            interaction, vote_message(answer, actor.user_id), private, about=actor.user_id
+            interaction,
+            vote_message(answer, actor.user_id),
+            private,
+            about=actor.user_id,
+            locale=locale,
         )
         self._cards.refresh(link.id)
         if penalty:

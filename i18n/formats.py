@@ -18,8 +18,10 @@ UNITS = (
     (60, "duration-minute"),
 )
 UnitLength = Literal["short", "long", "narrow"]
-# CLDR's narrow German units mix styles (`2 T 3h 15 Min.`); its short ones read evenly.
+# CLDR's narrow German units mix styles (`2 T 3h 15 Min.`); its short ones read evenly, except
+# its short day (`2 Tg.`), which readers stumble on: days are written out (`2 Tage`).
 UNIT_LENGTH: dict[str, UnitLength] = {"de": "short"}
+UNIT_LENGTH_OF: dict[tuple[str, str], UnitLength] = {("de", "duration-day"): "long"}
 
 
 @cache
@@ -42,7 +44,8 @@ def format_number(value: float, language: str) -> str:
 def format_duration(seconds: int, language: str, sign: str = "") -> str:
     """`2d 3h 15m` style, exact to the minute, seconds only below one minute; `sign` + or -."""
     seconds = abs(int(seconds))
-    length = UNIT_LENGTH.get(language.split("-", 1)[0], "narrow")
+    base = language.split("-", 1)[0]
+    length = UNIT_LENGTH.get(base, "narrow")
     locale = babel_locale(language)
     if seconds < 60:
         parts = [format_unit(seconds, "duration-second", length=length, locale=locale)]
@@ -52,6 +55,7 @@ def format_duration(seconds: int, language: str, sign: str = "") -> str:
         for size, unit in UNITS:
             value, rest = divmod(rest, size)
             if value:
-                parts.append(format_unit(value, unit, length=length, locale=locale))
+                unit_length = UNIT_LENGTH_OF.get((base, unit), length)
+                parts.append(format_unit(value, unit, length=unit_length, locale=locale))
     prefix = {"+": "+", "-": MINUS}.get(sign, "")
     return prefix + " ".join(parts)

@@ -110,9 +110,9 @@ class Command:
 
 @dataclass(frozen=True)
 class Listing:
-    """Several messages, listed the language's way (`a, b and c`)."""
+    """Several messages or values (channels), listed the language's way (`a, b and c`)."""
 
-    items: tuple[Message, ...]
+    items: tuple[Param, ...]
 
 
 @dataclass(frozen=True)

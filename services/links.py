@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -150,19 +151,49 @@ class LinkAdmin:
             ) from None
 
     async def find_to_post(
-        self, actor: Actor, name: str, channel: ChannelChoice | None
+        self,
+        actor: Actor,
+        name: str,
+        channel: ChannelChoice | None,
+        channel_of: Callable[[int], ChannelChoice | None],
     ) -> ChannelLink:
-        """A link whose card the moderator asks the bot to post in its channel."""
+        """A link whose card the moderator asks the bot to post in its channel.
+
+        `channel_of` gives the link's channel with the moderator's and the bot's permissions there,
+        when the moderator named no channel (None: not known here, so Discord decides).
+        """
         _posting_allowed(channel, CARD_NEEDS)
-        return await self.find(actor, name, channel)
+        link = await self.find(actor, name, channel)
+        if channel is None:
+            _posting_allowed(channel_of(link.channel_id), CARD_NEEDS)
+        return link
 
     async def find(self, actor: Actor, name: str, channel: ChannelChoice | None) -> ChannelLink:
-        guild_id, channel_id = self._target(actor, channel)
+        """A link by name: in the channel named, else in the moderator's own channel, else in
+        whichever channel of the server has it; several such channels must be chosen from."""
+        if channel is not None:
+            guild_id, channel_id = self._target(actor, channel)
+            wanted = normalise_name(name)
+            for link in await self._db.links_in_channel(guild_id, channel_id):
+                if link.name == wanted:
+                    return link
+            raise BadInput(no_such_link(channel_id, wanted))
+        guild_id = actor.require_manager()
         wanted = normalise_name(name)
-        for link in await self._db.links_in_channel(guild_id, channel_id):
-            if link.name == wanted:
-                return link
-        raise BadInput(no_such_link(channel_id, wanted))
+        named = [link for link in await self._db.links_in_guild(guild_id) if link.name == wanted]
+        here = [link for link in named if link.channel_id == actor.channel_id]
+        if here or len(named) == 1:
+            return (here or named)[0]
+        if not named:
+            raise BadInput(msg("This server has no link named {name}.", name=Name(wanted)))
+        raise BadInput(
+            msg(
+                "Several channels have a link named {name}: {channels}. Name the one you mean "
+                "with the `channel` option.",
+                name=Name(wanted),
+                channels=Listing(tuple(Channel(link.channel_id) for link in named)),
+            )
+        )
 
     async def remove(self, actor: Actor, name: str, channel: ChannelChoice | None) -> RemovedLink:
         """Remove the link; its cards are returned so their buttons can be disabled."""
@@ -176,11 +207,18 @@ class LinkAdmin:
     async def in_guild(self, actor: Actor) -> list[ChannelLink]:
         return await self._db.links_in_guild(actor.require_manager())
 
-    async def names(self, actor: Actor, channel_id: int, typed: str) -> list[str]:
+    async def matching(self, actor: Actor, channel_id: int | None, typed: str) -> list[ChannelLink]:
+        """Links for a name's autocomplete: the named channel's, or (None) the server's, the
+        moderator's own channel first."""
         if actor.guild_id is None or not actor.manage_guild:
             return []
-        links = await self._db.links_in_channel(actor.guild_id, channel_id)
-        return [link.name for link in links if link.name.startswith(typed_name(typed))][:25]
+        if channel_id is not None:
+            links = await self._db.links_in_channel(actor.guild_id, channel_id)
+        else:
+            links = await self._db.links_in_guild(actor.guild_id)
+            links.sort(key=lambda link: (link.channel_id != actor.channel_id, link.name))
+        start = typed_name(typed)
+        return [link for link in links if link.name.startswith(start)][:25]
 
     async def set_voter_role(
         self, actor: Actor, role_id: int | None, role_guild_id: int | None

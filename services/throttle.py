@@ -29,9 +29,7 @@ PAUSE_WITHOUT_RETRY_AFTER = timedelta(seconds=30)
 PRUNE_ABOVE = 1_000  # entries kept before expired ones are dropped
 
 # `{when}` is when the wait ends (`_held_back` adds it), shown relative: "in 5 minutes".
-TRACKER_PAUSED = msg(
-    "The tracker asked the bot to slow down, so nothing was sent. Try again {when}."
-)
+TRACKER_PAUSED = msg("The tracker asked the bot to wait, so nothing was sent. Try again {when}.")
 LINK_PAUSED = msg(
     "The tracker does not know this link, so the bot sends no votes on it for now; "
     "a moderator should check it. Try again {when}."

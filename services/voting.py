@@ -8,11 +8,17 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
-from i18n.message import Message, Moment, Name, Names, Outside, msg
+from i18n.message import Channel, Message, Moment, Name, Names, Outside, msg
 from services.actor import Actor
 from services.calls import GameCaller
 from services.clock import Clock
-from services.commands import ACCOUNT_CONNECT, ACCOUNT_DISCONNECT, HELP_ACCOUNT, LINKS_ADD
+from services.commands import (
+    ACCOUNT_CONNECT,
+    ACCOUNT_DISCONNECT,
+    HELP_ACCOUNT,
+    LINKS_ADD,
+    LINKS_LIST,
+)
 from services.errors import (
     AlreadyInProgress,
     LinkNotResolved,
@@ -118,8 +124,7 @@ class VotingService:
         key = (link.id, None if anonymous else actor.user_id)
         busy = (
             msg(
-                "This channel's anonymous vote on {link} is already on its way to the tracker. "
-                "{hint}",
+                "The channel's shared vote on {link} is already on its way to the tracker. {hint}",
                 link=Name(link.name),
                 hint=CONNECT_HINT,
             )
@@ -164,8 +169,19 @@ class VotingService:
             except errors.RequestRejected as error:
                 if anonymous:
                     error.hint = msg(
-                        "Anonymous votes from this bot share one vote. {hint}", hint=CONNECT_HINT
+                        "Members without a connected account share one vote. {hint}",
+                        hint=CONNECT_HINT,
                     )
+                raise
+            except errors.NotFound as error:
+                error.logged = msg(
+                    "⚠️ The tracker does not know link {link} in {channel} (HTTP 404): its token "
+                    "may be wrong, or its LINK game turned off. Votes on it now wait, and the bot "
+                    "asks the tracker again later; check the link with {list}.",
+                    link=Name(link.name),
+                    channel=Channel(link.channel_id),
+                    list=LINKS_LIST,
+                )
                 raise
         if result.session is not None and result.session != link.session_id:
             try:
@@ -236,7 +252,7 @@ class VotingService:
             raise NotConnected(
                 msg(
                     "The tracker rejected your API token last time. Connect again with "
-                    "{connect} (or {disconnect} to vote anonymously); {help} explains where the "
+                    "{connect} (or {disconnect} to use the shared vote); {help} explains where the "
                     "token is found.",
                     connect=ACCOUNT_CONNECT,
                     disconnect=ACCOUNT_DISCONNECT,
@@ -246,7 +262,7 @@ class VotingService:
         if account is None and not link.anonymous_allowed:
             raise NotConnected(
                 msg(
-                    "Link {link} counts only connected accounts. {hint}",
+                    "Only members with a connected account can vote on {link}. {hint}",
                     link=Name(link.name),
                     hint=CONNECT_HINT,
                 )
@@ -273,61 +289,56 @@ def _limit_message(
 ) -> Message:
     """Why the vote is refused, one whole sentence per case, with when it reopens (if ever)."""
     name = Name(link.name)
-    if link.interval is VoteInterval.ONCE or reopens is None:
-        return _used_once(name, last, anonymous=anonymous)
-    when = Moment(reopens, "relative")
+    # None exactly when the link allows one vote (next_vote_at): each `if when is None` below is
+    # the once-only case, and the type checker then knows the others have a moment to name.
+    when = Moment(reopens, "relative") if reopens is not None else None
     if anonymous and is_uncertain(last):
+        if when is None:
+            return msg(
+                "The tracker never confirmed the last shared vote on {link}, so it counts as "
+                "used, and this link takes one vote ever. {hint}",
+                link=name,
+                hint=CONNECT_HINT,
+            )
         return msg(
-            "This channel's last anonymous vote on {link} got no clear answer from the tracker, "
-            "so it may or may not have counted; to be safe it is used: members without a "
-            "connected account share one vote per 24 hours. You can vote again {when}. {hint}",
+            "The tracker never confirmed the last shared vote on {link}, so it counts as used. "
+            "You can vote again {when}. {hint}",
             link=name,
             when=when,
             hint=CONNECT_HINT,
         )
     if anonymous:
+        if when is None:
+            return msg(
+                "Members without a connected account share one vote on {link}, and it has been "
+                "used. {hint}",
+                link=name,
+                hint=CONNECT_HINT,
+            )
         return msg(
-            "This channel's anonymous vote on {link} is used: members without a connected "
-            "account share one vote per 24 hours. You can vote again {when}. {hint}",
+            "Members without a connected account share one vote on {link} per 24 hours, and it "
+            "has been used. You can vote again {when}. {hint}",
             link=name,
             when=when,
             hint=CONNECT_HINT,
         )
     if is_uncertain(last):
+        if when is None:
+            return msg(
+                "The tracker never confirmed your last vote on {link}, so it counts as your one "
+                "vote.",
+                link=name,
+            )
         return msg(
-            "Your last vote on {link} got no clear answer from the tracker, so it may or may not "
-            "have counted; to be safe it counts as your vote. You can vote again {when}.",
+            "The tracker never confirmed your last vote on {link}, so it counts as used. You "
+            "can vote again {when}.",
             link=name,
             when=when,
         )
+    if when is None:
+        return msg("You have already voted on {link}; it allows one vote per person.", link=name)
     return msg(
         "You have already voted on {link} in the last 24 hours. You can vote again {when}.",
         link=name,
         when=when,
     )
-
-
-def _used_once(name: Name, last: LedgerEntry, *, anonymous: bool) -> Message:
-    """The link allows one vote (per member, or the channel's shared anonymous one): it is used."""
-    if anonymous and is_uncertain(last):
-        return msg(
-            "This channel's last anonymous vote on {link} got no clear answer from the "
-            "tracker, so it may or may not have counted; to be safe it is used: members "
-            "without a connected account share one vote, once. {hint}",
-            link=name,
-            hint=CONNECT_HINT,
-        )
-    if anonymous:
-        return msg(
-            "This channel's anonymous vote on {link} is used: members without a connected "
-            "account share one vote, once. {hint}",
-            link=name,
-            hint=CONNECT_HINT,
-        )
-    if is_uncertain(last):
-        return msg(
-            "Your last vote on {link} got no clear answer from the tracker, so it may or may "
-            "not have counted; to be safe it counts as your one vote.",
-            link=name,
-        )
-    return msg("You have already voted on {link}; it allows one vote per person.", link=name)

@@ -75,6 +75,7 @@ class GuildSettings:
     guild_id: int
     voter_role_id: int | None
     log_channel_id: int | None
+    language: str | None = None  # of the public messages; None: Discord's server language
 
 
 @dataclass(frozen=True)

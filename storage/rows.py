@@ -132,7 +132,10 @@ def settings_from_row(guild_id: int, row: Row | None) -> GuildSettings:
     if row is None:
         return GuildSettings(guild_id=guild_id, voter_role_id=None, log_channel_id=None)
     return GuildSettings(
-        guild_id=guild_id, voter_role_id=row["voter_role_id"], log_channel_id=row["log_channel_id"]
+        guild_id=guild_id,
+        voter_role_id=row["voter_role_id"],
+        log_channel_id=row["log_channel_id"],
+        language=row["language"],
     )
 
 

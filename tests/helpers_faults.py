@@ -23,6 +23,7 @@ from tracker.client import MAX_SESSION_ID, MAX_TOKEN_LENGTH
 from tracker.sandbox import RecordedRequest
 
 UNKNOWN_TEXT = "may or may not have counted"
+UNCONFIRMED_TEXT = "never confirmed"  # a later vote, refused after an unknown one
 SURPRISE_TEXT = "something went wrong on our side"
 _member_ids = itertools.count(830_000_000_000_000_001)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from pathlib import Path
 
@@ -79,8 +80,8 @@ def test_translations_keep_every_placeholder(language: str) -> None:
 
 def test_a_plural_form_is_chosen_by_the_number() -> None:
     catalogue = Catalogue.load()
-    singular = "{count} vote ({identified} identified, {anonymous} anonymous)"
-    plural = "{count} votes ({identified} identified, {anonymous} anonymous)"
+    singular = "{count} vote ({identified} with an account, {anonymous} shared)"
+    plural = "{count} votes ({identified} with an account, {anonymous} shared)"
     for language in SHIPPED:
         one, many = (catalogue.ngettext(language, singular, plural, n) for n in (1, 5))
         assert one != many, language
@@ -122,3 +123,45 @@ def test_a_translation_that_breaks_its_placeholders_is_shown_in_english(tmp_path
 def test_discord_locales_map_to_our_languages(locale: str | None, language: str) -> None:
     """Discord's own fallbacks: any English is English; a language we lack reads English."""
     assert Catalogue.load().language_of(locale) == language
+
+
+GLOSSARY = Path(__file__).resolve().parents[1] / "i18n" / "GLOSSARY.md"
+
+
+def forbidden_renderings() -> dict[str, list[str]]:
+    """The glossary's table of forbidden words, by language."""
+    section = GLOSSARY.read_text(encoding="utf-8").split("## Forbidden renderings", 1)[1]
+    rows = [line.strip("|").split("|") for line in section.splitlines() if line.startswith("| ")]
+    forbidden: dict[str, list[str]] = {}
+    for language, word, _instead in (map(str.strip, row) for row in rows[1:]):
+        forbidden.setdefault(language, []).append(word)
+    return forbidden
+
+
+def uses(text: str, word: str) -> bool:
+    """The word, as a whole word and in any case, outside the placeholders."""
+    prose = re.sub(r"\{[a-z_]+\}", " ", text)
+    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", prose, re.IGNORECASE) is not None
+
+
+def test_the_glossary_forbids_words_in_both_languages() -> None:
+    forbidden = forbidden_renderings()
+    assert {"de", "fr"} <= set(forbidden)
+    assert "Besitzer" in forbidden["de"]
+    assert uses("Die Besitzerin oder der Besitzer der Session", "Besitzer")
+    assert not uses("Verbinde dein Konto", "binden")
+    assert not uses("{anonymous} gemeinsam", "anonym")
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_translations_use_no_rendering_the_glossary_forbids(language: str) -> None:
+    catalog = read(po_files()[language])
+    found = [
+        (word, text)
+        for message in catalog
+        if message.id
+        for text in forms(message.string)
+        for word in forbidden_renderings()[language]
+        if uses(text, word)
+    ]
+    assert found == []

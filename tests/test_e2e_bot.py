@@ -45,7 +45,7 @@ COMMAND_TREE: JSON = {
         "list": [],
     },
     "stats": ["link", "period"],
-    "config": {"voter-role": ["role"], "log-channel": ["channel"]},
+    "config": {"language": ["language"], "voter-role": ["role"], "log-channel": ["channel"]},
     "remind": {"on": [], "off": []},
     "help": ["topic"],
 }
@@ -159,7 +159,9 @@ async def test_an_unexpected_error_gets_an_apology_with_a_logged_reference(
     with links_table_renamed_by_another_program(world.settings.database_path):
         answer = await refusal(await world.vote(ALICE))
 
-    found = re.search(r"reference `([0-9a-f]{8})`", answer.content)
+    found = re.search(
+        r"give this reference to whoever runs the bot: `([0-9a-f]{8})`\.$", answer.content
+    )
     assert found is not None, answer.content
     assert answer.content.startswith("Sorry")
     reference = found.group(1)
@@ -218,7 +220,7 @@ async def test_bot_py_sandbox_plays_against_its_own_tracker(tmp_path: Path) -> N
             assert "Link added" in added.content
             voted = await fake.interact(slash("vote", "add", member=ALICE, channel=GENERAL))
             announced = await public_result(voted)
-            assert f"<@{ALICE.id}> voted anonymously" in announced.content
+            assert f"<@{ALICE.id}> voted with the channel's shared vote" in announced.content
             assert "<t:" in announced.content
         finally:
             if process.returncode is None:

@@ -41,7 +41,7 @@ async def test_adding_a_link_posts_a_card_whose_buttons_carry_the_link_id_not_it
 
     assert "card is posted" in reply.content
     assert not card.ephemeral
-    assert [b["label"] for b in buttons(card)] == ["Add", "Remove", "Random", "Stats"]
+    assert [b["label"] for b in buttons(card)] == ["Add time", "Remove time", "Random", "Stats"]
     (link,) = await world.db.links_in_guild(GENERAL.guild_id)
     assert [BUTTON_ID.fullmatch(b["custom_id"]).groups() for b in buttons(card)[:3]] == [
         (str(link.id), "add"),
@@ -51,7 +51,7 @@ async def test_adding_a_link_posts_a_card_whose_buttons_carry_the_link_id_not_it
     assert buttons(card)[3]["custom_id"] == f"ctvote:stats:{link.id}"
     assert world.demo.link_token not in json.dumps([card.embeds, card.components])
     assert card.embeds[0]["title"] == "Vote on link “main”"
-    assert field(card, "In total") == "0 votes (0 identified, 0 anonymous)"
+    assert field(card, "In total") == "0 votes (0 with an account, 0 shared)"
     assert field(card, "Scheduled end") == "Not known yet."
 
 
@@ -62,7 +62,7 @@ async def test_a_button_votes_like_the_command_and_the_card_shows_the_result(
     card = await posted_card(world)
     await world.connect(ALICE, world.demo.voter_token)
 
-    exchange = await click(world, card, "Add", ALICE)
+    exchange = await click(world, card, "Add time", ALICE)
 
     assert (await exchange.final()).content == "Your vote was counted."
     public = await exchange.wait_for_message(lambda m: not m.ephemeral)
@@ -76,7 +76,7 @@ async def test_a_button_votes_like_the_command_and_the_card_shows_the_result(
     updated = await world.fake.wait_for_channel_message(
         GENERAL.id, lambda m: m.id == card.id and "1 vote" in field(m, "In total")
     )
-    assert field(updated, "Today") == "1 vote (1 identified, 0 anonymous)"
+    assert field(updated, "Today") == "1 vote (1 with an account, 0 shared)"
     assert field(updated, "Time").startswith("+")
     assert "none removed" in field(updated, "Time")
     assert f"<@{ALICE.id}>" in field(updated, "Last result")
@@ -89,10 +89,10 @@ async def test_buttons_follow_the_same_rules_anonymous_votes_share_one(world: Bo
     card = await posted_card(world)
     await (await click(world, card, "Random", ALICE)).final()
 
-    refused = await (await click(world, card, "Add", BOB)).final()
+    refused = await (await click(world, card, "Add time", BOB)).final()
 
     assert refused.ephemeral
-    assert "anonymous vote on `link` is used" in refused.content
+    assert "share one vote on `link`" in refused.content
     assert "/account connect" in refused.content
     assert len(world.sandbox.requests) == 1
 
@@ -107,7 +107,7 @@ async def test_a_burst_of_votes_is_one_card_edit_per_window(world: BotWorld) -> 
         await world.connect(member, world.sandbox.add_user().api_token)
     world.sandbox.gate = asyncio.Event()
 
-    exchanges = [await click(world, card, "Add", member) for member in members]
+    exchanges = [await click(world, card, "Add time", member) for member in members]
     await world.sandbox.wait_for_requests(5)
     world.sandbox.gate.set()
     for exchange in exchanges:
@@ -125,7 +125,7 @@ async def test_cards_keep_working_after_a_restart(world: BotWorld) -> None:
     await world.connect(ALICE, world.demo.voter_token)
     await world.restart()
 
-    exchange = await click(world, card, "Remove", ALICE)
+    exchange = await click(world, card, "Remove time", ALICE)
 
     assert (await exchange.final()).content == "Your vote was counted."
     assert world.sandbox.requests[-1].body["type"] == "sub"

@@ -36,6 +36,7 @@ from tests.bot_world import (
 )
 from tests.fake_discord import Member
 from tests.helpers_faults import (
+    UNCONFIRMED_TEXT,
     UNKNOWN_TEXT,
     bot_process,
     connected_member,
@@ -135,14 +136,14 @@ FAULTS = {
     ),
     "ok false with 200": FaultCase(
         _queue(Fault.not_ok_200()),
-        "The tracker refused the request, so nothing was played.",  # its own text: the log
+        "The tracker refused the request, so nothing changed.",  # its own text: the log
         LedgerStatus.REFUSED,
         "refused",
         played_on_tracker=False,
     ),
     "429 with Retry-After": FaultCase(
         _queue(Fault.rate_limited(retry_after=42)),
-        "The tracker asks to slow down; nothing was played. Try again in 42 seconds.",
+        "The tracker asked the bot to wait, so nothing was sent. Try again <t:",
         LedgerStatus.REFUSED,
         "rate_limited",
         played_on_tracker=False,
@@ -176,10 +177,13 @@ async def test_a_tracker_fault_is_told_privately_recorded_honestly_and_passes(
     else:
         # It may have counted: the bot does not risk a second vote, and says why.
         refusal = await private_answer(await world.vote(ALICE))
-        assert UNKNOWN_TEXT in refusal.content
+        assert UNCONFIRMED_TEXT in refusal.content
         assert len(world.sandbox.requests) == requests_before
         status = await world.answer("account", "status", member=ALICE)
-        assert f"`link` in <#{GENERAL.id}>: your last vote got no clear answer" in status.content
+        assert (
+            f"`link` in <#{GENERAL.id}>: the tracker never confirmed your last vote"
+            in status.content
+        )
         bob, _ = await connected_member(world, "bob")
         assert f"<@{bob.id}> voted" in (await public_result(await world.vote(bob))).content
     latest = (await world.ledger())[0]
@@ -210,9 +214,11 @@ async def test_a_stop_while_a_vote_is_in_flight_records_it_as_unknown_and_says_s
 
 async def _says_the_vote_is_unknown(world: BotWorld, member: Member) -> None:
     status = await world.answer("account", "status", member=member)
-    assert f"`link` in <#{GENERAL.id}>: your last vote got no clear answer" in status.content
+    assert (
+        f"`link` in <#{GENERAL.id}>: the tracker never confirmed your last vote" in status.content
+    )
     refusal = await private_answer(await world.vote(member))
-    assert UNKNOWN_TEXT in refusal.content
+    assert UNCONFIRMED_TEXT in refusal.content
     assert "You can vote again <t:" in refusal.content
 
 
@@ -255,7 +261,9 @@ async def test_after_the_gateway_drops_the_bot_resumes_and_answers(world: BotWor
     assert f"<@{ALICE.id}> voted" in (await public_result(in_flight)).content
     assert "No tracker account is connected" in (await private_answer(during)).content
     after = await world.vote(BOB)
-    assert f"<@{BOB.id}> voted anonymously" in (await public_result(after)).content
+    assert (
+        f"<@{BOB.id}> voted with the channel's shared vote" in (await public_result(after)).content
+    )
     assert world.fake.gateway.resume_count == 1
     assert world.fake.gateway.identify_count == identified
     assert during.ack_delay is not None
@@ -351,7 +359,7 @@ async def test_a_disk_that_fills_while_the_tracker_plays_does_not_hide_the_resul
     assert note.content == "Your vote was counted."
     [entry] = await world.ledger()
     assert entry.status is LedgerStatus.PENDING
-    assert UNKNOWN_TEXT in (await private_answer(await world.vote(ALICE))).content
+    assert UNCONFIRMED_TEXT in (await private_answer(await world.vote(ALICE))).content
     await world.restart()
     [entry] = await world.ledger()
     assert (entry.status, entry.reason) == (LedgerStatus.UNKNOWN, "interrupted")

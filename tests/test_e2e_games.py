@@ -87,7 +87,9 @@ async def test_a_member_who_is_not_the_dom_is_refused_by_the_tracker(world: BotW
         await world.command("dom", "luck", member=ALICE, session=world.demo.session_id)
     )
 
-    assert "not this session's owner, or not their dom" in answer.content
+    assert (
+        "this session is not yours, or your account is not registered as its dom" in answer.content
+    )
     assert [r.status for r in world.sandbox.requests] == [403]
     (entry,) = await world.ledger()
     assert (entry.status, entry.reason) == (LedgerStatus.REFUSED, "forbidden")

@@ -89,14 +89,15 @@ async def test_history_shows_each_call_as_the_tracker_received_it_newest_first(
     unknown, refused, owner, bob, alice = lines[1:]
     assert unknown.endswith(" · `sub` · unknown"), unknown
     assert f"<@{ledger[0].user_id}>" in unknown
-    assert refused.endswith(f" · `add` · refused: {ledger[1].message}"), refused
+    assert refused.endswith(" · `add` · refused by the tracker"), refused
     assert ledger[1].message
+    assert ledger[1].message not in refused  # the tracker's own English stays in the ledger
     assert owner.endswith(
         f" · <@{OWNER.id}> · `rand` · penalty "
         + played_text(penalty.operation, penalty.seconds, penalty.multiplier)
     ), owner
     assert bob.endswith(
-        " · anonymous · `sub` · "
+        " · shared vote · `sub` · "
         + played_text(bob_played.operation, bob_played.seconds, bob_played.multiplier)
     ), bob
     assert str(BOB.id) not in bob

@@ -17,8 +17,18 @@ import pytest
 from discord_layer.texts import Texts
 from i18n.catalogue import LOCALES_DIR, Catalogue
 from i18n.formats import format_number
-from tests.bot_world import ALICE, BOB, GENERAL, GUILD_ID, MODERATOR, BotWorld, public_result
+from tests.bot_world import (
+    ALICE,
+    BOB,
+    GENERAL,
+    GUILD_ID,
+    MODERATOR,
+    OWNER,
+    BotWorld,
+    public_result,
+)
 from tests.fake_discord import Member, SentMessage
+from tests.test_e2e_modlog import choose_log_channel, log_line
 
 NBSP = "\u00a0"
 # Per language: what a member reads for a refusal, a counted vote, /account status, /links list.
@@ -28,15 +38,15 @@ SAYS = {
         "counted": "Deine Stimme wurde gezählt.",
         "status": "Über diesen Bot abgegebene Stimmen: 1.",
         "anonymous": "Kein Tracker-Konto verbunden",
-        "listed": "täglich, anonyme Stimmen erlaubt",
-        "limited": "Du hast in den letzten 24 Stunden schon für `link` abgestimmt.",
+        "listed": "täglich, gemeinsame Stimme erlaubt",
+        "limited": "Du hast in den letzten 24 Stunden schon bei `link` abgestimmt.",
     },
     "fr": {
         "no_link": "Ce salon n'a aucun lien sur lequel voter.",
         "counted": "Votre vote a été compté.",
         "status": f"Votes exprimés via ce bot{NBSP}: 1.",
-        "anonymous": "Aucun compte du tracker connecté",
-        "listed": "quotidien, votes anonymes autorisés",
+        "anonymous": "Aucun compte tracker connecté",
+        "listed": "quotidien, vote partagé autorisé",
         "limited": "Vous avez déjà voté sur `link` ces dernières 24 heures.",
     },
 }
@@ -95,8 +105,8 @@ async def test_a_german_server_gets_german_cards_and_announcements_while_members
     added = await world.add_link()
     assert added.content.startswith("Link added:")  # the moderator's own language: English
     card = await world.fake.wait_for_channel_message(GENERAL.id, lambda m: bool(m.components))
-    assert card.embeds[0]["title"] == "Abstimmung zu Link „link“"
-    assert buttons(card) == ["Hinzufügen", "Abziehen", "Zufall", "Statistik"]
+    assert card.embeds[0]["title"] == "Abstimmung bei Link „link“"
+    assert buttons(card) == ["Zeit hinzufügen", "Zeit abziehen", "Zufall", "Statistik"]
     assert [f["name"] for f in card.embeds[0]["fields"]][:2] == ["Heute", "Insgesamt"]
 
     await world.connect(ALICE, world.demo.voter_token)
@@ -104,27 +114,27 @@ async def test_a_german_server_gets_german_cards_and_announcements_while_members
     assert (await exchange.final()).content == "Your vote was counted."
     announced = await public_result(exchange)
     played = world.sandbox.histories[-1]
-    assert announced.content.startswith(f"🗳️ <@{ALICE.id}> hat auf Link `link` abgestimmt: **+")
+    assert announced.content.startswith(f"🗳️ <@{ALICE.id}> hat bei Link `link` abgestimmt: **+")
     assert f"×{format_number(played.multiplier, 'de')}" in announced.content
     assert "neues Ende" in announced.content
 
     edited = await world.fake.wait_for_channel_message(
         GENERAL.id, lambda m: m.id == card.id and "1 Stimme" in str(m.embeds)
     )
-    assert "1 Stimme (1 mit Konto, 0 anonym)" in str(edited.embeds)
+    assert "1 Stimme (1 mit Konto, 0 gemeinsam)" in str(edited.embeds)
 
 
 async def test_cards_follow_the_server_when_it_changes_its_language(world: BotWorld) -> None:
     await world.add_link()
     card = await world.fake.wait_for_channel_message(GENERAL.id, lambda m: bool(m.components))
-    assert buttons(card) == ["Add", "Remove", "Random", "Stats"]
+    assert buttons(card) == ["Add time", "Remove time", "Random", "Stats"]
 
     world.fake.set_guild_locale(GUILD_ID, "fr")
     await world.connect(ALICE, world.demo.voter_token)  # any interaction shows the change
     await public_result(await world.vote(ALICE))
 
     edited = await world.fake.wait_for_channel_message(
-        GENERAL.id, lambda m: m.id == card.id and buttons(m)[0] == "Ajouter"
+        GENERAL.id, lambda m: m.id == card.id and buttons(m)[0] == "Ajouter du temps"
     )
     assert edited.embeds[0]["title"] == f"Vote sur le lien «{NBSP}link{NBSP}»"
     (link,) = await world.db.links_in_guild(GUILD_ID)
@@ -188,7 +198,7 @@ async def test_a_changed_translation_is_synced_and_an_unchanged_one_is_not(
     po = changed / "de" / "LC_MESSAGES" / "ctvote.po"
     po.write_text(
         po.read_text(encoding="utf-8").replace(
-            'msgstr "Über den Link dieses Kanals abstimmen."', 'msgstr "Abstimmen über den Link."'
+            'msgstr "Beim Link dieses Kanals abstimmen."', 'msgstr "Abstimmen über den Link."'
         ),
         encoding="utf-8",
     )
@@ -197,3 +207,48 @@ async def test_a_changed_translation_is_synced_and_an_unchanged_one_is_not(
     assert world.fake.commands.sync_count(GUILD_ID) == 2
     (vote,) = [c for c in world.fake.commands.synced(GUILD_ID) if c["name"] == "vote"]
     assert vote["description_localizations"]["de"] == "Abstimmen über den Link."
+
+
+async def test_a_server_set_to_german_speaks_german_in_public_and_auto_brings_discords_back(
+    world: BotWorld,
+) -> None:
+    """Discord reports en-US for a server that is not a Community server (the fake's default)."""
+    await choose_log_channel(world, MODERATOR)
+    await world.add_link()
+    card = await world.fake.wait_for_channel_message(GENERAL.id, lambda m: bool(m.components))
+    assert buttons(card) == ["Add time", "Remove time", "Random", "Stats"]
+
+    chosen = await world.answer("config", "language", member=MODERATOR, language="de")
+    assert chosen.ephemeral
+    assert chosen.content == (
+        "Public messages are now in German. Cards change at their next update."
+    )  # the moderator's own language stays English
+    await log_line(world, f"⚙️ <@{MODERATOR.id}> hat Deutsch für öffentliche Nachrichten gewählt.")
+    assert (await world.db.guild_settings(GUILD_ID)).language == "de"
+    listing = await world.answer("links", "list", member=MODERATOR)
+    assert "Public messages are in German, as chosen with" in listing.content
+
+    await world.connect(ALICE, world.demo.voter_token)
+    exchange = await world.vote(ALICE)
+    assert (await exchange.final()).content == "Your vote was counted."
+    announced = await public_result(exchange)
+    assert announced.content.startswith(f"🗳️ <@{ALICE.id}> hat bei Link `link` abgestimmt: **+")
+    edited = await world.fake.wait_for_channel_message(
+        GENERAL.id, lambda m: m.id == card.id and buttons(m)[0] == "Zeit hinzufügen"
+    )
+    assert edited.embeds[0]["title"] == "Abstimmung bei Link „link“"
+    await world.connect(OWNER, world.demo.owner_token)
+    await public_result(await world.vote(OWNER))  # the owner's own link: a penalty
+    await log_line(world, "⚠️ Strafe bei Link `link` in ")
+
+    back = await world.answer(
+        "config", "language", member=speaking(MODERATOR, "fr"), language="auto"
+    )
+    assert back.content.startswith("Les messages publics suivent désormais la langue du serveur")
+    await log_line(world, "let public messages follow Discord's server language: English.")
+    assert (await world.db.guild_settings(GUILD_ID)).language is None
+    shared = await public_result(await world.vote(BOB))
+    assert shared.content.startswith(f"🗳️ <@{BOB.id}> voted with the channel's shared vote on link")
+    await world.fake.wait_for_channel_message(
+        GENERAL.id, lambda m: m.id == card.id and buttons(m)[0] == "Add time"
+    )

@@ -127,7 +127,19 @@ async def test_links_remove_autocompletes_names_and_removes_the_link(world: BotW
         "links", "remove", focused="name", options={"name": ""}, member=MODERATOR, channel=GENERAL
     )
     choices = await (await world.run(typing)).autocomplete_choices()
-    assert [c["value"] for c in choices] == ["alpha", "beta"]
+    assert [c["value"] for c in choices] == ["alpha", "beta", "gamma"]  # this channel's first
+    assert choices[2]["name"] == "gamma · #voting"
+    in_voting = autocomplete(
+        "links",
+        "remove",
+        focused="name",
+        options={"name": "", "channel": VOTING},
+        member=MODERATOR,
+        channel=GENERAL,
+    )
+    assert [c["name"] for c in await (await world.run(in_voting)).autocomplete_choices()] == [
+        "gamma"
+    ]
 
     answer = await (await moderate(world, "links", "remove", name="alpha")).final()
     assert answer.ephemeral
@@ -144,8 +156,58 @@ async def test_links_remove_of_an_unknown_name_changes_nothing(world: BotWorld) 
 
     answer = await refusal(await moderate(world, "links", "remove", name="beta"))
 
-    assert "no link named `beta`" in answer.content
+    assert answer.content == "This server has no link named `beta`."
     assert len(await links(world)) == 1
+
+
+# Names found from any channel of the server
+
+
+async def test_a_moderator_elsewhere_reviews_exports_reposts_and_removes_a_link_by_name(
+    world: BotWorld,
+) -> None:
+    token = world.demo.link_token
+    await (await moderate(world, "links", "add", token=token, name="far", channel=VOTING)).final()
+    await world.connect(ALICE, world.demo.voter_token)
+    await public_result(await world.vote(ALICE, channel=VOTING))
+
+    history = await world.answer("links", "history", member=MODERATOR, name="far")
+    assert history.content.startswith("Latest votes on link `far`, newest first:")
+    assert f"<@{ALICE.id}>" in history.content
+    export = await world.answer("links", "export", member=MODERATOR, name="far")
+    assert export.content == "1 vote."
+    assert [file.filename for file in export.files] == ["far-votes.csv"]
+    reposted = await world.answer("links", "card", member=MODERATOR, name="far")
+    assert reposted.content == f"Link `far`: Its card is posted in <#{VOTING.id}>."
+    cards = [m for m in world.fake.channel_messages(VOTING.id) if m.components]
+    assert len(cards) == 2
+    assert [m for m in world.fake.channel_messages(GENERAL.id) if m.components] == []
+    removed = await world.answer("links", "remove", member=MODERATOR, name="far")
+    assert removed.content == f"Link `far` removed from <#{VOTING.id}>."
+    assert await links(world) == []
+
+
+async def test_a_name_several_channels_have_is_answered_with_the_channels_to_choose_from(
+    world: BotWorld,
+) -> None:
+    await world.add_link(name="main")
+    await world.add_link(world.new_link_token(), name="main", channel=VOTING)
+
+    typed_elsewhere = slash(
+        "links", "remove", options={"name": "main"}, member=MODERATOR, channel=VOICE
+    )
+    answer = await refusal(await world.run(typed_elsewhere))
+    assert answer.content == (
+        f"Several channels have a link named `main`: <#{GENERAL.id}> and <#{VOTING.id}>. "
+        "Name the one you mean with the `channel` option."
+    )
+    assert len(await links(world)) == 2
+
+    here = await world.answer("links", "history", member=MODERATOR, name="main")
+    assert here.content == "Link `main` has no votes yet."  # the channel typed in has one
+    chosen = await (await moderate(world, "links", "remove", name="main", channel=VOTING)).final()
+    assert chosen.content == f"Link `main` removed from <#{VOTING.id}>."
+    assert [link.channel_id for link in await links(world)] == [GENERAL.id]
 
 
 async def test_link_name_autocomplete_offers_nothing_to_members_without_manage_server(
@@ -169,9 +231,10 @@ async def test_links_list_shows_every_link_with_settings_and_masked_tokens(
     answer = await world.answer("links", "list", member=MODERATOR)
 
     assert answer.ephemeral
-    alpha, beta = answer.content.splitlines()
+    alpha, beta, language = answer.content.splitlines()
+    assert language.startswith("Public messages follow Discord's server language (English)")
     assert alpha.startswith(f"`alpha` in <#{GENERAL.id}>")
-    assert "daily, anonymous votes allowed" in alpha
+    assert "daily, shared vote allowed" in alpha
     assert f"…{first[-4:]}" in alpha
     assert beta.startswith(f"`beta` in <#{VOTING.id}>")
     assert "once, connected accounts only" in beta

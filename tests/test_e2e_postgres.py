@@ -37,6 +37,9 @@ async def test_dropped_connections_refuse_cleanly_then_the_bot_carries_on(
         assert world.sandbox.requests == []  # refused, and nothing was sent
         first = await world.vote(ALICE)
     assert f"<@{ALICE.id}> voted" in (await public_result(first)).content
-    assert "voted anonymously" in (await public_result(await world.vote(BOB))).content
+    assert (
+        "voted with the channel's shared vote"
+        in (await public_result(await world.vote(BOB))).content
+    )
     assert len(world.sandbox.requests) == 2
     assert [entry.status.value for entry in await world.ledger()] == ["played", "played"]

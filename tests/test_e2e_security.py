@@ -198,7 +198,7 @@ async def test_account_commands_act_on_the_caller_only(world: BotWorld) -> None:
 
     # BOB plays on the owner's session: with his own token, so the tracker refuses him.
     dice = await world.command("dice", member=BOB, session=world.demo.session_id)
-    assert "not this session's owner" in (await private_answer(dice)).content
+    assert "this session is not yours" in (await private_answer(dice)).content
     # His vote is his own.
     assert f"<@{BOB.id}> voted on" in (await public_result(await world.vote(BOB))).content
     assert [r.bearer for r in world.sandbox.requests] == [bob_token, bob_token]

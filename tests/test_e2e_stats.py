@@ -72,7 +72,7 @@ async def test_stats_show_the_links_figures_and_a_chart(world: BotWorld) -> None
     (embed,) = answer.embeds
     assert embed["title"] == "Statistics of link “link”"
     assert embed["description"] == "Last 30 days (UTC)"
-    assert field(answer, "Votes") == "3 votes (2 identified, 1 anonymous)"
+    assert field(answer, "Votes") == "3 votes (2 with an account, 1 shared)"
     added = sum(h.seconds for h in (alice, bob, owner) if h.operation == "ADD")
     removed = sum(h.seconds for h in (alice, bob, owner) if h.operation == "SUB")
     time_field = field(answer, "Time")
@@ -106,9 +106,9 @@ async def test_the_period_counts_whole_utc_days_back_from_today(world: BotWorld)
     week = await world.answer("stats", member=ALICE, period="7d")
     everything = await world.answer("stats", member=ALICE, period="all")
 
-    assert field(week, "Votes") == "1 vote (1 identified, 0 anonymous)"
+    assert field(week, "Votes") == "1 vote (1 with an account, 0 shared)"
     assert week.embeds[0]["description"] == "Last 7 days (UTC)"
-    assert field(everything, "Votes") == "2 votes (2 identified, 0 anonymous)"
+    assert field(everything, "Votes") == "2 votes (2 with an account, 0 shared)"
     assert everything.embeds[0]["description"] == "Since the link was added (days in UTC)"
     assert_shows_the_chart(everything)
 
@@ -127,7 +127,7 @@ async def test_the_cards_stats_button_answers_like_the_command_privately(
     answer = await exchange.final()
     assert answer.ephemeral
     assert [m for m in exchange.messages if not m.ephemeral] == []
-    assert field(answer, "Votes") == "3 votes (2 identified, 1 anonymous)"
+    assert field(answer, "Votes") == "3 votes (2 with an account, 1 shared)"
     assert_shows_the_chart(answer)
     assert world.fake.channel_messages(GENERAL.id)[-1].id == card.id  # nothing posted
 
@@ -137,7 +137,7 @@ async def test_a_link_without_played_votes_answers_in_one_sentence(world: BotWor
 
     answer = await world.answer("stats", member=ALICE)
 
-    assert answer.content == "Link `link` has no played votes yet."
+    assert answer.content == "Link `link` has no counted votes yet."
     assert answer.files == ()
 
 
@@ -175,7 +175,7 @@ async def test_stats_speak_the_members_language(world: BotWorld) -> None:
     answer = await (await world.run(slash("stats", member=german, channel=GENERAL))).final()
 
     assert answer.embeds[0]["title"] == "Statistik von Link „link“"
-    assert field(answer, "Stimmen") == "3 Stimmen (2 mit Konto, 1 anonym)"
+    assert field(answer, "Stimmen") == "3 Stimmen (2 mit Konto, 1 gemeinsam)"
     assert_shows_the_chart(answer)
 
 

@@ -42,7 +42,7 @@ async def tracker_error_posts(world: BotWorld) -> list[SentMessage]:
 
 
 async def press(world: BotWorld, card: SentMessage, member: Member) -> SentMessage:
-    custom_id = next(b["custom_id"] for b in buttons(card) if b["label"] == "Add")
+    custom_id = next(b["custom_id"] for b in buttons(card) if b["label"] == "Add time")
     exchange = await world.run(
         button_click(custom_id, message_id=card.id, member=member, channel=GENERAL)
     )
@@ -67,8 +67,12 @@ async def test_presses_on_a_card_whose_link_the_tracker_does_not_know_reach_it_o
         assert "does not know this link" in answer.content
         assert TRY_AGAIN in answer.content
     assert len(await world.ledger()) == 1
-    [posted] = await tracker_error_posts(world)
-    assert "HTTP 404" in posted.content
+    assert await tracker_error_posts(world) == []  # not the generic tracker error…
+    [posted] = [m for m in world.fake.channel_messages(VOTING.id) if "HTTP 404" in m.content]
+    assert posted.content.startswith(  # …but which link, and what now happens to its votes
+        f"⚠️ The tracker does not know link `link` in <#{GENERAL.id}> (HTTP 404)"
+    )
+    assert "Votes on it now wait" in posted.content
 
     world.sandbox.advance(timedelta(minutes=15))
     await press(world, card, members[0])
@@ -89,7 +93,10 @@ async def test_a_member_refused_again_and_again_waits_before_the_bot_sends_more(
     ]
 
     assert len(world.sandbox.requests) == 3
-    assert all("not this session's owner, or not their dom" in a.content for a in answers[:3])
+    assert all(
+        "this session is not yours, or your account is not registered as its dom" in a.content
+        for a in answers[:3]
+    )
     for answer in answers[3:]:
         assert "refused your last requests" in answer.content
         assert TRY_AGAIN in answer.content
@@ -116,7 +123,9 @@ async def test_a_429_pauses_every_members_calls_for_its_retry_after(world: BotWo
     world.sandbox.queue_fault(Fault.rate_limited(retry_after=30))
 
     limited = await private_answer(await world.vote(ALICE))
-    assert "Try again in 30 seconds" in limited.content
+    assert (
+        "The tracker asked the bot to wait, so nothing was sent. Try again <t:" in limited.content
+    )
     paused = [
         await private_answer(await world.vote(BOB)),
         await private_answer(await world.command("dice", member=OWNER)),
@@ -126,7 +135,7 @@ async def test_a_429_pauses_every_members_calls_for_its_retry_after(world: BotWo
 
     assert len(world.sandbox.requests) == 1
     for answer in paused:
-        assert "asked the bot to slow down" in answer.content
+        assert "asked the bot to wait" in answer.content
         assert TRY_AGAIN in answer.content
     assert len(await world.ledger()) == 1
 

@@ -57,7 +57,7 @@ async def test_connected_vote_sends_the_members_token_and_is_announced(world: Bo
     assert sent.body == {"game": "link", "dom": 0, "token": world.demo.link_token, "type": "add"}
     assert sent.bearer == world.demo.voter_token
     assert_announces_last_game(world, announced, ALICE)
-    assert "anonymously" not in announced.content
+    assert "shared vote" not in announced.content
     assert announced.channel_id == GENERAL.id
     confirmation = await exchange.final()
     assert confirmation.ephemeral
@@ -76,7 +76,7 @@ async def test_vote_without_account_is_anonymous_with_no_bearer(world: BotWorld,
     assert sent.body == {"game": "link", "dom": 0, "token": world.demo.link_token, "type": kind}
     assert sent.bearer is None
     assert_announces_last_game(world, announced, BOB)
-    assert "anonymously" in announced.content
+    assert "with the channel's shared vote" in announced.content
     (entry,) = await world.ledger()
     assert (entry.anonymous, entry.vote_type) == (True, kind)
 
@@ -218,7 +218,7 @@ async def test_anonymous_vote_on_its_way_is_the_channels_not_the_next_voters(
     await world.sandbox.wait_for_requests(1)
     answer = await refusal(await world.vote(BOB))
 
-    assert "anonymous vote" in answer.content
+    assert "shared vote" in answer.content
     assert "Your vote" not in answer.content
     assert "/account connect" in answer.content
     world.sandbox.gate.set()
@@ -267,8 +267,8 @@ async def test_members_without_account_share_the_channels_anonymous_vote(
 
     answer = await refusal(await world.vote(BOB))
 
-    assert "anonymous vote" in answer.content
-    assert "is used" in answer.content
+    assert "Members without a connected account share one vote" in answer.content
+    assert "has been used" in answer.content
     assert "/account connect" in answer.content
     assert len(world.sandbox.requests) == 1
 
@@ -280,7 +280,7 @@ async def test_link_for_connected_accounts_only_refuses_anonymous_voters(
 
     answer = await refusal(await world.vote(ALICE))
 
-    assert "only connected accounts" in answer.content
+    assert "Only members with a connected account can vote" in answer.content
     assert "/account connect" in answer.content
     assert world.sandbox.requests == []
     await world.connect(ALICE, world.demo.voter_token)
@@ -382,9 +382,9 @@ async def test_rate_limited_vote_asks_to_try_again_later(world: BotWorld) -> Non
 
     answer = await refusal(await world.vote(ALICE))
 
-    assert "slow down" in answer.content
-    assert "nothing was played" in answer.content
-    assert "Try again in 30 seconds" in answer.content
+    assert "asked the bot to wait" in answer.content
+    assert "nothing was sent" in answer.content
+    assert "Try again <t:" in answer.content
     (entry,) = await world.ledger()
     assert (entry.status, entry.reason) == (LedgerStatus.REFUSED, "rate_limited")
     assert entry.guild_id == GUILD_ID

@@ -121,7 +121,7 @@ async def test_members_without_account_share_one_anonymous_vote(
     assert first.anonymous is True
     assert sandbox.requests[-1].bearer is None
 
-    with pytest.raises(VoteLimited, match=r"anonymous vote .* is used") as refused:
+    with pytest.raises(VoteLimited, match=r"share one vote on .* and it has been used") as refused:
         await services.voting.vote(member(4), THE_LINK, VoteType.ADD)
     assert refused.value.message.params["hint"] == CONNECT_HINT
     assert len(sandbox.requests) == 1
@@ -133,7 +133,9 @@ async def test_link_for_connected_accounts_only_refuses_anonymous_voters(
     services: Services, sandbox: SandboxTracker, demo
 ) -> None:
     await add_link(services, demo.link_token, anonymous=False)
-    with pytest.raises(NotConnected, match="counts only connected accounts") as refused:
+    with pytest.raises(
+        NotConnected, match="Only members with a connected account can vote"
+    ) as refused:
         await services.voting.vote(member(3), THE_LINK, VoteType.ADD)
     assert refused.value.message.params["hint"] == CONNECT_HINT
     assert sandbox.requests == []

@@ -23,6 +23,9 @@ class TrackerError(Exception):
     # Our own advice for the member, set by the service that knows it: a catalogue message
     # shown after our explanation of the error, in the member's language.
     hint: Message | None = None
+    # Our own line for the moderators' log, set by the service that knows what broke (which
+    # link); without one the log gets the generic tracker error.
+    logged: Message | None = None
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)

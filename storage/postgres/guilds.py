@@ -12,7 +12,8 @@ from storage.token_cipher import TokenCipher
 
 
 class GuildStore(SqlStore):
-    """Voter role and moderator log channel of each guild, cached until the next write."""
+    """Voter role, moderator log channel and public language of each guild, cached until the
+    next write."""
 
     def __init__(self, pool: asyncpg.Pool, cipher: TokenCipher) -> None:
         super().__init__(pool, cipher)
@@ -23,7 +24,8 @@ class GuildStore(SqlStore):
 
     async def _load_settings(self, guild_id: int) -> GuildSettings:
         row = await self._fetchrow(
-            "SELECT voter_role_id, log_channel_id FROM guild_settings WHERE guild_id = $1",
+            "SELECT voter_role_id, log_channel_id, language FROM guild_settings"
+            " WHERE guild_id = $1",
             guild_id,
         )
         return settings_from_row(guild_id, row)
@@ -45,5 +47,15 @@ class GuildStore(SqlStore):
                 " ON CONFLICT (guild_id) DO UPDATE SET log_channel_id = excluded.log_channel_id",
                 guild_id,
                 channel_id,
+            )
+        )
+
+    async def set_guild_language(self, guild_id: int, language: str | None) -> None:
+        await self._settings.changed_by(
+            self._execute(
+                "INSERT INTO guild_settings (guild_id, language) VALUES ($1, $2)"
+                " ON CONFLICT (guild_id) DO UPDATE SET language = excluded.language",
+                guild_id,
+                language,
             )
         )

@@ -12,7 +12,7 @@ from storage.token_cipher import TokenCipher
 
 
 class GuildStore(SqlStore):
-    """Voter role and moderator log channel of each guild.
+    """Voter role, moderator log channel and public language of each guild.
 
     Every vote checks its guild's voter role; settings change only through the writes below, so
     the answers are cached until the next one.
@@ -27,7 +27,7 @@ class GuildStore(SqlStore):
 
     async def _load_settings(self, guild_id: int) -> GuildSettings:
         row = await self._fetch_one(
-            "SELECT voter_role_id, log_channel_id FROM guild_settings WHERE guild_id = ?",
+            "SELECT voter_role_id, log_channel_id, language FROM guild_settings WHERE guild_id = ?",
             (guild_id,),
         )
         return settings_from_row(guild_id, row)
@@ -49,5 +49,15 @@ class GuildStore(SqlStore):
             ON CONFLICT (guild_id) DO UPDATE SET log_channel_id = excluded.log_channel_id
             """,
             (guild_id, channel_id),
+        )
+        await self._settings.changed_by(upsert)
+
+    async def set_guild_language(self, guild_id: int, language: str | None) -> None:
+        upsert = self._write(
+            """
+            INSERT INTO guild_settings (guild_id, language) VALUES (?, ?)
+            ON CONFLICT (guild_id) DO UPDATE SET language = excluded.language
+            """,
+            (guild_id, language),
         )
         await self._settings.changed_by(upsert)
