@@ -23,6 +23,7 @@ from discord_layer.charts import ChartRenderer
 from discord_layer.command_sync import sync_commands
 from discord_layer.modlog import ModLog
 from discord_layer.replies import actor_from
+from discord_layer.stats_flow import StatsFlow
 from discord_layer.texts import Texts
 from discord_layer.tree import BotTree
 from discord_layer.vote_flow import VoteFlow
@@ -91,8 +92,9 @@ class CtVoteBot(commands.Bot):
             self, services.cards, services.locales, texts, settings.card_refresh_seconds
         )
         self.modlog = ModLog(self, services.links, services.locales, services.error_digest, texts)
-        self.votes = VoteFlow(services.voting, services.locales, self.cards, self.modlog)
+        self.votes = VoteFlow(services.voting, services.locales, self.cards.refresh, self.modlog)
         self.charts = ChartRenderer(settings.database_path.parent / "matplotlib")
+        self.stats = StatsFlow(services.history, self.charts)
         self.commands_synced = asyncio.Event()
         self.stopping = False
         self.ops_server: OpsServer | None = None

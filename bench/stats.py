@@ -24,7 +24,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from cogs.stats import chart_of
+from discord_layer.stats_flow import chart_of
 from services.actor import Actor
 from services.history import Period
 from services.voting import LinkByName

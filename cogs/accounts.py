@@ -13,13 +13,14 @@ from discord.ext import commands
 from discord_layer.ledger_lines import own_history_lines
 from discord_layer.replies import actor_from, reply_lines_privately, reply_privately, texts_of
 from discord_layer.tree import OPENS_MODAL, acknowledge_privately, report_error
-from i18n.message import Channel, Message, Moment, Name, Number, msg
+from discord_layer.vote_limits import next_vote_line
+from i18n.message import Message, Moment, Number, msg
 from services.accounts import AccountService, AccountStatus
 from services.commands import ACCOUNT_CONNECT, HELP_ACCOUNT, REMIND_OFF, REMIND_ON
 from services.history import HistoryService
 
 if TYPE_CHECKING:
-    from bot import CtVoteBot
+    from discord_layer.host import Host
 
 
 CONNECT_FORM_TIMEOUT = 10 * 60  # seconds to find and paste a token; then the form is forgotten
@@ -108,42 +109,7 @@ def describe_status(status: AccountStatus) -> list[Message]:
         if status.reminders_on
         else msg("Reminders when a link reopens: off ({on}).", on=REMIND_ON)
     )
-    for entry in status.next_votes:
-        link, channel = Name(entry.link.name), Channel(entry.link.channel_id)
-        if entry.at is None:
-            line = (
-                msg(
-                    "• {link} in {channel}: the tracker never confirmed your last vote, so it "
-                    "counts; you cannot vote again (one vote per person).",
-                    link=link,
-                    channel=channel,
-                )
-                if entry.uncertain
-                else msg(
-                    "• {link} in {channel}: you cannot vote again (one vote per person).",
-                    link=link,
-                    channel=channel,
-                )
-            )
-        else:
-            when = Moment(entry.at, "relative")
-            line = (
-                msg(
-                    "• {link} in {channel}: the tracker never confirmed your last vote, so it "
-                    "counts; you can vote again {when}.",
-                    link=link,
-                    channel=channel,
-                    when=when,
-                )
-                if entry.uncertain
-                else msg(
-                    "• {link} in {channel}: you can vote again {when}.",
-                    link=link,
-                    channel=channel,
-                    when=when,
-                )
-            )
-        lines.append(line)
+    lines.extend(next_vote_line(entry) for entry in status.next_votes)
     return lines
 
 
@@ -201,5 +167,5 @@ class Accounts(
         await reply_lines_privately(interaction, own_history_lines(calls))
 
 
-async def setup(bot: CtVoteBot) -> None:
+async def setup(bot: Host) -> None:
     await bot.add_cog(Accounts(bot.services.accounts, bot.services.history))

@@ -17,7 +17,7 @@ from services.locales import LocaleService
 from tracker.models import Game, VoteType
 
 if TYPE_CHECKING:
-    from bot import CtVoteBot
+    from discord_layer.host import Host
 
 # Discord integers are exact up to 2^53 - 1.
 SessionId = app_commands.Range[int, 1, 2**53 - 1]
@@ -106,5 +106,5 @@ class Games(commands.Cog):
         await _announce(interaction, outcome, self.locales)
 
 
-async def setup(bot: CtVoteBot) -> None:
+async def setup(bot: Host) -> None:
     await bot.add_cog(Games(bot.services.games, bot.services.locales))

@@ -42,7 +42,7 @@ from services.commands import (
 )
 
 if TYPE_CHECKING:
-    from bot import CtVoteBot
+    from discord_layer.host import Host
 
 
 @dataclass(frozen=True)
@@ -200,5 +200,5 @@ class Help(commands.Cog):
         await reply_privately(interaction, None, embed=embed)
 
 
-async def setup(bot: CtVoteBot) -> None:
+async def setup(bot: Host) -> None:
     await bot.add_cog(Help())

@@ -10,6 +10,7 @@ from discord.app_commands import locale_str
 from discord.ext import commands
 
 from discord_layer.ledger_lines import link_history_lines
+from discord_layer.markup import mask
 from discord_layer.replies import (
     NO_PINGS,
     actor_from,
@@ -22,11 +23,10 @@ from services.commands import CONFIG_LANGUAGE, LINKS_ADD, LINKS_CARD
 from services.history import HISTORY_DEFAULT, HISTORY_MAX
 from services.links import BotPermission, ChannelChoice
 from services.locales import language_name
-from services.markup import mask
 from storage.models import ChannelLink, VoteInterval
 
 if TYPE_CHECKING:
-    from bot import CtVoteBot
+    from discord_layer.host import Host
 
 
 LinkName = app_commands.Range[str, 1, 32]
@@ -185,7 +185,7 @@ def describe_link(link: ChannelLink) -> Message:
     )
 
 
-async def _post_card(bot: CtVoteBot, link: ChannelLink) -> Message:
+async def _post_card(bot: Host, link: ChannelLink) -> Message:
     """Post the link's card; the link stays usable with /vote when the channel refuses it."""
     try:
         await bot.cards.post(link)
@@ -207,7 +207,7 @@ class Links(
     group_name="links",
     group_description=locale_str("Set up public vote links in channels (Manage Server)."),
 ):
-    def __init__(self, bot: CtVoteBot) -> None:
+    def __init__(self, bot: Host) -> None:
         self.bot = bot
         self.admin = bot.services.links
         super().__init__()
@@ -423,7 +423,7 @@ class Config(
     group_name="config",
     group_description=locale_str("Server settings (Manage Server)."),
 ):
-    def __init__(self, bot: CtVoteBot) -> None:
+    def __init__(self, bot: Host) -> None:
         self.bot = bot
         self.admin = bot.services.links
         self.locales = bot.services.locales
@@ -543,6 +543,6 @@ class Config(
         )
 
 
-async def setup(bot: CtVoteBot) -> None:
+async def setup(bot: Host) -> None:
     await bot.add_cog(Links(bot))
     await bot.add_cog(Config(bot))

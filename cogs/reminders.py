@@ -17,7 +17,7 @@ from services.reminders import ReminderService
 from storage.models import DueReminder
 
 if TYPE_CHECKING:
-    from bot import CtVoteBot
+    from discord_layer.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class Reminders(
     group_description=locale_str("A direct message when a link reopens for you."),
 ):
     def __init__(
-        self, bot: CtVoteBot, reminders: ReminderService, texts: Texts, every_seconds: float
+        self, bot: Host, reminders: ReminderService, texts: Texts, every_seconds: float
     ) -> None:
         self.bot = bot
         self.reminders = reminders
@@ -108,5 +108,5 @@ class Reminders(
         return True
 
 
-async def setup(bot: CtVoteBot) -> None:
+async def setup(bot: Host) -> None:
     await bot.add_cog(Reminders(bot, bot.services.reminders, bot.texts, bot.reminder_check_seconds))

@@ -9,23 +9,23 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands
 
+from discord_layer.host import host_of
 from discord_layer.replies import actor_from
-from discord_layer.tree import report_error
 from discord_layer.vote_flow import VoteFlow
-from services.voting import LinkById, LinkByName
+from services.voting import LinkByName
 from tracker.models import VoteType
 
 if TYPE_CHECKING:
-    from bot import CtVoteBot
+    from discord_layer.host import Host
 
 LINK_OPTION = locale_str("Which of this channel's links (needed only when it has several).")
 
 
 async def link_autocomplete(
-    interaction: discord.Interaction[CtVoteBot], current: str
+    interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[str]]:
     """This channel's links that start with what the member typed (`/vote`, `/stats`)."""
-    voting = interaction.client.services.voting
+    voting = host_of(interaction).services.voting
     names = await voting.link_names(actor_from(interaction), current)
     return [app_commands.Choice(name=name, value=name) for name in names]
 
@@ -44,16 +44,6 @@ class Voting(
         self, interaction: discord.Interaction, link: str | None, kind: VoteType
     ) -> None:
         await self.flow.cast(interaction, LinkByName(link), kind)
-
-    @commands.Cog.listener()
-    async def on_card_vote(
-        self, interaction: discord.Interaction, link_id: int, kind: VoteType
-    ) -> None:
-        """A card's button (`cards.CardVoteButton`): the same vote as the command's."""
-        try:
-            await self.flow.cast(interaction, LinkById(link_id), kind)
-        except Exception as error:  # listeners have no error handler of their own
-            await report_error(interaction, error)
 
     @app_commands.command(
         name="add", description=locale_str("Vote to add time on this channel's link.")
@@ -81,5 +71,5 @@ class Voting(
         await self._vote(interaction, link, VoteType.RAND)
 
 
-async def setup(bot: CtVoteBot) -> None:
+async def setup(bot: Host) -> None:
     await bot.add_cog(Voting(bot.votes))

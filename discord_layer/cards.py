@@ -15,18 +15,21 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from discord_layer.host import host_of
 from discord_layer.render import SHARED_VOTE, amount
 from discord_layer.texts import Texts
+from discord_layer.tree import report_error
 from i18n.message import Duration, Member, Message, Moment, Number, Term, msg, msg_n
 from services.cards import CardService, CardSummary
 from services.commands import HELP_VOTING
 from services.links import RemovedLink
 from services.locales import LocaleService
+from services.voting import LinkById
 from storage.models import ChannelLink, LinkCard, LinkTally, VoteInterval
 from tracker.models import Operation, VoteType
 
 if TYPE_CHECKING:
-    from bot import CtVoteBot
+    from discord_layer.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +69,13 @@ class CardVoteButton(
         return cls(int(match["link_id"]), VoteType(match["kind"]), item.label or "")
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        """Hand the press to the Voting cog, which owns every way of voting."""
-        interaction.client.dispatch("card_vote", interaction, self.link_id, self.vote_type)
+        """The same vote as `/vote`'s, through the one vote flow."""
+        try:
+            await host_of(interaction).votes.cast(
+                interaction, LinkById(self.link_id), self.vote_type
+            )
+        except Exception as error:  # a button's errors bypass the command tree's handler
+            await report_error(interaction, error)
 
 
 class CardStatsButton(
@@ -95,8 +103,10 @@ class CardStatsButton(
         return cls(int(match["link_id"]), item.label or "")
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        """Hand the press to the Stats cog, which owns every way of asking for statistics."""
-        interaction.client.dispatch("card_stats", interaction, self.link_id)
+        try:
+            await host_of(interaction).stats.card_pressed(interaction, self.link_id)
+        except Exception as error:  # a button's errors bypass the command tree's handler
+            await report_error(interaction, error)
 
 
 # TRANSLATORS: the label of a link card's button that shows the link's statistics.
@@ -229,7 +239,7 @@ class CardBoard:
 
     def __init__(
         self,
-        bot: CtVoteBot,
+        bot: Host,
         cards: CardService,
         locales: LocaleService,
         texts: Texts,

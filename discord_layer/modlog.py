@@ -15,7 +15,7 @@ from services.links import LinkAdmin
 from services.locales import LocaleService
 
 if TYPE_CHECKING:
-    from bot import CtVoteBot
+    from discord_layer.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ class ModLog:
 
     def __init__(
         self,
-        bot: CtVoteBot,
+        bot: Host,
         links: LinkAdmin,
         locales: LocaleService,
         digest: ErrorDigest,

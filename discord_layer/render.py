@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from discord_layer.markup import arithmetic
 from i18n.formats import MINUS
 from i18n.message import Duration, Member, Message, Moment, Name, Number, Param, Term, msg
 from services.games import GameOutcome
-from services.markup import arithmetic
 from services.voting import VoteOutcome
 from tracker.models import DiceResult, GameResult, Operation
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from babel.lists import format_list
 from discord import app_commands
 
+from discord_layer.markup import plain, timestamp
 from i18n.catalogue import SOURCE_LANGUAGE, Catalogue
 from i18n.formats import babel_locale, format_duration, format_number
 from i18n.message import (
@@ -31,7 +32,6 @@ from i18n.message import (
     Role,
     Term,
 )
-from services.markup import plain, timestamp
 
 log = logging.getLogger(__name__)
 

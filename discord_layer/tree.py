@@ -13,10 +13,21 @@ import discord
 from discord import app_commands
 
 from discord_layer.replies import reply_privately
-from i18n.message import Channel, Member, Message, Moment, Name, Outside, Term, followed_by, msg
+from discord_layer.vote_limits import limit_refusal
+from i18n.message import (
+    Channel,
+    Member,
+    Message,
+    Moment,
+    Name,
+    Outside,
+    Term,
+    followed_by,
+    msg,
+)
 from services.calls import RESTARTING
 from services.commands import ACCOUNT_CONNECT, HELP_ACCOUNT
-from services.errors import UserError, invalid_session
+from services.errors import UserError, VoteLimited, invalid_session
 from services.throttle import TRACKER_PAUSED
 from storage.errors import InteractionSeen, StorageUnavailable
 from tracker import errors
@@ -108,6 +119,8 @@ def explain(error: BaseException) -> Message | None:
     """The member-facing sentence for an error we expect, or None for a surprise."""
     if isinstance(error, UserError):
         return error.message
+    if isinstance(error, VoteLimited):
+        return limit_refusal(error.limit)
     if isinstance(error, StorageUnavailable):
         return STORAGE_UNAVAILABLE
     if isinstance(error, errors.TrackerError):

@@ -18,7 +18,6 @@ from tracker.models import VoteType
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from discord_layer.cards import CardBoard
     from discord_layer.modlog import ModLog
     from services.locales import LocaleService
 
@@ -34,15 +33,21 @@ def own_link_question(link: ChannelLink) -> Message:
 class VoteFlow:
     """Acknowledge privately, vote, then announce publicly or ask the owner to confirm.
 
-    Refusals surface through the one error handler.
+    Refusals surface through the one error handler. `refresh_cards` (the card board's) is told
+    of every counted vote; taking it as a function keeps the cards, whose buttons call this flow,
+    out of its imports.
     """
 
     def __init__(
-        self, voting: VotingService, locales: LocaleService, cards: CardBoard, modlog: ModLog
+        self,
+        voting: VotingService,
+        locales: LocaleService,
+        refresh_cards: Callable[[int], None],
+        modlog: ModLog,
     ) -> None:
         self._voting = voting
         self._locales = locales
-        self._cards = cards
+        self._refresh_cards = refresh_cards
         self._modlog = modlog
 
     async def cast(
@@ -77,7 +82,7 @@ class VoteFlow:
             about=actor.user_id,
             locale=locale,
         )
-        self._cards.refresh(link.id)
+        self._refresh_cards(link.id)
         if penalty:
             await self._modlog.post(
                 link.guild_id,

@@ -15,14 +15,14 @@ from ops.metrics import Metrics
 from storage.errors import StorageError
 
 if TYPE_CHECKING:
-    from bot import CtVoteBot
+    from discord_layer.host import Host
 
 log = logging.getLogger(__name__)
 
 DATABASE_TIMEOUT = 2.0
 
 
-def connected_shards(bot: discord.Client) -> int:
+def connected_shards(bot: Host) -> int:
     """Gateway connections (shards) that are open and past READY.
 
     Read from the sockets themselves: `is_ready()` alone stays true through a dropped connection.
@@ -35,12 +35,12 @@ def connected_shards(bot: discord.Client) -> int:
     return int(ws is not None and ws.open)
 
 
-def gateway_latency(bot: discord.Client) -> float:
+def gateway_latency(bot: Host) -> float:
     latency = bot.latency
     return latency if math.isfinite(latency) else math.nan
 
 
-async def health_problem(bot: CtVoteBot) -> str | None:
+async def health_problem(bot: Host) -> str | None:
     """Why the bot cannot serve members right now, or None when it can."""
     if bot.stopping:
         return "the bot is stopping"
@@ -60,7 +60,7 @@ async def health_problem(bot: CtVoteBot) -> str | None:
 class OpsServer:
     """A small aiohttp server beside the bot: off unless HTTP_PORT is set."""
 
-    def __init__(self, bot: CtVoteBot, metrics: Metrics) -> None:
+    def __init__(self, bot: Host, metrics: Metrics) -> None:
         self._bot = bot
         self._metrics = metrics
         self._runner: web.AppRunner | None = None

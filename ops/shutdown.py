@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot import CtVoteBot
+    from discord_layer.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 @contextmanager
-def stop_on_signals(bot: CtVoteBot, grace: float) -> Iterator[None]:
+def stop_on_signals(bot: Host, grace: float) -> Iterator[None]:
     """While the block runs, a stop signal starts `bot.stop_gracefully(grace)` (once)."""
     loop = asyncio.get_running_loop()
     stopping: set[asyncio.Task[None]] = set()

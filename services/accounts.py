@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from pydantic import SecretStr
 
@@ -11,18 +10,12 @@ from i18n.message import msg
 from services.actor import Actor
 from services.clock import Clock
 from services.errors import BadInput, invalid_session, invalid_token
+from services.limits import NextVote
 from services.voting import is_uncertain, next_vote_at
 from storage.interface import Storage
-from storage.models import Account, ChannelLink
+from storage.models import Account
 from tracker.client import check_session, check_token
 from tracker.errors import InvalidGameRequest
-
-
-@dataclass(frozen=True)
-class NextVote:
-    link: ChannelLink
-    at: datetime | None  # None: the link allows one vote and it is used
-    uncertain: bool = False  # the tracker never said whether that vote counted
 
 
 @dataclass(frozen=True)

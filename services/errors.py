@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from i18n.message import Message, msg
+from services.limits import NextVote
 from tracker.client import MAX_TOKEN_LENGTH
 from tracker.errors import InvalidGameRequest
 
@@ -33,12 +34,16 @@ class NotConnected(UserError):
     """The command needs the member's own tracker account."""
 
 
-class VoteLimited(UserError):
-    """A local mirror of the tracker's vote limit refused the vote; nothing was sent."""
+class VoteLimited(Exception):
+    """A local mirror of the tracker's vote limit refused the vote; nothing was sent.
 
-    def __init__(self, message: Message, *, next_vote_at: datetime | None) -> None:
-        super().__init__(message)
-        self.next_vote_at = next_vote_at
+    It carries the facts, not a sentence: the Discord layer words a vote limit in one place, for
+    this refusal and for `/account status` alike.
+    """
+
+    def __init__(self, limit: NextVote) -> None:
+        super().__init__(f"vote limit on link {limit.link.id}")
+        self.limit = limit
 
 
 class AlreadyInProgress(UserError):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
-from i18n.message import Channel, Message, Moment, Name, Names, Outside, msg
+from i18n.message import Channel, Name, Names, Outside, msg
 from services.actor import Actor
 from services.calls import GameCaller
 from services.clock import Clock
@@ -26,6 +26,7 @@ from services.errors import (
     NotConnected,
     VoteLimited,
 )
+from services.limits import NextVote
 from services.links import typed_name
 from storage.errors import LinkRemoved, StorageUnavailable, VoteAlreadyCounted
 from storage.interface import Storage
@@ -280,65 +281,5 @@ class VotingService:
         if reopens is not None and reopens <= self._clock():
             return
         raise VoteLimited(
-            _limit_message(link, last, anonymous=anonymous, reopens=reopens), next_vote_at=reopens
+            NextVote(link=link, at=reopens, uncertain=is_uncertain(last), anonymous=anonymous)
         )
-
-
-def _limit_message(
-    link: ChannelLink, last: LedgerEntry, *, anonymous: bool, reopens: datetime | None
-) -> Message:
-    """Why the vote is refused, one whole sentence per case, with when it reopens (if ever)."""
-    name = Name(link.name)
-    # None exactly when the link allows one vote (next_vote_at): each `if when is None` below is
-    # the once-only case, and the type checker then knows the others have a moment to name.
-    when = Moment(reopens, "relative") if reopens is not None else None
-    if anonymous and is_uncertain(last):
-        if when is None:
-            return msg(
-                "The tracker never confirmed the last shared vote on {link}, so it counts as "
-                "used, and this link takes one vote ever. {hint}",
-                link=name,
-                hint=CONNECT_HINT,
-            )
-        return msg(
-            "The tracker never confirmed the last shared vote on {link}, so it counts as used. "
-            "You can vote again {when}. {hint}",
-            link=name,
-            when=when,
-            hint=CONNECT_HINT,
-        )
-    if anonymous:
-        if when is None:
-            return msg(
-                "Members without a connected account share one vote on {link}, and it has been "
-                "used. {hint}",
-                link=name,
-                hint=CONNECT_HINT,
-            )
-        return msg(
-            "Members without a connected account share one vote on {link} per 24 hours, and it "
-            "has been used. You can vote again {when}. {hint}",
-            link=name,
-            when=when,
-            hint=CONNECT_HINT,
-        )
-    if is_uncertain(last):
-        if when is None:
-            return msg(
-                "The tracker never confirmed your last vote on {link}, so it counts as your one "
-                "vote.",
-                link=name,
-            )
-        return msg(
-            "The tracker never confirmed your last vote on {link}, so it counts as used. You "
-            "can vote again {when}.",
-            link=name,
-            when=when,
-        )
-    if when is None:
-        return msg("You have already voted on {link}; it allows one vote per person.", link=name)
-    return msg(
-        "You have already voted on {link} in the last 24 hours. You can vote again {when}.",
-        link=name,
-        when=when,
-    )

@@ -6,6 +6,7 @@ a real PostgreSQL server, unless it is marked `sqlite_only` (it looks at the SQL
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.fernet import Fernet
+from hypothesis import settings
 
 from services.container import Services
 from storage.interface import Storage
@@ -25,6 +27,13 @@ from tests.helpers_storage import file_bytes
 from tests.postgres_server import PostgresServer, PostgresUnavailable
 from tracker.client import TrackerClient
 from tracker.sandbox import SandboxTracker
+
+# Property tests: in CI the same examples on every run, so a red build is never a new random draw;
+# locally new ones each run, and what fails is kept in .hypothesis/ and tried first next time (a
+# falsifying example found that way becomes an `@example` in the test).
+settings.register_profile("ci", max_examples=40, derandomize=True, database=None, print_blob=True)
+settings.register_profile("local", max_examples=40)
+settings.load_profile("ci" if os.environ.get("CI") else "local")
 
 
 @pytest.fixture(autouse=True, scope="session")

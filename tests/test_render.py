@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from discord_layer.markup import arithmetic, mask, plain, timestamp
 from discord_layer.render import game_message, vote_message
 from discord_layer.texts import Texts
 from i18n.catalogue import Catalogue
 from i18n.formats import format_duration
 from services.games import GameOutcome
-from services.markup import arithmetic, mask, plain, timestamp
 from services.voting import VoteOutcome
 from storage.models import ChannelLink, VoteInterval
 from tests.seed_examples import SEED_DICE as SEED_DICE_ANSWER

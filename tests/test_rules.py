@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from discord_layer.vote_limits import limit_refusal
 from i18n.message import Moment, Name, Names, Role
 from services.actor import Actor
 from services.calls import GameCaller
@@ -90,9 +91,11 @@ async def test_daily_link_refuses_a_second_vote_locally_until_24_hours_passed(
     with pytest.raises(VoteLimited) as refused:
         await services.voting.vote(member(2), THE_LINK, VoteType.SUB)
     assert len(sandbox.requests) == 1
-    assert refused.value.next_vote_at is not None
-    assert refused.value.next_vote_at - sandbox.now() > timedelta(hours=23, minutes=59)
-    assert refused.value.message.params["when"] == Moment(refused.value.next_vote_at, "relative")
+    limit = refused.value.limit
+    assert (limit.anonymous, limit.uncertain) == (False, False)
+    assert limit.at is not None
+    assert limit.at - sandbox.now() > timedelta(hours=23, minutes=59)
+    assert limit_refusal(limit).params["when"] == Moment(limit.at, "relative")
 
     sandbox.advance(timedelta(hours=24, seconds=1))
     await services.voting.vote(member(2), THE_LINK, VoteType.SUB)
@@ -107,9 +110,10 @@ async def test_once_link_refuses_a_second_vote_for_good(
     await services.voting.vote(member(2), THE_LINK, VoteType.RAND)
     sandbox.advance(timedelta(days=30))
 
-    with pytest.raises(VoteLimited, match="one vote per person") as refused:
+    with pytest.raises(VoteLimited) as refused:
         await services.voting.vote(member(2), THE_LINK, VoteType.ADD)
-    assert refused.value.next_vote_at is None
+    assert refused.value.limit.at is None
+    assert "one vote per person" in limit_refusal(refused.value.limit).text
     assert len(sandbox.requests) == 1
 
 
@@ -121,9 +125,11 @@ async def test_members_without_account_share_one_anonymous_vote(
     assert first.anonymous is True
     assert sandbox.requests[-1].bearer is None
 
-    with pytest.raises(VoteLimited, match=r"share one vote on .* and it has been used") as refused:
+    with pytest.raises(VoteLimited) as refused:
         await services.voting.vote(member(4), THE_LINK, VoteType.ADD)
-    assert refused.value.message.params["hint"] == CONNECT_HINT
+    assert refused.value.limit.anonymous is True
+    assert "share one vote on" in limit_refusal(refused.value.limit).text
+    assert limit_refusal(refused.value.limit).params["hint"] == CONNECT_HINT
     assert len(sandbox.requests) == 1
     (entry,) = recent_calls(ledger_location, GUILD)
     assert (entry.user_id, entry.anonymous) == (3, True)

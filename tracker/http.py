@@ -42,8 +42,8 @@ def create_http_client(settings: Settings) -> httpx.AsyncClient:
     """Keep-alive connections on aiohttp's pool; timeouts bound how long a member waits.
 
     HTTP/1.1 on aiohttp's pool: at 200 calls at a time on a 2-core machine, httpx's own pool
-    managed about 230 calls/s (its HTTP/2 pool about 210), this client about 2,600 (README,
-    "Performance").
+    managed about 230 calls/s (its HTTP/2 pool about 210), this client about 2,600
+    (docs/performance.md).
     """
     timeout = httpx.Timeout(
         connect=settings.tracker_connect_timeout,

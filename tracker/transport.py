@@ -1,6 +1,6 @@
 """httpx on aiohttp's connection pool, failures classified by whether the request may have left.
 
-httpx's own pool slows down sharply under concurrency (README, "Performance"), so game calls ride
+httpx's own pool slows down sharply under concurrency (docs/performance.md), so game calls ride
 on aiohttp through `httpx-aiohttp`. That package maps every `aiohttp.ClientConnectionError`,
 including a server that hung up after reading the request and a read timeout, to
 `httpx.ConnectTimeout`: a client that safely retries connect failures would then play a game
