@@ -56,6 +56,7 @@ EXTENSIONS = (
     "cogs.reminders",
     "cogs.help",
     "cogs.stats",
+    "cogs.proposals",
 )
 YOUNG_COLLECTION_EVERY = 10_000  # allocations; see run_event_loop
 # Loggers that print secrets below INFO: interaction payloads, HTTP/2 headers, SQL parameters.
@@ -88,6 +89,7 @@ class CtVoteBot(commands.Bot):
         self.texts = texts
         self.dev_guild_id = settings.dev_guild_id
         self.reminder_check_seconds = settings.reminder_check_seconds
+        self.proposal_check_seconds = settings.proposal_check_seconds
         self.cards = CardBoard(
             self, services.cards, services.locales, texts, settings.card_refresh_seconds
         )

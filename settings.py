@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     log_format: LogFormat = "text"
     card_refresh_seconds: float = Field(default=2.0, gt=0, le=300)
     reminder_check_seconds: float = Field(default=60.0, gt=0, le=3600)
+    proposal_check_seconds: float = Field(default=300.0, gt=0, le=3600)
     call_slot_wait_seconds: float = Field(default=10.0, gt=0, le=600)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
     http_host: str = "127.0.0.1"

@@ -10,6 +10,7 @@ from discord import app_commands, ui
 from discord.app_commands import locale_str
 from discord.ext import commands
 
+from discord_layer.installs import anywhere
 from discord_layer.ledger_lines import own_history_lines
 from discord_layer.replies import actor_from, reply_lines_privately, reply_privately, texts_of
 from discord_layer.tree import OPENS_MODAL, acknowledge_privately, report_error
@@ -113,6 +114,7 @@ def describe_status(status: AccountStatus) -> list[Message]:
     return lines
 
 
+@anywhere
 class Accounts(
     commands.GroupCog,
     group_name="account",

@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands
 
+from discord_layer.installs import anywhere
 from discord_layer.render import game_message
 from discord_layer.replies import actor_from, discord_guild_locale, publish
 from i18n.message import msg
@@ -28,7 +29,8 @@ DOM_SESSION = locale_str("The session id of the person whose dom you are.")
 async def _announce(
     interaction: discord.Interaction, outcome: GameOutcome, locales: LocaleService
 ) -> None:
-    guild_locale = discord_guild_locale(interaction)
+    # Outside servers (a user install's DMs) there is no server language: the player's serves.
+    guild_locale = discord_guild_locale(interaction) or str(interaction.locale)
     await publish(
         interaction,
         game_message(outcome, interaction.user.id),
@@ -39,9 +41,13 @@ async def _announce(
 
 
 class Games(commands.Cog):
-    dom = app_commands.Group(
-        name="dom",
-        description=locale_str("Play a session's games as the dom of the person it belongs to."),
+    dom = anywhere(
+        app_commands.Group(
+            name="dom",
+            description=locale_str(
+                "Play a session's games as the dom of the person it belongs to."
+            ),
+        )
     )
 
     def __init__(self, games: GamesService, locales: LocaleService) -> None:
@@ -55,6 +61,7 @@ class Games(commands.Cog):
         await _announce(interaction, outcome, self.locales)
 
     @app_commands.command(name="dice", description=locale_str("Roll DICE on your own session."))
+    @anywhere
     @app_commands.describe(session=OWN_SESSION)
     async def dice(
         self, interaction: discord.Interaction, session: SessionId | None = None
@@ -62,6 +69,7 @@ class Games(commands.Cog):
         await self._play(interaction, Game.DICE, session, as_dom=False)
 
     @app_commands.command(name="luck", description=locale_str("Play LUCK on your own session."))
+    @anywhere
     @app_commands.describe(session=OWN_SESSION)
     async def luck(
         self, interaction: discord.Interaction, session: SessionId | None = None

@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands
 
+from discord_layer.installs import anywhere
 from discord_layer.replies import private_text, reply_privately
 from i18n.message import Message, msg
 from services.commands import (
@@ -35,6 +36,7 @@ from services.commands import (
     LINKS_LIST,
     LINKS_REMOVE,
     LUCK,
+    PROPOSE,
     REMIND_ON,
     VOTE_ADD,
     VOTE_RAND,
@@ -163,6 +165,11 @@ TOPICS = {
                 luck=LUCK,
             ),
             msg(
+                "**Your link**: {propose} in a channel asks the moderators to let members vote "
+                "there on your link.",
+                propose=PROPOSE,
+            ),
+            msg(
                 "Every game changes a real session: the bot sends each request once and never "
                 "repeats it. Everyone in the channel sees the result."
             ),
@@ -188,6 +195,7 @@ class Help(commands.Cog):
         name="help",
         description=locale_str("How the bot works: voting, your account, moderation and games."),
     )
+    @anywhere
     @app_commands.describe(topic=locale_str("What to explain (default: voting)."))
     @app_commands.choices(
         topic=[app_commands.Choice(name=t.choice, value=key) for key, t in TOPICS.items()]

@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands
 
+from discord_layer.installs import server_only
 from discord_layer.ledger_lines import link_history_lines
 from discord_layer.markup import mask
 from discord_layer.replies import (
@@ -34,6 +35,24 @@ NAMED_LINK = {
     "name": locale_str("The link's name."),
     "channel": locale_str("Its channel, when several channels have a link of that name."),
 }
+
+
+# The options of a link to bind, shared by `/links add` and `/propose`.
+LINK_OPTIONS = {
+    "token": locale_str("The public link token, shared by the person the session belongs to."),
+    "name": locale_str("A short name members pick with /vote (default: link)."),
+    "interval": locale_str(
+        "As the link is set on the tracker: one vote per 24 hours, or one vote ever."
+    ),
+    "anonymous": locale_str(
+        "Whether members without a connected account may vote (they share one vote)."
+    ),
+}
+INTERVAL_CHOICES = [
+    app_commands.Choice(name=locale_str("daily (one vote per 24 hours)"), value="daily"),
+    app_commands.Choice(name=locale_str("once (one vote ever)"), value="once"),
+]
+LinkToken = app_commands.Range[str, 1, 512]
 
 
 # Channels that hold messages: text, voice and stage chats, announcements, threads.
@@ -148,6 +167,15 @@ def channel_of(interaction: discord.Interaction, channel_id: int) -> ChannelChoi
     )
 
 
+def cached_channel(interaction: discord.Interaction, channel_id: int) -> ChannelChoice:
+    """`channel_of`, with a channel the cache does not know refused as not of this server."""
+    known = channel_of(interaction, channel_id)
+    if known is not None:
+        return known
+    nothing = discord.Permissions.none()
+    return _choice(channel_id, None, None, nothing, nothing)
+
+
 def _where(interaction: discord.Interaction, link: ChannelLink) -> str:
     """`name · #channel` for an autocomplete choice, which shows plain text, not mentions."""
     guild = interaction.guild
@@ -156,13 +184,17 @@ def _where(interaction: discord.Interaction, link: ChannelLink) -> str:
     return f"{link.name} · #{channel}"
 
 
+def link_settings(interval: VoteInterval, anonymous_allowed: bool) -> tuple[Message, Message]:
+    """A link's interval and who may vote, as `/links list` and proposals show them."""
+    # TRANSLATORS: a link's vote interval as a moderator chose it in /links add.
+    interval_text = msg("daily") if interval is VoteInterval.DAILY else msg("once")
+    voters = msg("shared vote allowed") if anonymous_allowed else msg("connected accounts only")
+    return interval_text, voters
+
+
 def describe_link(link: ChannelLink) -> Message:
     """One line of `/links list`: where, which token (masked), and the link's rules."""
-    # TRANSLATORS: a link's vote interval as a moderator chose it in /links add.
-    interval = msg("daily") if link.interval is VoteInterval.DAILY else msg("once")
-    voters = (
-        msg("shared vote allowed") if link.anonymous_allowed else msg("connected accounts only")
-    )
+    interval, voters = link_settings(link.interval, link.anonymous_allowed)
     name, channel = Name(link.name), Channel(link.channel_id)
     token = Term(mask(link.link_token.get_secret_value()))
     if link.session_id:
@@ -185,7 +217,7 @@ def describe_link(link: ChannelLink) -> Message:
     )
 
 
-async def _post_card(bot: Host, link: ChannelLink) -> Message:
+async def post_card(bot: Host, link: ChannelLink) -> Message:
     """Post the link's card; the link stays usable with /vote when the channel refuses it."""
     try:
         await bot.cards.post(link)
@@ -200,6 +232,7 @@ async def _post_card(bot: Host, link: ChannelLink) -> Message:
     return msg("Its card is posted in {channel}.", channel=Channel(link.channel_id))
 
 
+@server_only
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class Links(
@@ -233,26 +266,13 @@ class Links(
         ),
     )
     @app_commands.describe(
-        token=locale_str("The public link token, shared by the person the session belongs to."),
-        name=locale_str("A short name members pick with /vote (default: link)."),
-        channel=locale_str("Where members vote on it (default: this channel)."),
-        interval=locale_str(
-            "As the link is set on the tracker: one vote per 24 hours, or one vote ever."
-        ),
-        anonymous=locale_str(
-            "Whether members without a connected account may vote (they share one vote)."
-        ),
+        **LINK_OPTIONS, channel=locale_str("Where members vote on it (default: this channel).")
     )
-    @app_commands.choices(
-        interval=[
-            app_commands.Choice(name=locale_str("daily (one vote per 24 hours)"), value="daily"),
-            app_commands.Choice(name=locale_str("once (one vote ever)"), value="once"),
-        ]
-    )
+    @app_commands.choices(interval=INTERVAL_CHOICES)
     async def add(
         self,
         interaction: discord.Interaction,
-        token: app_commands.Range[str, 1, 512],
+        token: LinkToken,
         name: LinkName | None = None,
         channel: ChannelOption | None = None,
         interval: app_commands.Choice[str] | None = None,
@@ -266,7 +286,7 @@ class Links(
             interval=VoteInterval(interval.value) if interval else VoteInterval.DAILY,
             anonymous_allowed=anonymous,
         )
-        card = await _post_card(self.bot, link)
+        card = await post_card(self.bot, link)
         described = describe_link(link)
         await reply_privately(
             interaction, msg("Link added: {link}. {card}", link=described, card=card)
@@ -299,7 +319,7 @@ class Links(
             channel,
             lambda channel_id: channel_of(interaction, channel_id),
         )
-        card = await _post_card(self.bot, link)
+        card = await post_card(self.bot, link)
         await reply_privately(
             interaction, msg("Link {link}: {card}", link=Name(link.name), card=card)
         )
@@ -416,6 +436,7 @@ class Links(
         )
 
 
+@server_only
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class Config(

@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands, tasks
 
+from discord_layer.installs import anywhere
 from discord_layer.replies import actor_from, reply_privately
 from discord_layer.texts import Texts
 from i18n.message import Channel, Message, Name, msg
@@ -31,6 +32,7 @@ def reminder_text(reminder: DueReminder) -> Message:
     )
 
 
+@anywhere
 class Reminders(
     commands.GroupCog,
     group_name="remind",

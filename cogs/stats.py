@@ -10,6 +10,7 @@ from discord.app_commands import locale_str
 from discord.ext import commands
 
 from cogs.voting import LINK_OPTION, link_autocomplete
+from discord_layer.installs import server_only
 from discord_layer.stats_flow import StatsFlow
 from services.history import Period
 from services.voting import LinkByName
@@ -22,6 +23,7 @@ class Stats(commands.Cog):
     def __init__(self, flow: StatsFlow) -> None:
         self.flow = flow
 
+    @server_only
     @app_commands.guild_only()
     @app_commands.command(
         name="stats",

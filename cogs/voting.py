@@ -10,6 +10,7 @@ from discord.app_commands import locale_str
 from discord.ext import commands
 
 from discord_layer.host import host_of
+from discord_layer.installs import server_only
 from discord_layer.replies import actor_from
 from discord_layer.vote_flow import VoteFlow
 from services.voting import LinkByName
@@ -30,6 +31,7 @@ async def link_autocomplete(
     return [app_commands.Choice(name=name, value=name) for name in names]
 
 
+@server_only
 @app_commands.guild_only()
 class Voting(
     commands.GroupCog,

@@ -7,7 +7,7 @@ its callers (the CLI, the benchmark, the tests).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:
     import discord
@@ -34,6 +34,7 @@ class Host(Protocol):
     votes: VoteFlow
     stats: StatsFlow
     reminder_check_seconds: float
+    proposal_check_seconds: float
     stopping: bool
     shard_count: int | None
 
@@ -50,6 +51,10 @@ class Host(Protocol):
     def get_partial_messageable(
         self, id: int, *, guild_id: int | None = None
     ) -> discord.PartialMessageable: ...
+
+    def add_dynamic_items(self, *items: type[discord.ui.DynamicItem[Any]]) -> None: ...
+
+    def remove_dynamic_items(self, *items: type[discord.ui.DynamicItem[Any]]) -> None: ...
 
     async def create_dm(self, user: discord.abc.Snowflake) -> discord.DMChannel: ...
 

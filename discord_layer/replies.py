@@ -2,7 +2,7 @@
 
 Private answers speak the member's language (`interaction.locale`); public ones the server's
 (its `/config language`, else `interaction.guild_locale`), so everyone in a channel reads one
-language.
+language (outside servers, the member's).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from services.games import GamesService
 from services.history import HistoryService
 from services.links import LinkAdmin
 from services.locales import LocaleService
+from services.proposals import ProposalService
 from services.reminders import ReminderService
 from services.voting import VotingService
 from storage.interface import Storage
@@ -31,6 +32,7 @@ class Services:
     calls: GameCaller
     error_digest: ErrorDigest
     history: HistoryService
+    proposals: ProposalService
 
     @classmethod
     def build(
@@ -56,4 +58,5 @@ class Services:
             calls=caller,
             error_digest=ErrorDigest(clock),
             history=HistoryService(db, links, voting, clock),
+            proposals=ProposalService(db, links, clock),
         )

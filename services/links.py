@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -43,6 +44,23 @@ class ChannelChoice:
     takes_messages: bool
     member_can_post: bool
     bot_lacks: frozenset[BotPermission]
+
+
+@dataclass(frozen=True)
+class LinkDraft:
+    """A link that passed every check of `/links add`, not stored yet; `name` None: the first
+    free default name when it is stored."""
+
+    guild_id: int
+    channel_id: int
+    name: str | None
+    link_token: SecretStr
+    interval: VoteInterval
+    anonymous_allowed: bool
+
+    @property
+    def where(self) -> tuple[int, int]:
+        return self.guild_id, self.channel_id
 
 
 @dataclass(frozen=True)
@@ -119,36 +137,74 @@ class LinkAdmin:
         interval: VoteInterval,
         anonymous_allowed: bool,
     ) -> ChannelLink:
-        guild_id, channel_id = self._target(actor, channel)
-        _posting_allowed(channel, CARD_NEEDS)
-        token = SecretStr(link_token.strip())
-        try:
-            check_token(token, "link token")
-        except InvalidGameRequest as error:
-            raise invalid_token(error, link=True) from None
-        existing = {link.name for link in await self._db.links_in_channel(guild_id, channel_id)}
-        if name is None:
-            name = _free_default_name(existing)
-        name = normalise_name(name)
-        link = NewLink(
-            guild_id=guild_id,
-            channel_id=channel_id,
+        actor.require_manager()
+        draft = await self.check(
+            actor,
+            link_token=link_token,
             name=name,
-            link_token=token,
+            channel=channel,
             interval=interval,
             anonymous_allowed=anonymous_allowed,
+        )
+        existing = {link.name for link in await self._db.links_in_channel(*draft.where)}
+        name = draft.name or _free_default_name(existing)
+        link = NewLink(
+            guild_id=draft.guild_id,
+            channel_id=draft.channel_id,
+            name=name,
+            link_token=draft.link_token,
+            interval=draft.interval,
+            anonymous_allowed=draft.anonymous_allowed,
             added_by=actor.user_id,
             locale=actor.guild_locale,
         )
         try:
             return await self._db.add_link(link, now=self._clock())
         except LinkNameTaken:
-            raise BadInput(
-                msg(
-                    "That channel already has a link named {name}; choose another name.",
-                    name=Name(name),
+            raise BadInput(name_taken(name)) from None
+
+    async def check(
+        self,
+        actor: Actor,
+        *,
+        link_token: str,
+        name: str | None,
+        channel: ChannelChoice | None,
+        interval: VoteInterval,
+        anonymous_allowed: bool,
+    ) -> LinkDraft:
+        """Every check `add` makes before it stores anything; a proposal is checked the same way
+        when it is made, and again when a moderator approves it."""
+        guild_id, _ = actor.require_channel()
+        channel_id = self._channel_in(guild_id, actor, channel)
+        _posting_allowed(channel, CARD_NEEDS)
+        token = SecretStr(link_token.strip())
+        try:
+            check_token(token, "link token")
+        except InvalidGameRequest as error:
+            raise invalid_token(error, link=True) from None
+        if name is not None:
+            name = normalise_name(name)
+        for link in await self._db.links_in_guild(guild_id):
+            if secrets.compare_digest(link.link_token.get_secret_value(), token.get_secret_value()):
+                raise BadInput(
+                    msg(
+                        "That link token is already bound in this server: link {link} in "
+                        "{channel}.",
+                        link=Name(link.name),
+                        channel=Channel(link.channel_id),
+                    )
                 )
-            ) from None
+            if (link.channel_id, link.name) == (channel_id, name):
+                raise BadInput(name_taken(name))
+        return LinkDraft(
+            guild_id=guild_id,
+            channel_id=channel_id,
+            name=name,
+            link_token=token,
+            interval=interval,
+            anonymous_allowed=anonymous_allowed,
+        )
 
     async def find_to_post(
         self,
@@ -242,17 +298,27 @@ class LinkAdmin:
     def _target(cls, actor: Actor, channel: ChannelChoice | None) -> tuple[int, int]:
         """The moderator's server and the channel they named, or the one they are in."""
         guild_id = actor.require_manager()
+        return guild_id, cls._channel_in(guild_id, actor, channel)
+
+    @classmethod
+    def _channel_in(cls, guild_id: int, actor: Actor, channel: ChannelChoice | None) -> int:
         if channel is None:
             _, channel_id = actor.require_channel()
-            return guild_id, channel_id
+            return channel_id
         cls._same_guild(guild_id, channel.guild_id, OTHER_SERVER_CHANNEL)
-        return guild_id, channel.id
+        return channel.id
 
     @staticmethod
     def _same_guild(guild_id: int, other_guild_id: int | None, refusal: Message) -> None:
         """A crafted interaction may name a channel or role of another server."""
         if other_guild_id != guild_id:
             raise NotAllowed(refusal)
+
+
+def name_taken(name: str) -> Message:
+    return msg(
+        "That channel already has a link named {name}; choose another name.", name=Name(name)
+    )
 
 
 def no_such_link(channel_id: int, name: str) -> Message:

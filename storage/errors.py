@@ -45,3 +45,7 @@ class CallUnderWay(StorageError):
 
 class VoteAlreadyCounted(StorageError):
     """The voter has a counted vote within the link's limit; nothing was written."""
+
+
+class ProposalOpen(StorageError):
+    """The member already has an open proposal in this server."""

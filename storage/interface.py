@@ -13,10 +13,12 @@ from storage.models import (
     GuildSettings,
     LedgerEntry,
     LinkCard,
+    LinkProposal,
     LinkStats,
     LinkTally,
     NewCall,
     NewLink,
+    NewProposal,
     PlayedResult,
 )
 
@@ -109,3 +111,14 @@ class Storage(Protocol):
     ) -> list[DueReminder]: ...
     async def claim_reminder(self, ledger_id: int, *, now: datetime) -> bool: ...
     async def mark_reminded(self, ledger_id: int, *, delivered: bool, now: datetime) -> None: ...
+
+    # Links members proposed, while they are open.
+    async def add_proposal(self, proposal: NewProposal, *, now: datetime) -> LinkProposal: ...
+    async def set_proposal_message(
+        self, proposal_id: int, channel_id: int, message_id: int
+    ) -> None: ...
+    async def get_proposal(self, proposal_id: int) -> LinkProposal | None: ...
+    async def take_proposal(self, proposal_id: int) -> LinkProposal | None: ...
+    async def proposals_created_before(
+        self, before: datetime, limit: int = 100
+    ) -> list[LinkProposal]: ...

@@ -224,3 +224,37 @@ class DatabaseReport:
     known_version: int = 0
     integrity: str = "ok"
     key_fits: bool = True
+
+
+@dataclass(frozen=True)
+class NewProposal:
+    """A link a member proposes for their server: what `/links add` would bind, once approved."""
+
+    guild_id: int
+    channel_id: int
+    proposer_id: int
+    name: str | None  # None: the first free default name when it is approved
+    link_token: SecretStr
+    interval: VoteInterval
+    anonymous_allowed: bool
+    proposer_locale: str | None = None  # for the direct message that tells them the decision
+    guild_locale: str | None = None  # for the proposal's message in the moderators' log
+
+
+@dataclass(frozen=True)
+class LinkProposal:
+    """An open proposal; `message_id` is its message in the log channel, once posted."""
+
+    id: int
+    guild_id: int
+    channel_id: int
+    proposer_id: int
+    name: str | None
+    link_token: SecretStr
+    interval: VoteInterval
+    anonymous_allowed: bool
+    proposer_locale: str | None
+    guild_locale: str | None
+    created_at: datetime
+    log_channel_id: int | None
+    message_id: int | None

@@ -41,8 +41,9 @@ TABLES = (
     "reminder_subscribers",
     "reminders_sent",
     "card_refresh_claims",
+    "link_proposals",
 )
-IDENTITIES = ("channel_links", "ledger")
+IDENTITIES = ("channel_links", "ledger", "link_proposals")
 
 
 class MoveRefused(StorageError):

@@ -16,6 +16,7 @@ from storage.models import (
     LedgerEntry,
     LedgerStatus,
     LinkCard,
+    LinkProposal,
     LinkStats,
     LinkTally,
     VoteInterval,
@@ -35,6 +36,7 @@ class Row(Protocol):
 SECRET_COLUMNS = (
     ("accounts", "user_id", "api_token"),
     ("channel_links", "id", "link_token"),
+    ("link_proposals", "id", "link_token"),
 )
 
 
@@ -175,4 +177,22 @@ def stats_from_rows(
         ends=[end_point_from_row(row) for row in ends],
         penalties=[end_point_from_row(row) for row in reversed(penalties_newest_first)],
         last_vote=None if last is None else entry_from_row(last),
+    )
+
+
+def proposal_from_row(row: Row, cipher: TokenCipher) -> LinkProposal:
+    return LinkProposal(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        proposer_id=row["proposer_id"],
+        name=row["name"],
+        link_token=cipher.decrypt(bytes(row["link_token"])),
+        interval=VoteInterval(row["vote_interval"]),
+        anonymous_allowed=bool(row["anonymous_allowed"]),
+        proposer_locale=row["proposer_locale"],
+        guild_locale=row["guild_locale"],
+        created_at=from_db(row["created_at"]),
+        log_channel_id=row["log_channel_id"],
+        message_id=row["message_id"],
     )

@@ -113,6 +113,7 @@ class BotWorld:
             discord_gateway_url=fake.gateway_url,
             card_refresh_seconds=0.05,
             reminder_check_seconds=0.05,
+            proposal_check_seconds=0.5,
         )
         self._bot: CtVoteBot | None = None
         self._stack: AsyncExitStack | None = None

@@ -45,6 +45,7 @@ COMMAND_TREE: JSON = {
         "list": [],
     },
     "stats": ["link", "period"],
+    "propose": ["token", "name", "interval", "anonymous"],
     "config": {"language": ["language"], "voter-role": ["role"], "log-channel": ["channel"]},
     "remind": {"on": [], "off": []},
     "help": ["topic"],

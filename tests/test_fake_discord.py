@@ -24,7 +24,10 @@ from tests.fake_discord import (
     running_bot,
     slash,
 )
+from tests.fake_discord.commands import offered
 from tests.fake_discord.fixtures import fake_discord_fixture as fake_discord_fixture
+from tests.fake_discord.rules import check_commands
+from tests.fake_discord.wire import Refusal
 
 GUILD_ID = 4_000_001
 GENERAL = Channel(4_000_010, "general", GUILD_ID)
@@ -448,3 +451,43 @@ async def test_interaction_in_direct_messages_is_answered_there(
     assert (final.content, final.channel_id) == ("pong", fake_discord.dm_channel_id(BOB.id))
     assert "member" not in exchange.payload
     assert exchange.payload["context"] == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "values"),
+    [
+        ("contexts", [0, 3]),
+        ("contexts", []),
+        ("integration_types", [0, 0]),
+        ("integration_types", [2]),
+    ],
+)
+def test_sync_refuses_unknown_contexts_and_integration_types(field: str, values: list[int]) -> None:
+    command = {"name": "dice", "description": "Roll.", "type": 1, field: values}
+
+    with pytest.raises(Refusal) as refused:
+        check_commands([command])
+
+    assert refused.value.code == 50035
+
+
+EVERYWHERE = {"name": "dice", "contexts": [0, 1, 2], "integration_types": [0, 1]}
+SERVER_ONLY = {"name": "vote", "contexts": [0], "integration_types": [0]}
+
+
+@pytest.mark.parametrize(
+    ("command", "scope", "context", "owners", "expected"),
+    [
+        (EVERYWHERE, None, 2, {"1"}, True),  # a user's install, in a group DM
+        (SERVER_ONLY, None, 2, {"1"}, False),
+        (SERVER_ONLY, None, 1, {"0"}, False),  # not in the bot's DM either
+        (SERVER_ONLY, None, 0, {"1"}, False),  # a server that did not install the app
+        (SERVER_ONLY, None, 0, {"0", "1"}, True),
+        (EVERYWHERE, 810, 1, {"0"}, False),  # commands of one server: offered there only
+        (SERVER_ONLY, 810, 0, {"0"}, True),
+    ],
+)
+def test_commands_are_offered_where_their_installs_and_contexts_allow(
+    command: dict, scope: int | None, context: int, owners: set[str], expected: bool
+) -> None:
+    assert offered(command, scope, context, owners) is expected

@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from storage.errors import VoteAlreadyCounted
-from storage.models import LedgerStatus, NewLink, PlayedResult, VoteInterval
+from storage.models import LedgerStatus, NewLink, NewProposal, PlayedResult, VoteInterval
 from storage.move_up import TABLES, MoveRefused, move_up
 from storage.postgres.database import PostgresDatabase
 from storage.sqlite.database import Database
@@ -67,7 +67,21 @@ async def fill(path: Path, key: bytes) -> dict[str, object]:
         await db.subscribe_reminders(USER, now=NOW)
         await db.mark_reminded(played, delivered=True, now=NOW)
         await db.set_meta("synced_commands:1:global", "abc")
+        proposal = await db.add_proposal(
+            NewProposal(
+                guild_id=GUILD,
+                channel_id=CHANNEL,
+                proposer_id=USER,
+                name=None,
+                link_token=SecretStr("proposed-token"),
+                interval=VoteInterval.DAILY,
+                anonymous_allowed=True,
+            ),
+            now=NOW,
+        )
+        await db.set_proposal_message(proposal.id, 66, 1000)
         return {
+            "proposal": await db.get_proposal(proposal.id),
             "link": link,
             "gone": gone.id,
             "ledger": recent_calls(path, GUILD),
@@ -94,9 +108,10 @@ async def test_everything_moves_and_still_works(tmp_path: Path, postgres: Postgr
         "reminder_subscribers": 1,
         "reminders_sent": 1,
         "card_refresh_claims": 0,
+        "link_proposals": 1,
     }
     assert set(report.rows) == set(TABLES)
-    assert report.tokens_checked == 4
+    assert report.tokens_checked == 5
     async with PostgresDatabase.connect(url, key) as db:
         assert db.recovered_at_open == 0
         accounts = [await db.get_account(USER + n) for n in range(3)]
@@ -114,6 +129,7 @@ async def test_everything_moves_and_still_works(tmp_path: Path, postgres: Postgr
         assert await db.link_tally(before["link"].id, day_start=DAY_AGO) == before["tally"]
         assert [card.message_id for card in await db.cards_of_link(before["link"].id)] == [999]
         assert await db.is_subscribed(USER)
+        assert await db.get_proposal(before["proposal"].id) == before["proposal"]
         assert not await db.claim_reminder(before["ledger"][-1].id, now=NOW)  # already sent
 
         # The member's vote still limits them; a new link never takes a removed link's id.
@@ -171,7 +187,7 @@ async def test_the_command_moves_and_says_what_it_did(
 
     done = await asyncio.to_thread(run, command, env)
     assert done.returncode == 0, done.stderr
-    assert "Row counts match; 4 tokens decrypt." in done.stdout
+    assert "Row counts match; 5 tokens decrypt." in done.stdout
     assert key.decode() not in done.stdout + done.stderr
 
     again = await asyncio.to_thread(run, command, env)

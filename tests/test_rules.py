@@ -315,15 +315,31 @@ async def test_bad_link_tokens_are_refused_before_storing(
     assert await db.links_in_guild(GUILD) == []
 
 
-async def test_link_names_are_normalised_and_unique_per_channel(services: Services, demo) -> None:
+def another_token(sandbox: SandboxTracker) -> str:
+    return sandbox.add_session(sandbox.add_user()).link_token
+
+
+async def test_link_names_are_normalised_and_unique_per_channel(
+    services: Services, demo, sandbox: SandboxTracker
+) -> None:
     first = await add_link(services, demo.link_token)
-    second = await add_link(services, demo.link_token)
+    second = await add_link(services, another_token(sandbox))
     assert (first.name, second.name) == ("link", "link-2")
     with pytest.raises(BadInput, match="already has a link named") as refused:
-        await add_link(services, demo.link_token, name="LINK")
+        await add_link(services, another_token(sandbox), name="LINK")
     assert refused.value.message.params["name"] == Name("link")
     with pytest.raises(BadInput, match="1 to 32 characters"):
-        await add_link(services, demo.link_token, name="@everyone")
+        await add_link(services, another_token(sandbox), name="@everyone")
+
+
+async def test_a_token_is_bound_once_per_server(services: Services, demo, db: Storage) -> None:
+    await add_link(services, demo.link_token, name="first")
+
+    with pytest.raises(BadInput, match="already bound in this server") as refused:
+        await add_link(services, f" {demo.link_token} ", name="second")
+
+    assert refused.value.message.params["link"] == Name("first")
+    assert [link.name for link in await db.links_in_guild(GUILD)] == ["first"]
 
 
 async def test_dice_uses_the_saved_default_session_and_the_owners_token(

@@ -23,6 +23,7 @@ from storage.postgres.guilds import GuildStore
 from storage.postgres.history import HistoryStore
 from storage.postgres.ledger import LedgerStore
 from storage.postgres.links import LinkStore
+from storage.postgres.proposals import ProposalStore
 from storage.postgres.reminders import ReminderStore
 from storage.postgres.sql import BOOT_LOCKS, UNAVAILABLE, unavailable_as_storage_error
 from storage.rows import SECRET_COLUMNS
@@ -39,7 +40,14 @@ def postgres_migrations() -> list[Migration]:
 
 
 class PostgresDatabase(
-    AccountStore, LinkStore, GuildStore, LedgerStore, HistoryStore, CardStore, ReminderStore
+    AccountStore,
+    LinkStore,
+    GuildStore,
+    LedgerStore,
+    HistoryStore,
+    CardStore,
+    ReminderStore,
+    ProposalStore,
 ):
     """A pool of connections, and one more that holds this process life's lock until it ends.
 

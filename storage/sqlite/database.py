@@ -24,6 +24,7 @@ from storage.sqlite.history import HistoryStore
 from storage.sqlite.ledger import LedgerStore
 from storage.sqlite.life_lock import LifeLock
 from storage.sqlite.links import LinkStore
+from storage.sqlite.proposals import ProposalStore
 from storage.sqlite.reminders import ReminderStore
 from storage.sqlite.sql import unavailable_as_storage_error
 from storage.token_cipher import TokenCipher, check_key
@@ -45,7 +46,14 @@ _PRAGMAS = (
 
 
 class Database(
-    AccountStore, LinkStore, GuildStore, LedgerStore, HistoryStore, CardStore, ReminderStore
+    AccountStore,
+    LinkStore,
+    GuildStore,
+    LedgerStore,
+    HistoryStore,
+    CardStore,
+    ReminderStore,
+    ProposalStore,
 ):
     """Owns the single aiosqlite connection; every query the bot makes is a method here."""
 

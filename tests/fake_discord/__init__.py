@@ -10,6 +10,7 @@ async with FakeDiscord() as fake:
 """
 
 from tests.fake_discord.client import point_discord_py_at, running_bot
+from tests.fake_discord.commands import CommandNotOffered
 from tests.fake_discord.payloads import (
     ADMINISTRATOR,
     EMBED_LINKS,
@@ -31,6 +32,7 @@ from tests.fake_discord.payloads import (
     button_click,
     modal_submit,
     slash,
+    user_installed,
 )
 from tests.fake_discord.records import ApiError, Callback, Exchange, ModalSpec, SentMessage
 from tests.fake_discord.server import FakeDiscord
@@ -51,6 +53,7 @@ __all__ = [
     "ApiError",
     "Callback",
     "Channel",
+    "CommandNotOffered",
     "Exchange",
     "FakeDiscord",
     "Member",
@@ -66,4 +69,5 @@ __all__ = [
     "point_discord_py_at",
     "running_bot",
     "slash",
+    "user_installed",
 ]

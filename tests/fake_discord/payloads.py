@@ -190,6 +190,33 @@ class Channel:
 
 
 OptionValue = str | int | float | bool | User | Member | Role | Channel
+GROUP_DM = 3  # a channel type: a group DM, where an app is present only through a member
+
+
+def user_installed(
+    payload: JSON, *, group_dm: int | None = None, others: Sequence[User] = ()
+) -> JSON:
+    """The DM interaction `payload` as a member's own install of the app sends it: in the app's
+    DM (context 1), or with `group_dm` (a channel id) in a group DM with `others`, where the
+    app's bot user is not a member (context 2). Either way there is no guild."""
+    if "guild_id" in payload:
+        raise ValueError("build the interaction with user=…, not in a guild")
+    user = payload["user"]
+    payload = payload | {"authorizing_integration_owners": {"1": user["id"]}, "context": 1}
+    if group_dm is None:
+        return payload
+    recipients = [user, *(other.to_json() for other in others)]
+    channel = {
+        "id": str(group_dm),
+        "type": GROUP_DM,
+        "flags": 0,
+        "last_message_id": None,
+        "name": None,
+        "icon": None,
+        "owner_id": user["id"],
+        "recipients": recipients,
+    }
+    return payload | {"context": 2, "channel": channel, "channel_id": str(group_dm)}
 
 
 def slash(

@@ -18,6 +18,10 @@ CALLBACK_TYPES = {2: {4, 5, 9}, 3: {4, 5, 6, 7, 9}, 4: {8}, 5: {4, 5, 6, 7}}
 SENDABLE_FLAGS = 4 | 64 | 4096 | 32768
 EMBED_TEXT_LIMITS = {"title": 256, "description": 4096}
 COMMAND_NAME = re.compile(r"^[-_'\w]{1,32}$")
+# InteractionContextType (guild, bot DM, private channel) and ApplicationIntegrationType (guild
+# install, user install), as Discord's OpenAPI description lists them.
+CONTEXTS = frozenset({0, 1, 2})
+INTEGRATION_TYPES = frozenset({0, 1})
 # Discord's AvailableLocalesEnum: the only keys a `*_localizations` map may have.
 LOCALES = frozenset(
     [
@@ -105,9 +109,20 @@ def check_commands(commands: Sequence[JSON]) -> None:
         if key in seen:
             raise invalid_form(f"{i}.name", "Application command names must be unique")
         seen.add(key)
+        _check_where(command, str(i))
         if key[1] == 1:
             _check_named(command, str(i))
             _check_options(command.get("options") or [], f"{i}.options")
+
+
+def _check_where(command: JSON, path: str) -> None:
+    """`contexts` and `integration_types`: null, or a non-empty set of known values."""
+    for field, known in (("contexts", CONTEXTS), ("integration_types", INTEGRATION_TYPES)):
+        values = command.get(field)
+        if values is None:
+            continue
+        if not values or len(set(values)) != len(values) or not set(values) <= known:
+            raise invalid_form(f"{path}.{field}", f"Value {values} is not a valid {field}.")
 
 
 def _check_embed(embed: JSON, path: str) -> int:

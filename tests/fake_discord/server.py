@@ -87,6 +87,7 @@ class FakeDiscord:
         self._dm_channels: dict[int, int] = {}
         self._dm_users: dict[int, int] = {}
         self._closed_dms: set[int] = set()
+        self._private_channels: set[int] = set()
         self._exchanges: dict[str, Exchange] = {}
         self._runner: web.AppRunner | None = None
 
@@ -223,6 +224,8 @@ class FakeDiscord:
         for user in [actor, *resolved_users.values()]:
             self._users[int(user["id"])] = user
         channel = payload["channel"]
+        if payload.get("context") == 2:  # a group DM or others' DM: the bot is not in it
+            self._private_channels.add(int(channel["id"]))
         if "guild_id" not in payload and "id" not in channel:
             channel["id"] = payload["channel_id"] = str(self.dm_channel_id(int(actor["id"])))
         if "guild_id" in payload and int(channel["id"]) not in self._channels:
@@ -290,6 +293,14 @@ class FakeDiscord:
         """The commands as Discord stored them (with ids), for a guild or global (None)."""
         return self.commands.synced(guild_id)
 
+    def offered_commands(
+        self, context: int, owners: Iterable[str], guild_id: int | None = None
+    ) -> list[str]:
+        """The top-level commands Discord lists to a member in an interaction context (0 a
+        server, 1 the app's DM, 2 a group DM) for the installs in `owners` ("0" the server's,
+        "1" the member's own)."""
+        return self.commands.offered_names(context, set(owners), guild_id)
+
     def sync_count(self, guild_id: int | None = None) -> int:
         return self.commands.sync_count(guild_id)
 
@@ -315,6 +326,8 @@ class FakeDiscord:
             if self._dm_users[channel_id] in self._closed_dms:
                 raise Refusal(403, 50007, "Cannot send messages to this user")
             return
+        if channel_id in self._private_channels:
+            raise Refusal(403, 50001, "Missing Access")
         channel = self._channels.get(channel_id)
         if channel is None:
             raise Refusal(404, 10003, "Unknown Channel")
