@@ -195,7 +195,7 @@ class LinkAdmin:
                         channel=Channel(link.channel_id),
                     )
                 )
-            if (link.channel_id, link.name) == (channel_id, name):
+            if name is not None and (link.channel_id, link.name) == (channel_id, name):
                 raise BadInput(name_taken(name))
         return LinkDraft(
             guild_id=guild_id,
