@@ -7,8 +7,9 @@ import asyncio
 import gc
 import logging
 import sys
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,13 @@ log = logging.getLogger("ctvote")
 
 # After the grace, members of calls still under way are told "may or may not have counted";
 # delivering that may take this long before the bot closes.
-GIVE_UP_REPLY_SECONDS = 5.0
+GIVE_UP_REPLY_SECONDS = 3.0
+# At a stop, outcomes the database has not taken yet get this long before it closes.
+LAST_OUTCOMES_SECONDS = 1.0
+# A pending row older than the longest tracker call plus this, with no outcome on its way,
+# becomes unknown; looked for this often.
+STALE_MARGIN_SECONDS = 30.0
+STALE_CHECK_SECONDS = 10.0
 ENV_FILE = Path(".env")  # read by the settings, from the folder the bot starts in
 EXTENSIONS = (
     "cogs.voting",
@@ -206,7 +213,12 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
     metrics = Metrics()
     async with AsyncExitStack() as stack:
         db = await stack.enter_async_context(
-            connect_storage(settings.database_url, settings.database_path, key)
+            connect_storage(
+                settings.database_url,
+                settings.database_path,
+                key,
+                settings.database_timeout_seconds,
+            )
         )
         if db.recovered_at_open:
             log.warning(
@@ -218,8 +230,12 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
         services = Services.build(
             db, tracker, clock, slot_wait=settings.call_slot_wait_seconds, observer=metrics
         )
-        # Runs after the bot closed and before the tracker client and the database close.
+        # Run after the bot closed and before the tracker client and the database close, in
+        # this order: calls still waiting become unknown, then outcomes still being written
+        # get a last chance.
+        stack.push_async_callback(services.calls.outcomes.close, settings.database_timeout_seconds)
         stack.push_async_callback(services.calls.cancel_in_flight)
+        stack.enter_context(keep_ledger_settled(services, settings))
         bot = new_bot(services, db, settings, metrics, Texts(Catalogue.load()))
         await stack.enter_async_context(bot)
         if settings.http_port is not None:
@@ -227,6 +243,21 @@ async def assemble(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterat
             await bot.ops_server.start(settings.http_host, settings.http_port)
             stack.push_async_callback(bot.ops_server.stop)
         yield bot
+
+
+@contextmanager
+def keep_ledger_settled(services: Services, settings: Settings) -> Iterator[None]:
+    """While the bot runs, settle this process's rows whose outcome was lost: pending longer than
+    any call to the tracker can take."""
+    longest_call = settings.tracker_connect_timeout + settings.tracker_read_timeout
+    age = timedelta(seconds=longest_call + STALE_MARGIN_SECONDS)
+    task = asyncio.create_task(
+        services.calls.keep_settled(age, STALE_CHECK_SECONDS), name="ledger settling"
+    )
+    try:
+        yield
+    finally:
+        task.cancel()
 
 
 def run_event_loop(main: Coroutine[Any, Any, None]) -> None:

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     proposal_check_seconds: float = Field(default=300.0, gt=0, le=3600)
     call_slot_wait_seconds: float = Field(default=10.0, gt=0, le=600)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
+    database_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     http_host: str = "127.0.0.1"
     http_port: int | None = Field(default=None, ge=0, le=65535)
     shard_count: int | None = Field(default=None, gt=0)

@@ -8,12 +8,14 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol, TypeVar
 
 from i18n.message import Message, msg
 from services.clock import Clock
 from services.errors import AlreadyInProgress, BotBusy, Restarting
+from services.outcomes import OutcomeWriter
 from services.throttle import CallThrottle
 from storage.errors import CallUnderWay, StorageUnavailable
 from storage.interface import Storage
@@ -64,8 +66,10 @@ class GameCaller:
         max_calls: int = MAX_CONNECTIONS,
         slot_wait: float = SLOT_WAIT_SECONDS,
         observer: CallObserver | None = None,
+        outcomes: OutcomeWriter | None = None,
     ) -> None:
         self._db = db
+        self.outcomes = outcomes or OutcomeWriter()
         self._clock = clock
         self._observer = observer or _NoObserver()
         self._throttle = CallThrottle(clock)
@@ -75,6 +79,7 @@ class GameCaller:
         self._calling: set[asyncio.Task[object]] = set()  # waiting for a slot, or under way
         self._sending: set[asyncio.Task[object]] = set()  # under way: holding a slot
         self._answering: set[asyncio.Task[object]] = set()  # made a call; the task is not done
+        self._open_entries: set[int] = set()  # pending rows of calls under way here
         self._stopping = False
         self._giving_up = False
 
@@ -102,14 +107,27 @@ class GameCaller:
         """Let one call per key run at a time; a second (a double click) is refused, not queued.
 
         The check and the claim happen with no await between them, so two tasks cannot both pass.
+        From here the interaction counts as under way: a stop's drain waits for it, checks
+        included.
         """
+        if self._stopping:
+            raise Restarting(RESTARTING)
         if key in self._in_flight:
             raise AlreadyInProgress(busy_message)
+        self._answering_now()
         self._in_flight.add(key)
         try:
             yield
         finally:
             self._in_flight.discard(key)
+
+    def _answering_now(self) -> asyncio.Task[object] | None:
+        """Count the current interaction's task among those a stop waits for."""
+        task = asyncio.current_task()
+        if task is not None and task not in self._answering:
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
+        return task
 
     async def give_up(self, reply_seconds: float) -> int:
         """After the grace: stop waiting for the tracker. Each call still under way settles as
@@ -154,11 +172,8 @@ class GameCaller:
         if self._stopping:
             raise Restarting(RESTARTING)
         self._throttle.check(call)
-        task = asyncio.current_task()
+        task = self._answering_now()
         mine: set[asyncio.Task[object]] = {task} if task is not None else set()
-        if task is not None and task not in self._answering:
-            self._answering.add(task)
-            task.add_done_callback(self._answering.discard)
         self._calling |= mine
         try:
             async with self._slot():
@@ -201,41 +216,52 @@ class GameCaller:
             entry_id = await self._db.begin_call(call, now=self._clock(), limit_since=limit_since)
         except CallUnderWay:
             raise AlreadyInProgress(busy) from None
+        self._open_entries.add(entry_id)
+        try:
+            return await self._play_and_record(entry_id, call, play)
+        finally:
+            self._open_entries.discard(entry_id)
+
+    async def _play_and_record(
+        self, entry_id: int, call: NewCall, play: Callable[[], Awaitable[ResultT]]
+    ) -> ResultT:
         try:
             result = await self._observed(call.game, play)
         except errors.TrackerRefused as error:
-            await self._record(
-                entry_id,
-                self._db.finish_refused(entry_id, error.reason, error.message, now=self._clock()),
-            )
+            await self._record_refused(entry_id, error)
             if isinstance(error, errors.Unauthorized) and not call.anonymous:
-                await self._record(entry_id, self._db.mark_token_rejected(call.user_id))
+                await self._mark_token_rejected(call.user_id)
             log.info("ledger %d refused: %s (HTTP %s)", entry_id, error.reason, error.status)
             raise
         except errors.InvalidGameRequest as error:
-            await self._record(
-                entry_id,
-                self._db.finish_refused(entry_id, error.reason, error.message, now=self._clock()),
-            )
+            await self._record_refused(entry_id, error)
             raise
         except errors.OutcomeUnknown as error:
             await self._record(
-                entry_id, self._db.finish_unknown(entry_id, error.reason, now=self._clock())
+                entry_id,
+                partial(self._db.finish_unknown, entry_id, error.reason, now=self._clock()),
             )
             log.warning("ledger %d outcome unknown: %s", entry_id, error.reason)
             raise
         except asyncio.CancelledError:
-            unknown = self._db.finish_unknown(entry_id, "cancelled", now=self._clock())
-            await asyncio.shield(self._record(entry_id, unknown))
+            unknown = partial(self._db.finish_unknown, entry_id, "cancelled", now=self._clock())
+            self.outcomes.write_soon(entry_id, unknown)  # the member's answer need not wait
             task = asyncio.current_task()
             if self._giving_up and task is not None and task.uncancel() == 0:
                 raise errors.NoResponse("the bot stopped before the tracker answered") from None
             raise
         # Also marks a connected member's account as used (a trigger of migration 0004).
-        await self._record(
-            entry_id, self._db.finish_played(entry_id, _played(result, call), now=self._clock())
-        )
+        played = partial(self._db.finish_played, entry_id, _played(result, call), now=self._clock())
+        await self._record(entry_id, played)
         return result
+
+    async def _record_refused(
+        self, entry_id: int, error: errors.TrackerRefused | errors.InvalidGameRequest
+    ) -> None:
+        refused = partial(
+            self._db.finish_refused, entry_id, error.reason, error.message, now=self._clock()
+        )
+        await self._record(entry_id, refused)
 
     async def _observed(self, game: str, play: Callable[[], Awaitable[ResultT]]) -> ResultT:
         started = time.perf_counter()
@@ -251,17 +277,39 @@ class GameCaller:
         finally:
             self._observer.call_settled(game, outcome, time.perf_counter() - started)
 
-    @staticmethod
-    async def _record(entry_id: int, write: Awaitable[None]) -> None:
+    async def _record(self, entry_id: int, write: Callable[[], Awaitable[None]]) -> None:
         """Write down what the tracker said; a database that refuses must not hide it.
 
-        The member still learns the outcome. The row stays pending, which limits votes like a
-        played one and becomes unknown at the next start.
+        The member still learns the outcome. Until the write lands (tried again in the
+        background) the row stays pending, which limits votes like a played one.
         """
+        await self.outcomes.write(entry_id, write)
+
+    async def _mark_token_rejected(self, user_id: int) -> None:
+        """Tried once: the next 401 marks it again."""
         try:
-            await write
+            await self._db.mark_token_rejected(user_id)
         except StorageUnavailable as error:
-            log.error("ledger %d: outcome not recorded, the row stays pending: %s", entry_id, error)
+            log.warning("a rejected token was not marked: %s", error)
+
+    async def settle_stale(self, age: timedelta) -> list[int]:
+        """Settle as unknown this process's rows pending for longer than `age` that no call
+        under way and no outcome still being written holds: their outcome was lost."""
+        now = self._clock()
+        keep = self._open_entries | self.outcomes.retrying
+        settled = await self._db.settle_stale_calls(before=now - age, now=now, keep=keep)
+        if settled:
+            log.warning("ledger %s: pending too long with no outcome; now unknown", settled)
+        return settled
+
+    async def keep_settled(self, age: timedelta, every: float) -> None:
+        """Run `settle_stale` every `every` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.settle_stale(age)
+            except StorageUnavailable as error:
+                log.warning("pending rows not checked: %s", error)
 
 
 def _played(result: GameResult, call: NewCall) -> PlayedResult:

@@ -40,12 +40,18 @@ def token_key(
 
 @asynccontextmanager
 async def connect_storage(
-    database_url: SecretStr | None, database_path: Path, key: bytes
+    database_url: SecretStr | None, database_path: Path, key: bytes, deadline_seconds: float
 ) -> AsyncIterator[Storage]:
-    """Open, migrate and recover the configured database; closed however the block ends."""
+    """Open, migrate and recover the configured database; closed however the block ends.
+
+    Every operation later gets `deadline_seconds` seconds (DATABASE_TIMEOUT_SECONDS).
+    """
     if database_url is not None:
-        async with PostgresDatabase.connect(database_url.get_secret_value(), key) as pg:
+        url = database_url.get_secret_value()
+        async with PostgresDatabase.connect(url, key, deadline_seconds=deadline_seconds) as pg:
             yield pg
     else:
-        async with Database.connect(database_path, key) as sqlite:
+        async with Database.connect(
+            database_path, key, deadline_seconds=deadline_seconds
+        ) as sqlite:
             yield sqlite

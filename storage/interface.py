@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -73,6 +73,9 @@ class Storage(Protocol):
         self, entry_id: int, reason: str, message: str | None, *, now: datetime
     ) -> None: ...
     async def finish_unknown(self, entry_id: int, reason: str, *, now: datetime) -> None: ...
+    async def settle_stale_calls(
+        self, *, before: datetime, now: datetime, keep: Collection[int]
+    ) -> list[int]: ...
     async def last_counted_vote(
         self, link_id: int, *, user_id: int | None
     ) -> LedgerEntry | None: ...

@@ -13,8 +13,10 @@ import itertools
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -44,6 +46,18 @@ def find_binaries() -> Path:
     raise PostgresUnavailable(
         f"no initdb/pg_ctl in {', '.join(map(str, candidates))} (set PG_BIN to their folder)"
     )
+
+
+def children_of(parent: int) -> list[int]:
+    """The processes whose parent is `parent`, read from /proc."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # The command name in parentheses may hold spaces: the fields after its ")" are fixed.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == parent:
+                children.append(int(stat.parent.name))
+    return children
 
 
 class PostgresServer:
@@ -83,6 +97,22 @@ class PostgresServer:
             with contextlib.suppress(PostgresUnavailable):  # never started, or already gone
                 self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """The server stops answering, as a frozen host or a partition: its processes are
+        stopped (SIGSTOP) and resumed (SIGCONT) when the block ends, however it ends.
+        Connections stay open; nothing answers."""
+        postmaster = int((self.data / "postmaster.pid").read_text().splitlines()[0])
+        processes = [postmaster, *children_of(postmaster)]
+        try:
+            for pid in processes:
+                os.kill(pid, signal.SIGSTOP)
+            yield
+        finally:
+            for pid in processes:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
 
     def url(self, database: str) -> str:
         return f"postgresql://postgres@/{database}?host={self.root}"

@@ -100,8 +100,9 @@ async def test_an_approved_proposal_is_bound_with_its_card_and_members_vote_on_i
     assert await open_proposals(world) == []
 
     vote = await world.vote(BOB)
-    shown = (await public_result(vote)).content
-    assert f"<@{BOB.id}> voted with the channel's shared vote" in shown
+    assert (
+        f"<@{BOB.id}> voted with the channel's shared vote" in (await public_result(vote)).content
+    )
 
 
 async def test_a_rejected_proposal_binds_nothing_and_the_proposer_is_told(world: BotWorld) -> None:

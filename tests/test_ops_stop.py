@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 from pathlib import Path
+
+import pytest
 
 from services.calls import RESTARTING
 from storage.models import LedgerStatus
@@ -101,3 +104,53 @@ async def test_calls_still_waiting_after_the_grace_become_unknown_and_it_exits_0
         "1 game calls did not settle within 0.5 s; they become unknown"
         in (tmp_path / "stderr.txt").read_text()
     )
+
+
+@pytest.mark.sqlite_only
+async def test_a_stop_ends_within_the_grace_and_5_s_while_another_program_holds_the_database(
+    world: BotWorld, tmp_path: Path
+) -> None:
+    await world.add_link()
+    member, _ = await connected_member(world)
+    world.sandbox.gate = asyncio.Event()  # never opened: the call is still under way at the stop
+
+    async with bot_process(world, tmp_path, SHUTDOWN_GRACE_SECONDS="1") as process:
+        vote = await world.vote(member)
+        await world.sandbox.wait_for_requests(1)
+        other = sqlite3.connect(world.settings.database_path, isolation_level=None)
+        try:
+            other.execute("BEGIN EXCLUSIVE")
+            loop = asyncio.get_running_loop()
+            process.send_signal(signal.SIGTERM)
+            signalled = loop.time()
+            async with asyncio.timeout(30):
+                await process.wait()
+            took = loop.time() - signalled
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+
+    assert took < 1 + 5, took
+    assert UNKNOWN_TEXT in (await private_answer(vote)).content
+
+
+async def test_a_second_stop_signal_exits_at_once(world: BotWorld, tmp_path: Path) -> None:
+    await world.add_link()
+    member, _ = await connected_member(world)
+    world.sandbox.gate = asyncio.Event()  # never opened: the first stop waits out its grace
+
+    async with bot_process(world, tmp_path, SHUTDOWN_GRACE_SECONDS="60") as process:
+        await world.vote(member)
+        await world.sandbox.wait_for_requests(1)
+        process.send_signal(signal.SIGTERM)
+        await _restarting_answer(world)
+        loop = asyncio.get_running_loop()
+        process.send_signal(signal.SIGINT)
+        signalled = loop.time()
+        async with asyncio.timeout(30):
+            status = await process.wait()
+        took = loop.time() - signalled
+
+    assert took < 1, took
+    assert status != 0
+    assert "second stop signal" in (tmp_path / "stderr.txt").read_text()

@@ -73,7 +73,17 @@ def test_each_backend_offers_every_method_of_the_interface(backend_class: type) 
         assert list(inspect.signature(offered).parameters) == list(signature.parameters), name
 
 
-CONCERNS = ("accounts", "cards", "guilds", "history", "ledger", "links", "proposals", "reminders")
+CONCERNS = (
+    "accounts",
+    "cards",
+    "guilds",
+    "history",
+    "ledger",
+    "links",
+    "outcomes",
+    "proposals",
+    "reminders",
+)
 
 
 def _methods_by_concern(backend: str) -> dict[str, set[str]]:

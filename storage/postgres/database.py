@@ -13,26 +13,34 @@ from importlib import resources
 from typing import Self
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
 from storage.errors import StorageError
 from storage.migrate import Migration, check_not_newer, load_migrations
 from storage.postgres.accounts import AccountStore
 from storage.postgres.cards import CardStore
+from storage.postgres.deadlines import (
+    AnyConnection,
+    close_connection,
+    close_pool,
+    connection_options,
+)
 from storage.postgres.guilds import GuildStore
 from storage.postgres.history import HistoryStore
 from storage.postgres.ledger import LedgerStore
 from storage.postgres.links import LinkStore
+from storage.postgres.outcomes import OutcomeStore
 from storage.postgres.proposals import ProposalStore
 from storage.postgres.reminders import ReminderStore
 from storage.postgres.sql import BOOT_LOCKS, UNAVAILABLE, unavailable_as_storage_error
 from storage.rows import SECRET_COLUMNS
+from storage.sqlite.sql import DEFAULT_TIMEOUT_SECONDS
 from storage.timestamps import to_db
 from storage.token_cipher import KEY_CANARY_META, TokenCipher, check_key
 
 log = logging.getLogger(__name__)
 
 POOL_SIZE = 10
+MIGRATION_SECONDS = 3600.0
 
 
 def postgres_migrations() -> list[Migration]:
@@ -44,6 +52,7 @@ class PostgresDatabase(
     LinkStore,
     GuildStore,
     LedgerStore,
+    OutcomeStore,
     HistoryStore,
     CardStore,
     ReminderStore,
@@ -64,7 +73,9 @@ class PostgresDatabase(
         life: asyncpg.Connection,
         boot_id: int,
         cipher: TokenCipher,
+        deadline_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
+        self._deadline = deadline_seconds
         super().__init__(pool, cipher)
         self._url = url
         self._life = life
@@ -74,19 +85,31 @@ class PostgresDatabase(
         life.add_termination_listener(self._life_lost)
 
     @classmethod
-    async def open(cls, url: str, key: bytes, *, now: datetime | None = None) -> PostgresDatabase:
-        """Migrate, prove the key fits, and settle calls that ended processes left pending."""
+    async def open(
+        cls,
+        url: str,
+        key: bytes,
+        *,
+        now: datetime | None = None,
+        deadline_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> PostgresDatabase:
+        """Migrate, prove the key fits, and settle calls that ended processes left pending.
+
+        Connecting and every operation later get `deadline_seconds` seconds
+        (DATABASE_TIMEOUT_SECONDS), on the server too; migrations are given longer.
+        """
         cipher = TokenCipher(key)
+        options = connection_options(deadline_seconds)
         with unavailable_as_storage_error("cannot connect to PostgreSQL"):
-            life = await asyncpg.connect(url)
+            life = await asyncpg.connect(url, **options)
         try:
             boot_id = await _hold_a_life_lock(life)
             with unavailable_as_storage_error("cannot connect to PostgreSQL"):
-                pool = await asyncpg.create_pool(url, min_size=1, max_size=POOL_SIZE)
+                pool = await asyncpg.create_pool(url, min_size=1, max_size=POOL_SIZE, **options)
         except BaseException:
-            await life.close()
+            await close_connection(life, deadline_seconds)
             raise
-        db = cls(url, pool, life, boot_id, cipher)
+        db = cls(url, pool, life, boot_id, cipher, deadline_seconds)
         try:
             applied = await db._migrate(postgres_migrations())
             await check_key(db, cipher)
@@ -104,9 +127,14 @@ class PostgresDatabase(
     @classmethod
     @asynccontextmanager
     async def connect(
-        cls, url: str, key: bytes, *, now: datetime | None = None
+        cls,
+        url: str,
+        key: bytes,
+        *,
+        now: datetime | None = None,
+        deadline_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> AsyncIterator[PostgresDatabase]:
-        db = await cls.open(url, key, now=now)
+        db = await cls.open(url, key, now=now, deadline_seconds=deadline_seconds)
         try:
             yield db
         finally:
@@ -117,10 +145,10 @@ class PostgresDatabase(
         self._closing = True
         if self._relocking is not None:
             self._relocking.cancel()
-        await self._pool.close()
-        await self._life.close()
+        await close_pool(self._pool, self._deadline)
+        await close_connection(self._life, self._deadline)
 
-    def _life_lost(self, conn: asyncpg.Connection | PoolConnectionProxy) -> None:
+    def _life_lost(self, conn: AnyConnection) -> None:
         """The connection holding this life's lock broke (a restart of the server, the network):
         until the lock is taken again, a process starting now would settle this one's calls."""
         if self._closing or conn is not self._life:
@@ -132,7 +160,7 @@ class PostgresDatabase(
         delay = 0.1
         while not self._closing:
             try:
-                life = await asyncpg.connect(self._url)
+                life = await asyncpg.connect(self._url, **connection_options(self._deadline))
                 locked = await life.fetchval(
                     "SELECT pg_try_advisory_lock($1, $2)", BOOT_LOCKS, self.boot_id
                 )
@@ -156,7 +184,7 @@ class PostgresDatabase(
 
     async def _migrate(self, migrations: list[Migration]) -> int:
         with unavailable_as_storage_error():
-            async with self._pool.acquire() as conn:
+            async with self._pool.acquire(timeout=self._deadline) as conn:
                 return await apply_migrations(conn, migrations)
 
     async def schema_version(self) -> int:
@@ -182,7 +210,7 @@ class PostgresDatabase(
         """
         count = 0
         with unavailable_as_storage_error():
-            async with self._pool.acquire() as conn, conn.transaction():
+            async with self._pool.acquire(timeout=self._deadline) as conn, conn.transaction():
                 for table, key_column, column in SECRET_COLUMNS:  # names, never input
                     select = f"SELECT {key_column}, {column} FROM {table} FOR UPDATE"  # noqa: S608
                     update = f"UPDATE {table} SET {column} = $1 WHERE {key_column} = $2"  # noqa: S608
@@ -203,12 +231,16 @@ class PostgresDatabase(
         return count
 
 
-async def apply_migrations(
-    conn: asyncpg.Connection | PoolConnectionProxy, migrations: list[Migration]
-) -> int:
-    """Apply what is missing, each file in one transaction; concurrent starts take turns."""
+async def apply_migrations(conn: AnyConnection, migrations: list[Migration]) -> int:
+    """Apply what is missing, each file in one transaction; concurrent starts take turns.
+
+    A migration may take long on a big ledger: it is not held to the bot's statement deadline.
+    """
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1, 0)", BOOT_LOCKS)
+        await conn.execute("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0")
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock($1, 0)", BOOT_LOCKS, timeout=MIGRATION_SECONDS
+        )
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)"
@@ -219,7 +251,7 @@ async def apply_migrations(
         for migration in missing:
             log.info("applying migration %s", migration.name)
             async with conn.transaction():
-                await conn.execute(migration.sql)
+                await conn.execute(migration.sql, timeout=MIGRATION_SECONDS)
                 await conn.execute(
                     "INSERT INTO schema_migrations VALUES ($1, $2, $3)",
                     migration.version,

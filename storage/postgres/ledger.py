@@ -5,6 +5,7 @@ PostgreSQL's one statement of what counts as a vote, and the ledger questions bu
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from storage.errors import (
     VoteAlreadyCounted,
 )
 from storage.models import LedgerEntry, LinkTally, NewCall, PlayedResult
+from storage.postgres.deadlines import take_voter_lock, voter_lock_pauses
 from storage.postgres.sql import BOOT_LOCKS, UNAVAILABLE, SqlStore, unavailable_as_storage_error
 from storage.rows import entry_from_row, tally_from_rows
 from storage.timestamps import to_db, to_db_or_none, utc_day_number
@@ -139,20 +141,11 @@ class LedgerStore(SqlStore):
         )
         try:
             with unavailable_as_storage_error():
-                async with self._pool.acquire() as conn:
-                    if limit_since is None:
+                if limit_since is None:
+                    async with self._connection() as conn:
                         entry_id = await conn.fetchval(BEGIN_CALL_SQL[False], *args)
-                    else:
-                        lock = _voter_lock(call)  # an int: nothing from outside is interpolated
-                        await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({lock})")
-                        try:
-                            sql = BEGIN_CALL_SQL[call.anonymous]
-                            entry_id = await conn.fetchval(sql, *args)
-                        except BaseException:
-                            with contextlib.suppress(*UNAVAILABLE, asyncpg.PostgresError):
-                                await conn.execute("ROLLBACK")  # else the pool's reset does
-                            raise
-                        await conn.execute("COMMIT")
+                else:
+                    entry_id = await self._begin_vote(call, args)
         except asyncpg.ForeignKeyViolationError:
             raise LinkRemoved("That link has just been removed from this channel.") from None
         except asyncpg.UniqueViolationError as error:
@@ -162,6 +155,31 @@ class LedgerStore(SqlStore):
         if entry_id is None:
             raise VoteAlreadyCounted("the voter has a counted vote within the limit")
         return int(entry_id)
+
+    async def _begin_vote(self, call: NewCall, args: tuple[Any, ...]) -> int | None:
+        """Write the vote's row holding its voter's lock, so the check sees every earlier row.
+
+        A lock held elsewhere is tried again without holding a pool connection meanwhile, so
+        votes waiting for one voter cannot crowd out every other command; after the deadline the
+        vote is refused as under way.
+        """
+        lock = _voter_lock(call)  # an int: nothing from outside is interpolated
+        pauses = voter_lock_pauses(self._deadline)
+        while True:
+            async with self._connection() as conn:
+                if await take_voter_lock(conn, lock):
+                    try:
+                        entry_id: int = await conn.fetchval(BEGIN_CALL_SQL[call.anonymous], *args)
+                    except BaseException:
+                        with contextlib.suppress(*UNAVAILABLE, asyncpg.PostgresError):
+                            await conn.execute("ROLLBACK")  # else the pool's reset does
+                        raise
+                    await conn.execute("COMMIT")
+                    return entry_id
+            pause = next(pauses, None)
+            if pause is None:
+                raise CallUnderWay("another session holds this voter's lock")
+            await asyncio.sleep(pause)
 
     async def finish_played(self, entry_id: int, result: PlayedResult, *, now: datetime) -> None:
         await self._finish(

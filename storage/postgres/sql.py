@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import asyncpg
 
 from storage.errors import DATABASE_UNAVAILABLE, StorageError, StorageUnavailable
+from storage.postgres.deadlines import AnyConnection
+from storage.sqlite.sql import DEFAULT_TIMEOUT_SECONDS
 from storage.token_cipher import TokenCipher
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,8 @@ UNAVAILABLE = (
     asyncpg.OperatorInterventionError,
     asyncpg.InterfaceError,
     asyncpg.InternalClientError,  # what a connection the server dropped mid-use can raise
+    asyncpg.QueryCanceledError,  # statement_timeout
+    asyncpg.LockNotAvailableError,  # lock_timeout
 )
 
 
@@ -41,25 +46,50 @@ class SqlStore:
     """Runs statements on the pool; each method of a store is one statement or one transaction,
     so a process killed between two leaves whole rows only."""
 
+    _deadline: float = DEFAULT_TIMEOUT_SECONDS  # each operation's (DATABASE_TIMEOUT_SECONDS)
+
     def __init__(self, pool: asyncpg.Pool, cipher: TokenCipher) -> None:
         self._pool = pool
         self._cipher = cipher
+        self._releasing: set[asyncio.Future[None]] = set()
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AnyConnection]:
+        """A pool connection for one operation: waiting for it, the statements and handing it
+        back all within the deadline. After a query timed out, asyncpg hands the connection back
+        only once the server confirmed the cancellation: that goes on in the background."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._deadline
+        async with asyncio.timeout_at(deadline):
+            conn = await self._pool.acquire()
+        try:
+            async with asyncio.timeout_at(deadline):
+                yield conn
+        finally:
+            release = asyncio.ensure_future(self._pool.release(conn))
+            self._releasing.add(release)
+            release.add_done_callback(self._releasing.discard)
+            await asyncio.wait({release}, timeout=max(0.0, deadline - loop.time()))
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         with unavailable_as_storage_error():
-            return await self._pool.fetch(sql, *args)
+            async with self._connection() as conn:
+                return await conn.fetch(sql, *args)
 
     async def _fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         with unavailable_as_storage_error():
-            return await self._pool.fetchrow(sql, *args)
+            async with self._connection() as conn:
+                return await conn.fetchrow(sql, *args)
 
     async def _fetchval(self, sql: str, *args: Any) -> Any:
         with unavailable_as_storage_error():
-            return await self._pool.fetchval(sql, *args)
+            async with self._connection() as conn:
+                return await conn.fetchval(sql, *args)
 
     async def _execute(self, sql: str, *args: Any) -> None:
         with unavailable_as_storage_error():
-            await self._pool.execute(sql, *args)
+            async with self._connection() as conn:
+                await conn.execute(sql, *args)
 
     async def _vacuum(self, table: str) -> None:
         """Remove dead row versions that held ciphertext from the table's pages.

@@ -24,18 +24,18 @@ from storage.sqlite.history import HistoryStore
 from storage.sqlite.ledger import LedgerStore
 from storage.sqlite.life_lock import LifeLock
 from storage.sqlite.links import LinkStore
+from storage.sqlite.outcomes import OutcomeStore
 from storage.sqlite.proposals import ProposalStore
 from storage.sqlite.reminders import ReminderStore
-from storage.sqlite.sql import unavailable_as_storage_error
+from storage.sqlite.sql import DEFAULT_TIMEOUT_SECONDS, unavailable_as_storage_error
 from storage.token_cipher import TokenCipher, check_key
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_MS = 5000
+BUSY_TIMEOUT_MS = round(DEFAULT_TIMEOUT_SECONDS * 1000)  # for other programs on the file
 # Set on every connection and read back: a build that ignored one of them (secure_delete above all)
-# would silently break a promise, so it stops start-up instead.
+# would silently break a promise, so it stops start-up instead. The busy timeout comes first.
 _PRAGMAS = (
-    ("busy_timeout", str(BUSY_TIMEOUT_MS), BUSY_TIMEOUT_MS),
     ("journal_mode", "WAL", "wal"),
     # NORMAL in WAL mode may lose the last commits on a power cut; a call's pending row is made
     # durable before the call is sent by a group commit (`_sync_wal`), not by syncing every write.
@@ -50,6 +50,7 @@ class Database(
     LinkStore,
     GuildStore,
     LedgerStore,
+    OutcomeStore,
     HistoryStore,
     CardStore,
     ReminderStore,
@@ -60,8 +61,19 @@ class Database(
     recovered_at_open: int
 
     @classmethod
-    async def open(cls, path: Path, key: bytes, *, now: datetime | None = None) -> Database:
-        """Create or migrate the file, prove the key fits, and settle calls a crash left pending."""
+    async def open(
+        cls,
+        path: Path,
+        key: bytes,
+        *,
+        now: datetime | None = None,
+        deadline_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> Database:
+        """Create or migrate the file, prove the key fits, and settle calls a crash left pending.
+
+        Each statement later gets `deadline_seconds` seconds (DATABASE_TIMEOUT_SECONDS), its
+        busy timeout included.
+        """
         cipher = TokenCipher(key)
         create_private_file(path)
         for file in database_files(path):
@@ -73,11 +85,11 @@ class Database(
         except BaseException:
             life.release()
             raise
-        db = cls(conn, cipher, life)
+        db = cls(conn, cipher, life, deadline_seconds)
         try:
             conn.row_factory = aiosqlite.Row
             with unavailable_as_storage_error(f"cannot open the database {path}"):
-                await _configure(conn)
+                await _configure(conn, round(deadline_seconds * 1000))
                 applied = await apply_migrations(conn, sqlite_migrations())
             await check_key(db, cipher)
             db.recovered_at_open = await db._recover_interrupted(
@@ -98,16 +110,28 @@ class Database(
     @classmethod
     @asynccontextmanager
     async def connect(
-        cls, path: Path, key: bytes, *, now: datetime | None = None
+        cls,
+        path: Path,
+        key: bytes,
+        *,
+        now: datetime | None = None,
+        deadline_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> AsyncIterator[Database]:
         """`async with Database.connect(path, key) as db:` — closed however the block ends."""
-        db = await cls.open(path, key, now=now)
+        db = await cls.open(path, key, now=now, deadline_seconds=deadline_seconds)
         try:
             yield db
         finally:
             await db.close()
 
-    def __init__(self, conn: aiosqlite.Connection, cipher: TokenCipher, life: LifeLock) -> None:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        cipher: TokenCipher,
+        life: LifeLock,
+        deadline_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        self._timeout = deadline_seconds
         super().__init__(conn, cipher)
         self._life = life
         self.boot_id = life.boot_id
@@ -118,11 +142,13 @@ class Database(
         to it, so every commit before it survives a power cut. One job, so no other statement
         runs between the two pragmas."""
         with unavailable_as_storage_error(DATABASE_UNAVAILABLE):
-            await self._conn.executescript(
-                "PRAGMA synchronous = FULL;"
-                " INSERT INTO meta (key, value) VALUES ('wal_synced', '')"
-                " ON CONFLICT (key) DO UPDATE SET value = '';"
-                " PRAGMA synchronous = NORMAL;"
+            await self._run(
+                lambda raw: raw.executescript(
+                    "PRAGMA synchronous = FULL;"
+                    " INSERT INTO meta (key, value) VALUES ('wal_synced', '')"
+                    " ON CONFLICT (key) DO UPDATE SET value = '';"
+                    " PRAGMA synchronous = NORMAL;"
+                )
             )
 
     async def close(self) -> None:
@@ -204,8 +230,9 @@ def database_files(path: Path) -> list[Path]:
     return [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
 
 
-async def _configure(conn: aiosqlite.Connection) -> None:
-    for name, value, expected in _PRAGMAS:
+async def _configure(conn: aiosqlite.Connection, busy_timeout_ms: int) -> None:
+    busy = ("busy_timeout", str(busy_timeout_ms), busy_timeout_ms)
+    for name, value, expected in (busy, *_PRAGMAS):
         await conn.execute(f"PRAGMA {name} = {value}")
         (row,) = await conn.execute_fetchall(f"PRAGMA {name}")
         if row[0] != expected:

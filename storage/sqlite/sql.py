@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -28,6 +30,16 @@ _UNAVAILABLE = (
     "SQLITE_CORRUPT",
     "SQLITE_NOTADB",
 )
+
+DEFAULT_TIMEOUT_SECONDS = 5.0
+# How much longer than its deadline a statement's caller waits before it stops waiting: the
+# statement itself gives up at the deadline (its busy timeout), this covers a disk that hangs.
+_LATE_ANSWER_SECONDS = 1.0
+ResultT = TypeVar("ResultT")
+
+
+class _DeadlinePassed(Exception):
+    """A statement waited in the queue past its deadline; it was not run."""
 
 
 @contextmanager
@@ -54,9 +66,43 @@ class SqlStore:
     transaction must be sent as one job, such as a script, never as several awaits.
     """
 
+    _timeout: float = DEFAULT_TIMEOUT_SECONDS  # each statement's deadline (DATABASE_TIMEOUT)
+
     def __init__(self, conn: aiosqlite.Connection, cipher: TokenCipher) -> None:
         self._conn = conn
         self._cipher = cipher
+        self._busy_ms = round(self._timeout * 1000)  # the connection's busy timeout; its thread's
+
+    async def _run(self, job: Callable[[sqlite3.Connection], ResultT]) -> ResultT:
+        """Run `job` on the database thread within the deadline, or not at all.
+
+        Statements wait in one queue: behind a lock held by another program each waits its busy
+        timeout, so the queue grows. A job that reaches the thread after its deadline is skipped
+        (so a write its caller gave up on never happens later), and one that starts late gets
+        only what is left of the deadline to wait for a lock. Its caller hears back by then.
+        """
+        deadline = time.monotonic() + self._timeout
+
+        def bounded() -> ResultT:
+            raw = self._conn._conn  # aiosqlite's own sqlite3 connection: this runs on its thread
+            left_ms = round((deadline - time.monotonic()) * 1000)
+            if left_ms <= 0:
+                raise _DeadlinePassed
+            wanted = min(left_ms, round(self._timeout * 1000))
+            if abs(wanted - self._busy_ms) > 50:  # rarely: only after a wait in the queue
+                raw.execute(f"PRAGMA busy_timeout = {wanted}")
+                self._busy_ms = wanted
+            return job(raw)
+
+        try:
+            async with asyncio.timeout(self._timeout + _LATE_ANSWER_SECONDS):
+                # Queued like aiosqlite's own calls; its private _execute is unannotated.
+                result: ResultT = await self._conn._execute(bounded)  # type: ignore[no-untyped-call]
+                return result
+        except (_DeadlinePassed, TimeoutError):
+            raise StorageUnavailable(
+                f"{DATABASE_UNAVAILABLE}: no answer within {self._timeout:g} s"
+            ) from None
 
     async def _fetch_one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
         rows = await self._fetch_all(sql, params)
@@ -64,7 +110,7 @@ class SqlStore:
 
     async def _fetch_all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
         with unavailable_as_storage_error(DATABASE_UNAVAILABLE):
-            return list(await self._conn.execute_fetchall(sql, params))
+            return await self._run(lambda raw: raw.execute(sql, params).fetchall())
 
     async def _write(self, sql: str, params: Params = ()) -> None:
         """Run one autocommitted statement; to count the rows it changed, add RETURNING and fetch.
@@ -91,6 +137,8 @@ class SqlStore:
 
     async def _checkpoint(self) -> None:
         with unavailable_as_storage_error(DATABASE_UNAVAILABLE):
-            (row,) = await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+            (row,) = await self._run(
+                lambda raw: raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            )
         if row[0]:
             log.warning("WAL checkpoint blocked; erased data stays in the -wal file until the next")
