@@ -102,8 +102,10 @@ class CtVoteBot(commands.Bot):
         )
         self.modlog = ModLog(self, services.links, services.locales, services.error_digest, texts)
         self.votes = VoteFlow(services.voting, services.locales, self.cards.refresh, self.modlog)
-        self.charts = ChartRenderer(settings.database_path.parent / "matplotlib")
-        self.stats = StatsFlow(services.history, self.charts)
+        self.charts = ChartRenderer(
+            settings.database_path.parent / "matplotlib", settings.chart_deadline_seconds
+        )
+        self.stats = StatsFlow(services.history, services.charts, self.charts)
         self.commands_synced = asyncio.Event()
         self.stopping = False
         self.ops_server: OpsServer | None = None
