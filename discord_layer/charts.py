@@ -10,6 +10,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -37,6 +38,7 @@ ADDED = "#3ba55c"
 REMOVED = "#ed4245"
 PENALTY = "#faa81a"
 WIDTH_INCHES, HEIGHT_INCHES, DPI = 8.0, 5.0, 100
+PARENT_CHECK_SECONDS = 1.0  # how soon a worker ends after its bot was killed
 DAY_TICKS = 8  # labels on the time axis at most
 
 
@@ -151,9 +153,19 @@ class ChartRenderer:
 
 
 def _prepare_worker(config_dir: str) -> None:
+    threading.Thread(target=_end_with_parent, args=(os.getppid(),), daemon=True).start()
     if "MPLCONFIGDIR" not in os.environ:
         Path(config_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
         os.environ["MPLCONFIGDIR"] = config_dir
+
+
+def _end_with_parent(parent: int) -> None:
+    """A bot killed by SIGKILL cannot stop its worker, and the worker's own end of the task queue
+    keeps it waiting: it ends itself once it has been handed to another parent."""
+    pause = threading.Event()  # never set: a sleep that needs no clock
+    while os.getppid() == parent:
+        pause.wait(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _own_rss_mb() -> float:
