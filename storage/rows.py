@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from storage.models import (
     Account,
@@ -25,7 +25,13 @@ from storage.models import (
 from storage.timestamps import day_of_number, from_db, from_db_or_none
 from storage.token_cipher import TokenCipher
 
-Row = Mapping[str, Any]
+
+class Row(Protocol):
+    """A row read by column name, as sqlite3.Row and asyncpg.Record are (neither is a Mapping)."""
+
+    def __getitem__(self, column: str, /) -> Any: ...
+
+
 # Every column that holds ciphertext: (table, its key column, the column).
 SECRET_COLUMNS = (
     ("accounts", "user_id", "api_token"),

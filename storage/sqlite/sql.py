@@ -96,7 +96,9 @@ class SqlStore:
 
         try:
             async with asyncio.timeout(self._timeout + _LATE_ANSWER_SECONDS):
-                return await self._conn._execute(bounded)  # queued like aiosqlite's own calls
+                # Queued like aiosqlite's own calls; its private _execute is unannotated.
+                result: ResultT = await self._conn._execute(bounded)  # type: ignore[no-untyped-call]
+                return result
         except (_DeadlinePassed, TimeoutError):
             raise StorageUnavailable(
                 f"{DATABASE_UNAVAILABLE}: no answer within {self._timeout:g} s"
