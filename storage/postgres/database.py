@@ -14,7 +14,7 @@ from typing import Self
 
 import asyncpg
 
-from storage.errors import StorageError
+from storage.errors import DEFAULT_TIMEOUT_SECONDS, StorageError
 from storage.migrate import Migration, check_not_newer, load_migrations
 from storage.postgres.accounts import AccountStore
 from storage.postgres.cards import CardStore
@@ -33,7 +33,6 @@ from storage.postgres.proposals import ProposalStore
 from storage.postgres.reminders import ReminderStore
 from storage.postgres.sql import BOOT_LOCKS, UNAVAILABLE, unavailable_as_storage_error
 from storage.rows import SECRET_COLUMNS
-from storage.sqlite.sql import DEFAULT_TIMEOUT_SECONDS
 from storage.timestamps import to_db
 from storage.token_cipher import KEY_CANARY_META, TokenCipher, check_key
 

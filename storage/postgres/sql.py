@@ -10,9 +10,13 @@ from typing import Any
 
 import asyncpg
 
-from storage.errors import DATABASE_UNAVAILABLE, StorageError, StorageUnavailable
+from storage.errors import (
+    DATABASE_UNAVAILABLE,
+    DEFAULT_TIMEOUT_SECONDS,
+    StorageError,
+    StorageUnavailable,
+)
 from storage.postgres.deadlines import AnyConnection
-from storage.sqlite.sql import DEFAULT_TIMEOUT_SECONDS
 from storage.token_cipher import TokenCipher
 
 log = logging.getLogger(__name__)
