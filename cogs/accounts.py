@@ -93,7 +93,10 @@ class ConnectModal(ui.Modal):
             ),
         )
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
+    # Modal's own on_error (which this matches) drops BaseView's `item`: discord.py's typing.
+    async def on_error(  # type: ignore[override]
+        self, interaction: discord.Interaction, error: Exception, /
+    ) -> None:
         self.stop()  # discord.py keeps a form that failed, and the text typed into it, otherwise
         await report_error(interaction, error)
 

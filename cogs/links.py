@@ -20,7 +20,7 @@ from discord_layer.replies import (
     reply_lines_privately,
     reply_privately,
 )
-from i18n.message import Channel, Member, Message, Name, Number, Role, Term, msg, msg_n
+from i18n.message import Channel, Member, Message, Name, Number, Param, Role, Term, msg, msg_n
 from services.commands import CONFIG_LANGUAGE, CONFIG_RETENTION, LINKS_ADD, LINKS_CARD
 from services.history import HISTORY_DEFAULT, HISTORY_MAX
 from services.links import BotPermission, ChannelChoice
@@ -374,7 +374,7 @@ class Links(
         removed = await self.admin.remove(actor_from(interaction), name, channel)
         link = removed.link
         await self.bot.cards.disable(removed)
-        where = {"link": Name(link.name), "channel": Channel(link.channel_id)}
+        where: dict[str, Param] = {"link": Name(link.name), "channel": Channel(link.channel_id)}
         await reply_privately(interaction, msg("Link {link} removed from {channel}.", **where))
         await self.bot.modlog.post(
             link.guild_id,
@@ -451,7 +451,7 @@ class Links(
         description=locale_str("List every link of this server with its channel and settings."),
     )
     async def list_links(self, interaction: discord.Interaction) -> None:
-        visible = await self.admin.list(actor_from(interaction), viewable_by(interaction))
+        visible = await self.admin.in_guild(actor_from(interaction), viewable_by(interaction))
         language = await self._language_line(interaction)
         retention = retention_line(
             await self.bot.services.privacy.retention(interaction.guild_id or 0)

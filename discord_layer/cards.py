@@ -62,7 +62,8 @@ class CardVoteButton(
         self.vote_type = vote_type
 
     @classmethod
-    async def from_custom_id(
+    # A DynamicItem[Button] is handed its Button; discord.py types the argument as any Item.
+    async def from_custom_id(  # type: ignore[override]
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
     ) -> CardVoteButton:
         return cls(int(match["link_id"]), VoteType(match["kind"]), item.label or "")
@@ -95,7 +96,8 @@ class CardStatsButton(
         self.link_id = link_id
 
     @classmethod
-    async def from_custom_id(
+    # A DynamicItem[Button] is handed its Button; discord.py types the argument as any Item.
+    async def from_custom_id(  # type: ignore[override]
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
     ) -> CardStatsButton:
         return cls(int(match["link_id"]), item.label or "")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from discord_layer.render import GAME_NAMES, SHARED_VOTE, amount
-from i18n.message import Duration, Member, Message, Moment, Name, Term, msg
+from i18n.message import Duration, Member, Message, Moment, Name, Param, Term, msg
 from services.history import LinkHistory, OwnCall
 from storage.models import LedgerEntry, LedgerStatus
 from tracker.models import Operation
@@ -77,7 +77,7 @@ def _what(call: OwnCall) -> Message:
         if call.link_name is None:
             return msg("vote {kind} on a removed link", kind=kind)
         return msg("vote {kind} on link {link}", kind=kind, link=Name(call.link_name))
-    facts = {
+    facts: dict[str, Param] = {
         "game": Term(GAME_NAMES.get(entry.game, entry.game)),
         "session": entry.session_id or 0,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from discord_layer.markup import arithmetic
 from i18n.formats import MINUS
-from i18n.message import Duration, Member, Message, Moment, Name, Number, Term, msg
+from i18n.message import Duration, Member, Message, Moment, Name, Number, Param, Term, msg
 from services.games import GameOutcome
 from services.voting import VoteOutcome
 from tracker.models import DiceResult, GameResult, Operation
@@ -121,7 +121,7 @@ def vote_message(outcome: VoteOutcome, voter_id: int) -> Message:
 
 def game_message(outcome: GameOutcome, player_id: int) -> Message:
     result = outcome.result
-    facts = {
+    facts: dict[str, Param] = {
         "member": public_name(player_id, outcome.name_hidden),
         "game": Term(GAME_NAMES[outcome.game.value]),
         "session": outcome.session_id,

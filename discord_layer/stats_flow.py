@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from io import BytesIO
+from typing import Literal
 
 import discord
 
@@ -31,7 +32,7 @@ def period_text(report: StatsReport) -> Message:
 def top_voter_line(
     rank: int, user_id: int, votes: int, net_seconds: int, *, hidden: bool = False
 ) -> Message:
-    sign = "+" if net_seconds > 0 else "-" if net_seconds < 0 else ""
+    sign: Literal["", "+", "-"] = "+" if net_seconds > 0 else "-" if net_seconds < 0 else ""
     return msg_n(
         "{rank}. {member}: {count} vote, net {net}",
         "{rank}. {member}: {count} votes, net {net}",

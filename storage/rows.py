@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from storage.models import (
     Account,
@@ -27,7 +27,13 @@ from storage.models import (
 from storage.timestamps import day_of_number, from_db, from_db_or_none
 from storage.token_cipher import TokenCipher
 
-Row = Mapping[str, Any]
+
+class Row(Protocol):
+    """A row read by column name, as sqlite3.Row and asyncpg.Record are (neither is a Mapping)."""
+
+    def __getitem__(self, column: str, /) -> Any: ...
+
+
 # The user_id of ledger rows whose voter was forgotten: no Discord user has it (migration 0011).
 FORMER_MEMBER = 0
 # The meta key holding when retention was last applied, by whichever process claimed the run.
