@@ -27,6 +27,7 @@ from storage.postgres.outcomes import OutcomeStore
 from storage.postgres.proposals import ProposalStore
 from storage.postgres.reminders import ReminderStore
 from storage.postgres.sql import BOOT_LOCKS, UNAVAILABLE, unavailable_as_storage_error
+from storage.postgres.voters import VoterStore
 from storage.rows import SECRET_COLUMNS
 from storage.sqlite.sql import DEFAULT_TIMEOUT_SECONDS
 from storage.timestamps import to_db
@@ -51,6 +52,7 @@ class PostgresDatabase(
     HistoryStore,
     CardStore,
     ReminderStore,
+    VoterStore,
     ProposalStore,
 ):
     """A pool of connections, and one more that holds this process life's lock until it ends.

@@ -252,9 +252,6 @@ class LedgerStore(SqlStore):
         last = await self._fetchrow("SELECT * FROM ledger WHERE id = $1", row["last_played_id"])
         return tally_from_rows(row, last)
 
-    async def had_penalty_on_link(self, user_id: int, link_id: int) -> bool:
-        return await self._fetchrow(PENALTY_OF_USER_ON_LINK_SQL, user_id, link_id) is not None
-
     async def _recover_interrupted(self, now: datetime) -> int:
         """Rows pending of a life that ended (its lock is free) have an unknown outcome.
 

@@ -28,6 +28,7 @@ from storage.sqlite.outcomes import OutcomeStore
 from storage.sqlite.proposals import ProposalStore
 from storage.sqlite.reminders import ReminderStore
 from storage.sqlite.sql import DEFAULT_TIMEOUT_SECONDS, unavailable_as_storage_error
+from storage.sqlite.voters import VoterStore
 from storage.token_cipher import TokenCipher, check_key
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Database(
     HistoryStore,
     CardStore,
     ReminderStore,
+    VoterStore,
     ProposalStore,
 ):
     """Owns the single aiosqlite connection; every query the bot makes is a method here."""
