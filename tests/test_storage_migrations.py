@@ -30,7 +30,7 @@ TABLES = {
 # 0005 drops the ledger indexes only test queries used, 0006 locales, 0007 history and tallies,
 # 0008 the guarantees several processes rely on
 # 0009 the language a server chose for its public messages, 0010 link proposals
-LATEST = 10
+LATEST = 11
 
 
 def schema(path: Path) -> list[tuple[str, str]]:

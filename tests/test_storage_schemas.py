@@ -83,6 +83,7 @@ CONCERNS = (
     "outcomes",
     "proposals",
     "reminders",
+    "voters",
 )
 
 
