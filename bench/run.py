@@ -1,6 +1,6 @@
 """Benchmark: what the bot adds to a vote, and how many votes it holds.
 
-    python bench/run.py --votes 2000 --concurrency 200 [--mixed | --floor] [--rate R]
+    python bench/run.py --votes 2000 --concurrency 200 [--mixed | --floor] [--rate R] [--repeat N]
                         [--profile bot.html] [--store sqlite|postgres] [--processes 1|2]
     python bench/run.py --stats [--stats-votes 20000] [--renders 200]   (see bench/stats.py)
     python bench/run.py --soak SECONDS [--seed N] [--store sqlite|postgres] [--processes 1|2]
@@ -20,7 +20,10 @@ answers before the next (a closed loop), until N were sent; with --rate, interac
 per second instead, each taken by an idle worker (an open loop). Times are the fake Discord's, from
 INTERACTION_CREATE to the accepted acknowledgement and to the member's answer. The last line is
 one line of key=value pairs; the exit status is 1 when a vote was lost, the ledger disagrees with
-the tracker, or an answer was not the expected one.
+the tracker, or an answer was not the expected one. With --repeat N the whole run (and its floor)
+is made N times (N may be 1), each printed as it ends, and a last line gives each figure's
+median, minimum and maximum (`ratio_cpu_median=`, `ratio_cpu_min=`, ...) with `lost=` summed:
+one run's figures follow whatever else the machine runs, so figures are compared as medians.
 
 With --floor, the same timed phase then runs against `bench/floor.py` (the least any discord.py
 bot must do for a vote) in a fresh fake Discord, with its own members and link on the same
@@ -40,6 +43,7 @@ import math
 import os
 import signal
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -921,6 +925,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="then run the same votes against bench/floor.py and compare (not with --mixed)",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        metavar="N",
+        help="make the whole run N times, then print each figure's median and range",
+    )
     parser.add_argument("--seed", type=int, default=1, help="the sandbox's (and the soak's) seed")
     parser.add_argument(
         "--store",
@@ -942,7 +953,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="profile the bot: pyinstrument (.html .txt .pstats .json) or cProfile (.prof)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=None, help="seconds for the whole run (default scales)"
+        "--timeout", type=float, default=None, help="seconds for each run (default scales)"
     )
     args = parser.parse_args(argv)
     if args.processes > 1 and args.store != "postgres":
@@ -963,6 +974,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--floor compares votes only; leave out --mixed")
     if args.rate is not None and args.rate <= 0:
         parser.error("--rate must be positive")
+    if args.repeat is not None and args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     if args.processes > 1 and args.store != "postgres":
         parser.error("--processes 2 shares one database: use --store postgres")
     if args.floor and args.processes > 1:
@@ -986,14 +999,50 @@ def main(argv: list[str] | None = None) -> int:
         async with asyncio.timeout(budget):
             return await run(args)
 
-    try:
-        report = asyncio.run(bounded())
-    except TimeoutError:
-        print(f"bench: stopped after {budget:g} s without finishing", file=sys.stderr)
-        return 2
-    print("\n".join(report.lines))
-    print(report.last, flush=True)
-    return 0 if report.ok else 1
+    reports: list[Report] = []
+    repeat = args.repeat or 1
+    for number in range(1, repeat + 1):
+        try:
+            report = asyncio.run(bounded())
+        except TimeoutError:
+            print(f"bench: stopped after {budget:g} s without finishing", file=sys.stderr)
+            return 2
+        if args.repeat is not None:
+            print(f"run {number} of {repeat}:")
+        print("\n".join(report.lines))
+        print(report.last, flush=True)
+        reports.append(report)
+    if args.repeat is not None:
+        print(summary_line([r.last for r in reports]), flush=True)
+    return 0 if all(r.ok for r in reports) else 1
+
+
+LABELS = ("votes", "concurrency", "store", "processes")
+"""Keys of the last line that name the run rather than measure it: the same in every run."""
+
+
+def figures(last: str) -> dict[str, str]:
+    """The `key=value` pairs of a run's last line."""
+    return dict(pair.split("=", 1) for pair in last.removeprefix("bench: ").split())
+
+
+def summary_line(lasts: list[str]) -> str:
+    """Each figure's median and range over the runs, `lost` summed: what runs are compared by."""
+    runs = [figures(last) for last in lasts]
+    first = runs[0]
+    pairs = [f"runs={len(runs)}"]
+    pairs += [f"{key}={first[key]}" for key in LABELS if key in first]
+    pairs.append(f"lost={sum(int(run['lost']) for run in runs)}")
+    for key in first:
+        if key in LABELS or key == "lost":
+            continue
+        values = [float(run[key]) for run in runs]
+        pairs += [
+            f"{key}_median={statistics.median(values):.2f}",
+            f"{key}_min={min(values):.2f}",
+            f"{key}_max={max(values):.2f}",
+        ]
+    return "bench-repeat: " + " ".join(pairs)
 
 
 def stats_main(args: argparse.Namespace) -> int:

@@ -30,7 +30,15 @@ from services.limits import NextVote
 from services.links import typed_name
 from storage.errors import LinkRemoved, StorageUnavailable, VoteAlreadyCounted
 from storage.interface import Storage
-from storage.models import Account, ChannelLink, LedgerEntry, LedgerStatus, NewCall, VoteInterval
+from storage.models import (
+    Account,
+    ChannelLink,
+    LedgerEntry,
+    LedgerStatus,
+    NewCall,
+    VoteInterval,
+    VoterOnLink,
+)
 from tracker import errors
 from tracker.client import TrackerClient
 from tracker.models import Game, LinkResult, VoteType
@@ -120,7 +128,8 @@ class VotingService:
     ) -> VoteOutcome | NeedsConfirmation:
         """Every vote, from a command, a card or a confirmation: the same checks, one call."""
         link = await self.votable_link(actor, ref)
-        account = await self._usable_account(actor, link)
+        voter = await self._db.voter_on_link(actor.user_id, link.id)  # one trip, not three
+        account = self._usable_account(voter.account, link)
         # Read before the call: once it is sent, nothing may delay announcing its result.
         hidden = bool(await self._db.hidden_names([actor.user_id]))
         anonymous = account is None
@@ -136,9 +145,10 @@ class VotingService:
             else msg("Your vote on this link is already on its way; wait for its answer.")
         )
         with self._caller.exclusive(key, busy):
-            await self._check_limit(actor, link, anonymous=anonymous)
+            # Read before the guard; begin_call checks the limit again in the database.
+            refuse_if_limited(link, voter.last_vote, anonymous=anonymous, now=self._clock())
             # Asked only when the vote could go out, so a limited owner learns the limit.
-            if account is not None and not confirmed and await self._owns(account, link):
+            if account is not None and not confirmed and owns(account, link, voter):
                 return NeedsConfirmation(link=link, vote_type=vote_type)
             call = NewCall(
                 user_id=actor.user_id,
@@ -244,14 +254,7 @@ class VotingService:
             raise NotAllowed(msg("That link belongs to another server."))
         return link
 
-    async def _owns(self, account: Account, link: ChannelLink) -> bool:
-        """Whether the vote would be a penalty on the member's own link, as far as we know."""
-        return (
-            link.session_id is not None and account.default_session == link.session_id
-        ) or await self._db.had_penalty_on_link(account.user_id, link.id)
-
-    async def _usable_account(self, actor: Actor, link: ChannelLink) -> Account | None:
-        account = await self._db.get_account(actor.user_id)
+    def _usable_account(self, account: Account | None, link: ChannelLink) -> Account | None:
         if account is not None and account.token_rejected:
             raise NotConnected(
                 msg(
@@ -274,15 +277,29 @@ class VotingService:
         return account
 
     async def _check_limit(self, actor: Actor, link: ChannelLink, *, anonymous: bool) -> None:
-        """Refuse locally what the tracker would refuse: no wasted or double-counted request."""
+        """After another process's vote came between the check and the row: read it again."""
         last = await self._db.last_counted_vote(
             link.id, user_id=None if anonymous else actor.user_id
         )
-        if last is None:
-            return
-        reopens = next_vote_at(link.interval, last)
-        if reopens is not None and reopens <= self._clock():
-            return
-        raise VoteLimited(
-            NextVote(link=link, at=reopens, uncertain=is_uncertain(last), anonymous=anonymous)
-        )
+        refuse_if_limited(link, last, anonymous=anonymous, now=self._clock())
+
+
+def owns(account: Account, link: ChannelLink, voter: VoterOnLink) -> bool:
+    """Whether the vote would be a penalty on the member's own link, as far as we know."""
+    return (
+        link.session_id is not None and account.default_session == link.session_id
+    ) or voter.had_penalty
+
+
+def refuse_if_limited(
+    link: ChannelLink, last: LedgerEntry | None, *, anonymous: bool, now: datetime
+) -> None:
+    """Refuse locally what the tracker would refuse: no wasted or double-counted request."""
+    if last is None:
+        return
+    reopens = next_vote_at(link.interval, last)
+    if reopens is not None and reopens <= now:
+        return
+    raise VoteLimited(
+        NextVote(link=link, at=reopens, uncertain=is_uncertain(last), anonymous=anonymous)
+    )

@@ -278,3 +278,15 @@ class LinkProposal:
     created_at: datetime
     log_channel_id: int | None
     message_id: int | None
+
+
+@dataclass(frozen=True)
+class VoterOnLink:
+    """What a vote needs to know of its member before it goes out, read in one round trip."""
+
+    account: Account | None
+    # The vote that limits the next: the member's own, or without an account the link's
+    # shared anonymous one.
+    last_vote: LedgerEntry | None
+    # An earlier penalty on the link proves the member owns its session.
+    had_penalty: bool

@@ -23,6 +23,7 @@ from storage.models import (
     MemberRecord,
     VoteInterval,
     VoterActivity,
+    VoterOnLink,
 )
 from storage.timestamps import day_of_number, from_db, from_db_or_none
 from storage.token_cipher import TokenCipher
@@ -116,6 +117,29 @@ def account_from_row(row: Row, cipher: TokenCipher) -> Account:
         connected_at=from_db(row["connected_at"]),
         last_used_at=from_db_or_none(row["last_used_at"]),
         token_rejected=bool(row["token_rejected"]),
+    )
+
+
+ACCOUNT_COLUMNS = (
+    "user_id",
+    "api_token",
+    "default_session",
+    "connected_at",
+    "last_used_at",
+    "token_rejected",
+)
+"""The accounts table's columns, read as `account_<column>` beside a ledger row."""
+
+
+def voter_on_link_from_row(row: Row, cipher: TokenCipher) -> VoterOnLink:
+    """A row of the account's columns (prefixed), `had_penalty`, and the last vote's columns."""
+    account = None
+    if row["account_user_id"] is not None:
+        account = account_from_row({c: row[f"account_{c}"] for c in ACCOUNT_COLUMNS}, cipher)
+    return VoterOnLink(
+        account=account,
+        last_vote=None if row["id"] is None else entry_from_row(row),
+        had_penalty=bool(row["had_penalty"]),
     )
 
 

@@ -32,10 +32,27 @@ def run_bench(*args: str) -> list[str]:
     return done.stdout.splitlines()
 
 
+SUMMARY_LINE = re.compile(
+    rf"bench-repeat: runs=1 votes=20 concurrency=5 store=sqlite processes=1 lost=(?P<lost>\d+)"
+    rf"(?: (?P<key>\w+)_median=(?P<median>{NUMBER}) (?P=key)_min=(?P<min>{NUMBER}) "
+    rf"(?P=key)_max=(?P<max>{NUMBER}))+"
+)
+
+
 def test_votes_all_answered_in_the_ledger_and_compared_with_the_floor() -> None:
-    lines = run_bench("--votes", "20", "--concurrency", "5", "--floor")
-    match = LAST_LINE.fullmatch(lines[-1])
-    assert match is not None, lines[-1]
+    lines = run_bench("--votes", "20", "--concurrency", "5", "--floor", "--repeat", "1")
+    assert lines[0] == "run 1 of 1:", lines[0]
+    summary = SUMMARY_LINE.fullmatch(lines[-1].replace("=-", "="))
+    assert summary is not None, lines[-1]
+    assert summary["lost"] == "0"
+    for key in ("ratio_cpu", "ratio_votes", "votes_per_s", "ack_p99_ms"):
+        assert f" {key}_median=" in lines[-1], lines[-1]
+    # One run: its median and range are its own figures.
+    match = LAST_LINE.fullmatch(lines[-2])
+    assert match is not None, lines[-2]
+    ratio_cpu = float(lines[-2].split("ratio_cpu=")[1].split()[0])
+    ratio = f"ratio_cpu_median={ratio_cpu:.2f} ratio_cpu_min={ratio_cpu:.2f} "
+    assert ratio + f"ratio_cpu_max={ratio_cpu:.2f}" in lines[-1]
     assert (match["votes"], match["concurrency"], match["lost"]) == ("20", "5", "0")
     assert match["floor"] is not None, lines[-1]
     assert (match["store"], match["processes"]) == ("sqlite", "1")
@@ -84,3 +101,17 @@ def test_stats_answer_draw_and_export_a_seeded_link() -> None:
     assert match is not None, lines[-1]
     # 300 seeded votes and the 10 of the small card tally, each one row of the export.
     assert (match["votes"], match["renders"], match["rows"]) == ("310", "20", "310")
+
+
+def test_repeated_runs_are_summarised_by_median_and_range_with_lost_summed() -> None:
+    from bench.run import summary_line
+
+    lasts = [
+        f"bench: votes=20 concurrency=5 lost={lost} ack_p99_ms={ack} ratio_cpu={ratio} store=sqlite"
+        for lost, ack, ratio in ((0, "9.0", "1.50"), (2, "3.0", "1.20"), (1, "30.0", "1.40"))
+    ]
+    assert summary_line(lasts) == (
+        "bench-repeat: runs=3 votes=20 concurrency=5 store=sqlite lost=3 "
+        "ack_p99_ms_median=9.00 ack_p99_ms_min=3.00 ack_p99_ms_max=30.00 "
+        "ratio_cpu_median=1.40 ratio_cpu_min=1.20 ratio_cpu_max=1.50"
+    )

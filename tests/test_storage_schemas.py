@@ -84,6 +84,7 @@ CONCERNS = (
     "privacy",
     "proposals",
     "reminders",
+    "voters",
 )
 
 

@@ -33,6 +33,7 @@ from storage.postgres.privacy import PrivacyStore
 from storage.postgres.proposals import ProposalStore
 from storage.postgres.reminders import ReminderStore
 from storage.postgres.sql import BOOT_LOCKS, UNAVAILABLE, unavailable_as_storage_error
+from storage.postgres.voters import VoterStore
 from storage.rows import SECRET_COLUMNS
 from storage.timestamps import to_db
 from storage.token_cipher import KEY_CANARY_META, TokenCipher, check_key
@@ -57,6 +58,7 @@ class PostgresDatabase(
     CardStore,
     ReminderStore,
     PrivacyStore,
+    VoterStore,
     ProposalStore,
 ):
     """A pool of connections, and one more that holds this process life's lock until it ends.
@@ -106,7 +108,9 @@ class PostgresDatabase(
         try:
             boot_id = await _hold_a_life_lock(life)
             with unavailable_as_storage_error("cannot connect to PostgreSQL"):
-                pool = await asyncpg.create_pool(url, min_size=1, max_size=POOL_SIZE, **options)
+                pool = await asyncpg.create_pool(
+                    url, min_size=1, max_size=POOL_SIZE, reset=_keep_session, **options
+                )
         except BaseException:
             await close_connection(life, deadline_seconds)
             raise
@@ -260,6 +264,16 @@ async def apply_migrations(conn: AnyConnection, migrations: list[Migration]) -> 
                     to_db(datetime.now(UTC)),
                 )
     return len(missing)
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """A pool connection handed back needs no reset query: one round trip fewer per operation.
+
+    asyncpg rolls back a transaction left open before this runs. Beyond that, its default reset
+    (advisory unlock all, CLOSE ALL, UNLISTEN *, RESET ALL) undoes what the stores never do on a
+    pool connection: session locks (only the life connection holds one), cursors, LISTEN and
+    session-level SET (the stores set LOCAL only).
+    """
 
 
 async def _hold_a_life_lock(conn: asyncpg.Connection) -> int:

@@ -51,20 +51,6 @@ def connection_options(seconds: float) -> dict[str, Any]:
     }
 
 
-async def take_voter_lock(conn: AnyConnection, lock: int) -> bool:
-    """Open a transaction holding `lock` (an int, nothing from outside), or roll it back and
-    return False when another session holds it. One round trip either way."""
-    try:
-        await conn.execute(
-            f"BEGIN; SET LOCAL lock_timeout = {VOTER_LOCK_TRY_MS};"
-            f" SELECT pg_advisory_xact_lock({lock}); SET LOCAL lock_timeout TO DEFAULT"
-        )
-    except asyncpg.LockNotAvailableError:
-        await conn.execute("ROLLBACK")
-        return False
-    return True
-
-
 def voter_lock_pauses(seconds: float) -> Iterator[float]:
     """The pauses between tries for a voter's lock, growing, until `seconds` have passed."""
     pause, longest = VOTER_LOCK_PAUSE_SECONDS

@@ -6,7 +6,6 @@ PostgreSQL's one statement of what counts as a vote, and the ledger questions bu
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -20,8 +19,8 @@ from storage.errors import (
     VoteAlreadyCounted,
 )
 from storage.models import LedgerEntry, LinkTally, NewCall, PlayedResult
-from storage.postgres.deadlines import take_voter_lock, voter_lock_pauses
-from storage.postgres.sql import BOOT_LOCKS, UNAVAILABLE, SqlStore, unavailable_as_storage_error
+from storage.postgres.deadlines import VOTER_LOCK_TRY_MS, voter_lock_pauses
+from storage.postgres.sql import BOOT_LOCKS, SqlStore, unavailable_as_storage_error
 from storage.rows import entry_from_row, tally_from_rows
 from storage.timestamps import to_db, to_db_or_none, utc_day_number
 
@@ -96,6 +95,11 @@ BEGIN_CALL_SQL = {
     """
     for anonymous in (False, True)
 }
+# A vote in one round trip: migration 0012's function, given the voter's lock ($1), how long one
+# try for it waits ($2), then BEGIN_CALL_SQL's parameters, each numbered two higher.
+BEGIN_VOTE_SQL = (
+    "SELECT begin_vote($1, $2, $15, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16)"
+)
 _PENDING_CONSTRAINTS = ("ledger_one_pending_vote", "ledger_one_pending_game")
 # Settles the pending rows of every process life whose lock is free: those lives ended.
 _RECOVER_SQL = """
@@ -159,26 +163,24 @@ class LedgerStore(SqlStore):
     async def _begin_vote(self, call: NewCall, args: tuple[Any, ...]) -> int | None:
         """Write the vote's row holding its voter's lock, so the check sees every earlier row.
 
-        A lock held elsewhere is tried again without holding a pool connection meanwhile, so
-        votes waiting for one voter cannot crowd out every other command; after the deadline the
-        vote is refused as under way.
+        One round trip: the server-side function of migration 0012 takes the lock, checks and
+        inserts in the transaction of its one statement. A lock held elsewhere is tried again
+        without holding a pool connection meanwhile, so votes waiting for one voter cannot crowd
+        out every other command; after the deadline the vote is refused as under way.
         """
-        lock = _voter_lock(call)  # an int: nothing from outside is interpolated
+        lock = _voter_lock(call)
         pauses = voter_lock_pauses(self._deadline)
         while True:
-            async with self._connection() as conn:
-                if await take_voter_lock(conn, lock):
-                    try:
-                        entry_id: int = await conn.fetchval(BEGIN_CALL_SQL[call.anonymous], *args)
-                    except BaseException:
-                        with contextlib.suppress(*UNAVAILABLE, asyncpg.PostgresError):
-                            await conn.execute("ROLLBACK")  # else the pool's reset does
-                        raise
-                    await conn.execute("COMMIT")
+            try:
+                async with self._connection() as conn:
+                    entry_id: int | None = await conn.fetchval(
+                        BEGIN_VOTE_SQL, lock, VOTER_LOCK_TRY_MS, *args
+                    )
                     return entry_id
-            pause = next(pauses, None)
-            if pause is None:
-                raise CallUnderWay("another session holds this voter's lock")
+            except asyncpg.LockNotAvailableError:
+                pause = next(pauses, None)
+                if pause is None:
+                    raise CallUnderWay("another session holds this voter's lock") from None
             await asyncio.sleep(pause)
 
     async def finish_played(self, entry_id: int, result: PlayedResult, *, now: datetime) -> None:
@@ -251,9 +253,6 @@ class LedgerStore(SqlStore):
             return LinkTally(0, 0, 0, 0, 0, 0, last_vote=None)
         last = await self._fetchrow("SELECT * FROM ledger WHERE id = $1", row["last_played_id"])
         return tally_from_rows(row, last)
-
-    async def had_penalty_on_link(self, user_id: int, link_id: int) -> bool:
-        return await self._fetchrow(PENALTY_OF_USER_ON_LINK_SQL, user_id, link_id) is not None
 
     async def _recover_interrupted(self, now: datetime) -> int:
         """Rows pending of a life that ended (its lock is free) have an unknown outcome.

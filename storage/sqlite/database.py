@@ -29,6 +29,7 @@ from storage.sqlite.privacy import PrivacyStore
 from storage.sqlite.proposals import ProposalStore
 from storage.sqlite.reminders import ReminderStore
 from storage.sqlite.sql import unavailable_as_storage_error
+from storage.sqlite.voters import VoterStore
 from storage.token_cipher import TokenCipher, check_key
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class Database(
     CardStore,
     ReminderStore,
     PrivacyStore,
+    VoterStore,
     ProposalStore,
 ):
     """Owns the single aiosqlite connection; every query the bot makes is a method here."""

@@ -254,10 +254,6 @@ class LedgerStore(SqlStore):
         last = await self._fetch_one("SELECT * FROM ledger WHERE id = ?", (row["last_played_id"],))
         return tally_from_rows(row, last)
 
-    async def had_penalty_on_link(self, user_id: int, link_id: int) -> bool:
-        """An earlier penalty proves the member owns the link's session."""
-        return await self._fetch_one(PENALTY_OF_USER_ON_LINK_SQL, (user_id, link_id)) is not None
-
 
 def _call_refused(error: sqlite3.IntegrityError, call: NewCall) -> StorageError | None:
     """The storage error for a constraint the pending row broke; None for a malformed call."""
