@@ -27,14 +27,15 @@ async def drop_every_connection(database_url: str) -> int:
         await admin.close()
 
 
-async def vote_until_served(world: BotWorld, member: Member) -> Exchange:
-    """Vote until the bot serves, and return that vote.
+async def vote_until_served(world: BotWorld, member: Member, *, rows: int) -> Exchange:
+    """Vote until the bot serves, and return that vote; the ledger holds `rows` rows before.
 
     A pooled connection the server dropped fails the one operation that meets it before asyncpg
     has read the end of the socket: that command is refused privately, sends nothing and writes
-    no row, until the pool has replaced its connections.
+    no row, until the pool has replaced its connections. (Nothing here waits before the first
+    vote: the race with the dropped connections is what this test is about.)
     """
-    sent, rows = len(world.sandbox.requests), len(await world.ledger())
+    sent = len(world.sandbox.requests)
     for _ in range(POOL_SIZE + 1):
         vote = await world.vote(member)
         answer = await vote.final()
@@ -53,9 +54,9 @@ async def test_dropped_connections_refuse_cleanly_then_the_bot_carries_on(
     await world.connect(ALICE, world.demo.voter_token)
     assert await drop_every_connection(database_url) >= 2  # the pool's, and the lock's
 
-    first = await vote_until_served(world, ALICE)
+    first = await vote_until_served(world, ALICE, rows=0)
     assert f"<@{ALICE.id}> voted" in (await public_result(first)).content
-    second = await vote_until_served(world, BOB)
+    second = await vote_until_served(world, BOB, rows=1)
     assert "voted with the channel's shared vote" in (await public_result(second)).content
     assert len(world.sandbox.requests) == 2
     assert [entry.status.value for entry in await world.ledger()] == ["played", "played"]
