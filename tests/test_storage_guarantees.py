@@ -221,5 +221,7 @@ async def test_the_tracker_answer_replaces_a_guess_made_while_the_lock_was_lost(
     await db.finish_played(ours, PLAYED, now=NOW)
     with pytest.raises(EntryNotPending):
         await db.finish_played(theirs, PLAYED, now=NOW)
-    assert [entry.id for entry in calls(ledger_location, LedgerStatus.PLAYED)] == [ours]
+    assert [(entry.id, entry.reason) for entry in calls(ledger_location, LedgerStatus.PLAYED)] == [
+        (ours, None)
+    ]
     assert [entry.id for entry in calls(ledger_location, LedgerStatus.UNKNOWN)] == [theirs]

@@ -194,7 +194,7 @@ class LedgerStore(SqlStore):
             f"""
             UPDATE ledger SET status = 'played', finished_at = $3, operation = $4, seconds = $5,
                 multiplier = $6, penalty = $7, scheduled_end = $8,
-                session_id = coalesce($9, session_id)
+                session_id = coalesce($9, session_id), reason = NULL
             WHERE {_STILL_OURS}
             RETURNING id
             """,
