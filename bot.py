@@ -63,6 +63,7 @@ EXTENSIONS = (
     "cogs.reminders",
     "cogs.help",
     "cogs.stats",
+    "cogs.retention",
     "cogs.proposals",
 )
 YOUNG_COLLECTION_EVERY = 10_000  # allocations; see run_event_loop

@@ -40,6 +40,15 @@ def outcome(entry: LedgerEntry) -> Message | Duration:
     return msg("under way")
 
 
+def voter(user_id: int | None) -> Member | Message:
+    """Moderators see who voted, until the member is forgotten."""
+    if user_id is None:
+        # TRANSLATORS: who made a call on a link, when that member asked the bot to forget them
+        # (or the server's retention cleared their name).
+        return msg("former member")
+    return Member(user_id)
+
+
 def link_history_lines(history: LinkHistory) -> list[Message]:
     """A title, then one line per call: when, who, what, outcome."""
     link = Name(history.link.name)
@@ -47,7 +56,7 @@ def link_history_lines(history: LinkHistory) -> list[Message]:
         return [msg("Link {link} has no votes yet.", link=link)]
     lines = [msg("Latest votes on link {link}, newest first:", link=link)]
     for entry in history.calls:
-        who = SHARED_VOTE if entry.anonymous else Member(entry.user_id)
+        who = SHARED_VOTE if entry.anonymous else voter(entry.user_id)
         lines.append(
             # TRANSLATORS: layout of one history line: when · who · add/sub/rand · outcome.
             msg(

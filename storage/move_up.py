@@ -41,6 +41,8 @@ TABLES = (
     "reminder_subscribers",
     "reminders_sent",
     "card_refresh_claims",
+    "member_privacy",
+    "guild_retention",
     "link_proposals",
 )
 IDENTITIES = ("channel_links", "ledger", "link_proposals")

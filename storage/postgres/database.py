@@ -29,6 +29,7 @@ from storage.postgres.history import HistoryStore
 from storage.postgres.ledger import LedgerStore
 from storage.postgres.links import LinkStore
 from storage.postgres.outcomes import OutcomeStore
+from storage.postgres.privacy import PrivacyStore
 from storage.postgres.proposals import ProposalStore
 from storage.postgres.reminders import ReminderStore
 from storage.postgres.sql import BOOT_LOCKS, UNAVAILABLE, unavailable_as_storage_error
@@ -55,6 +56,7 @@ class PostgresDatabase(
     HistoryStore,
     CardStore,
     ReminderStore,
+    PrivacyStore,
     ProposalStore,
 ):
     """A pool of connections, and one more that holds this process life's lock until it ends.

@@ -25,6 +25,7 @@ from storage.sqlite.ledger import LedgerStore
 from storage.sqlite.life_lock import LifeLock
 from storage.sqlite.links import LinkStore
 from storage.sqlite.outcomes import OutcomeStore
+from storage.sqlite.privacy import PrivacyStore
 from storage.sqlite.proposals import ProposalStore
 from storage.sqlite.reminders import ReminderStore
 from storage.sqlite.sql import unavailable_as_storage_error
@@ -54,6 +55,7 @@ class Database(
     HistoryStore,
     CardStore,
     ReminderStore,
+    PrivacyStore,
     ProposalStore,
 ):
     """Owns the single aiosqlite connection; every query the bot makes is a method here."""
