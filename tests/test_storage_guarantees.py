@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
-from storage.errors import CallUnderWay, InteractionSeen, VoteAlreadyCounted
+from storage.errors import CallUnderWay, EntryNotPending, InteractionSeen, VoteAlreadyCounted
 from storage.interface import Storage
 from storage.models import LedgerStatus, NewLink, PlayedResult
 from storage.postgres.database import PostgresDatabase
@@ -197,3 +197,31 @@ async def test_a_lost_lock_connection_is_replaced_before_another_start_settles_i
     async with open_storage() as starting:
         assert starting.recovered_at_open == 0
     assert [entry.id for entry in calls(ledger_location, LedgerStatus.PENDING)] == [under_way]
+
+
+@pytest.mark.postgres_only
+async def test_the_tracker_answer_replaces_a_guess_made_while_the_lock_was_lost(
+    db: PostgresDatabase, database_url: str, ledger_location: Location
+) -> None:
+    """A start that ran while this process's lock connection was down settled its calls under
+    way as interrupted; the answer the tracker then gives this process is what the ledger keeps.
+    Another life's interrupted rows stay as they are."""
+    ours = await db.begin_call(replace(vote(None, game="dice"), session_id=5), now=NOW)
+    other_member = replace(vote(None, game="luck", user_id=USER + 1), session_id=6)
+    theirs = await db.begin_call(other_member, now=NOW)
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute("UPDATE ledger SET boot_id = boot_id + 1 WHERE id = $1", theirs)
+        await admin.execute(  # what a start's recovery writes for a life whose lock is free
+            "UPDATE ledger SET status = 'unknown', reason = 'interrupted' WHERE status = 'pending'"
+        )
+    finally:
+        await admin.close()
+
+    await db.finish_played(ours, PLAYED, now=NOW)
+    with pytest.raises(EntryNotPending):
+        await db.finish_played(theirs, PLAYED, now=NOW)
+    assert [(entry.id, entry.reason) for entry in calls(ledger_location, LedgerStatus.PLAYED)] == [
+        (ours, None)
+    ]
+    assert [entry.id for entry in calls(ledger_location, LedgerStatus.UNKNOWN)] == [theirs]

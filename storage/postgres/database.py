@@ -164,20 +164,20 @@ class PostgresDatabase(
     async def _retake_life(self) -> None:
         delay = 0.1
         while not self._closing:
+            life: asyncpg.Connection | None = None
             try:
                 life = await asyncpg.connect(self._url, **connection_options(self._deadline))
-                locked = await life.fetchval(
+                if await life.fetchval(
                     "SELECT pg_try_advisory_lock($1, $2)", BOOT_LOCKS, self.boot_id
-                )
-            except (*UNAVAILABLE, asyncpg.PostgresError) as error:
-                log.warning("cannot retake the process lock yet: %s", type(error).__name__)
-            else:
-                if locked:
+                ):
                     self._life = life
                     life.add_termination_listener(self._life_lost)
                     log.warning("the process lock on PostgreSQL is held again")
                     return
-                await life.close()
+            except (*UNAVAILABLE, asyncpg.PostgresError) as error:
+                log.warning("cannot retake the process lock yet: %s", type(error).__name__)
+            if life is not None:  # a connection that could not take the lock holds nothing
+                await close_connection(life, self._deadline)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 

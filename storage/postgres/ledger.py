@@ -111,6 +111,13 @@ _RECOVER_SQL = """
     ))
     RETURNING id
 """
+# A row ($1) this life ($2) may still settle: pending, or settled as interrupted by a start that
+# ran while the connection holding this life's lock was lost (a server restart) and before it was
+# taken again. The tracker's answer replaces that guess.
+_STILL_OURS = (
+    "id = $1 AND (status = 'pending'"
+    " OR (status = 'unknown' AND reason = 'interrupted' AND boot_id = $2))"
+)
 
 
 class LedgerStore(SqlStore):
@@ -186,11 +193,11 @@ class LedgerStore(SqlStore):
     async def finish_played(self, entry_id: int, result: PlayedResult, *, now: datetime) -> None:
         await self._finish(
             entry_id,
-            """
-            UPDATE ledger SET status = 'played', finished_at = $2, operation = $3, seconds = $4,
-                multiplier = $5, penalty = $6, scheduled_end = $7,
-                session_id = coalesce($8, session_id)
-            WHERE id = $1 AND status = 'pending'
+            f"""
+            UPDATE ledger SET status = 'played', finished_at = $3, operation = $4, seconds = $5,
+                multiplier = $6, penalty = $7, scheduled_end = $8,
+                session_id = coalesce($9, session_id), reason = NULL
+            WHERE {_STILL_OURS}
             RETURNING id
             """,
             to_db(now),
@@ -207,9 +214,9 @@ class LedgerStore(SqlStore):
     ) -> None:
         await self._finish(
             entry_id,
-            """
-            UPDATE ledger SET status = 'refused', finished_at = $2, reason = $3, message = $4
-            WHERE id = $1 AND status = 'pending'
+            f"""
+            UPDATE ledger SET status = 'refused', finished_at = $3, reason = $4, message = $5
+            WHERE {_STILL_OURS}
             RETURNING id
             """,
             to_db(now),
@@ -220,9 +227,9 @@ class LedgerStore(SqlStore):
     async def finish_unknown(self, entry_id: int, reason: str, *, now: datetime) -> None:
         await self._finish(
             entry_id,
-            """
-            UPDATE ledger SET status = 'unknown', finished_at = $2, reason = $3
-            WHERE id = $1 AND status = 'pending'
+            f"""
+            UPDATE ledger SET status = 'unknown', finished_at = $3, reason = $4
+            WHERE {_STILL_OURS}
             RETURNING id
             """,
             to_db(now),
@@ -230,7 +237,7 @@ class LedgerStore(SqlStore):
         )
 
     async def _finish(self, entry_id: int, sql: str, *args: Any) -> None:
-        if await self._fetchval(sql, entry_id, *args) is None:
+        if await self._fetchval(sql, entry_id, self.boot_id, *args) is None:
             raise EntryNotPending(f"Ledger entry {entry_id} does not exist or is already finished.")
 
     async def last_counted_vote(self, link_id: int, *, user_id: int | None) -> LedgerEntry | None:
