@@ -21,6 +21,7 @@ from storage.postgres.cards import CardStore
 from storage.postgres.deadlines import close_connection, close_pool, connection_options
 from storage.postgres.guilds import GuildStore
 from storage.postgres.history import HistoryStore
+from storage.postgres.identify import IdentifyStore
 from storage.postgres.ledger import LedgerStore
 from storage.postgres.links import LinkStore
 from storage.postgres.outcomes import OutcomeStore
@@ -52,6 +53,7 @@ class PostgresDatabase(
     CardStore,
     ReminderStore,
     ProposalStore,
+    IdentifyStore,
 ):
     """A pool of connections, and one more that holds this process life's lock until it ends.
 
