@@ -143,6 +143,13 @@ class Gateway:
         socket, session.socket = session.socket, None
         await socket.close(code=code, message=b"dropped by the test")
 
+    async def lose_sessions(self) -> None:
+        """Forget every session and drop the bot's connection: its RESUME is refused with an
+        invalid session and it must IDENTIFY again, as after Discord lost its sessions."""
+        self._sessions.clear()
+        for socket in list(self._sockets):
+            await socket.close(code=RESUMABLE_CLOSE, message=b"sessions lost in the test")
+
     async def close(self) -> None:
         """Close every connection, as Discord going away does."""
         for socket in list(self._sockets):
