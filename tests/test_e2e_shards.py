@@ -33,6 +33,9 @@ SHARDS = 2
 OTHER_GUILD = GUILD_ID + (1 << 22)  # the next guild id on the other shard
 OTHER_CHANNEL = Channel(OTHER_GUILD + 10, "votes", OTHER_GUILD)
 START_TIMEOUT = 30
+# A call held at the sandbox's gate outlives a restart, which waits up to 6 s for its turn to
+# IDENTIFY: it must not time out meanwhile.
+TRACKER_READ_TIMEOUT = 30
 
 
 @dataclass
@@ -54,7 +57,11 @@ class ShardedBots:
         gateway = self.world.fake.gateway
         before = gateway.session_id(shard)
         env = world_environment(
-            self.world, SHARD_COUNT=str(SHARDS), SHARD_IDS=str(shard), DEV_GUILD_ID=""
+            self.world,
+            SHARD_COUNT=str(SHARDS),
+            SHARD_IDS=str(shard),
+            DEV_GUILD_ID="",
+            TRACKER_READ_TIMEOUT=str(TRACKER_READ_TIMEOUT),
         )
         with (self._cwd / f"shard{shard}.log").open("ab") as log:
             process = await asyncio.create_subprocess_exec(
@@ -70,6 +77,12 @@ class ShardedBots:
     async def kill(self, shard: int) -> None:
         process = self._processes.pop(shard)
         process.kill()
+        await process.wait()
+
+    async def terminate(self, shard: int) -> None:
+        """A clean stop (SIGTERM), as a rolling restart does."""
+        process = self._processes.pop(shard)
+        process.terminate()
         await process.wait()
 
     async def stop(self) -> None:
@@ -234,6 +247,31 @@ async def test_a_killed_process_leaves_the_other_serving_and_settles_its_call_on
         )
     await public_result(await vote(world, late, links[1]))  # shard 1 served throughout
     assert calls(world.ledger_location, LedgerStatus.PENDING) == []
+
+
+async def test_processes_started_at_the_same_moment_take_turns_to_identify(
+    world: BotWorld, links: dict[int, Link], bots: ShardedBots
+) -> None:
+    """Discord starts one session per 5 s (max_concurrency 1): the second process waits for its
+    turn instead of being refused."""
+    gateway = world.fake.gateway
+    assert gateway.shards == {(0, SHARDS), (1, SHARDS)}
+    assert gateway.refused_identifies == []
+    assert gateway.identify_count == 3  # the world's own bot, then each shard once
+
+
+async def test_a_rolling_restart_identifies_without_an_invalid_session(
+    world: BotWorld, links: dict[int, Link], bots: ShardedBots
+) -> None:
+    gateway = world.fake.gateway
+    await bots.terminate(0)
+    await bots.start(0)  # right after its last IDENTIFY: it waits for the next turn
+
+    assert gateway.refused_identifies == []
+    for shard in (0, 1):
+        exchange = await vote(world, MODERATOR, links[shard])
+        assert exchange.shard == shard
+        assert f"<@{MODERATOR.id}> voted" in (await public_result(exchange)).content
 
 
 async def _lives_per_guild(world: BotWorld) -> dict[int, set[int]]:
