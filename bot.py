@@ -104,8 +104,10 @@ class CtVoteBot(commands.Bot):
         )
         self.modlog = ModLog(self, services.links, services.locales, services.error_digest, texts)
         self.votes = VoteFlow(services.voting, services.locales, self.cards.refresh, self.modlog)
-        self.charts = ChartRenderer(settings.database_path.parent / "matplotlib")
-        self.stats = StatsFlow(services.history, self.charts)
+        self.charts = ChartRenderer(
+            settings.database_path.parent / "matplotlib", settings.chart_deadline_seconds
+        )
+        self.stats = StatsFlow(services.history, services.charts, self.charts)
         self.identify_turns = IdentifyTurns(db)
         self.commands_synced = asyncio.Event()
         self.stopping = False

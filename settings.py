@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     reminder_check_seconds: float = Field(default=60.0, gt=0, le=3600)
     proposal_check_seconds: float = Field(default=300.0, gt=0, le=3600)
     call_slot_wait_seconds: float = Field(default=10.0, gt=0, le=600)
+    chart_deadline_seconds: float = Field(default=10.0, gt=0, le=120)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
     database_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     http_host: str = "127.0.0.1"

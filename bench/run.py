@@ -3,6 +3,8 @@
     python bench/run.py --votes 2000 --concurrency 200 [--mixed | --floor] [--rate R]
                         [--profile bot.html] [--store sqlite|postgres] [--processes 1|2]
     python bench/run.py --stats [--stats-votes 20000] [--renders 200]   (see bench/stats.py)
+    python bench/run.py --soak SECONDS [--seed N] [--store sqlite|postgres] [--processes 1|2]
+                        [--report PATH]                                  (see bench/soak.py)
 
 One run, all on 127.0.0.1: this process hosts the fake Discord from the tests and the tracker
 sandbox; the real bot runs as a child process (`python bot.py`) with its own database file in a
@@ -152,9 +154,11 @@ class BotProcess:
         shard: tuple[int, int] | None = None,
         script: Path = ROOT / "bot.py",
         extra_env: dict[str, str] | None = None,
+        life: int = 0,
     ) -> BotProcess:
         """`store`: the database settings; `shard`: (id, count) when the bot runs one shard;
-        `script`: what runs (bot.py, or bench/floor.py); `extra_env`: more of its environment."""
+        `script`: what runs (bot.py, or bench/floor.py); `extra_env`: more of its environment;
+        `life`: how many times the soak started it before (each start writes its own log)."""
         env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
         env |= store | (extra_env or {})
         env |= {
@@ -169,7 +173,7 @@ class BotProcess:
         else:  # commands are synced globally, for the guilds of every shard
             env |= {"SHARD_IDS": str(shard[0]), "SHARD_COUNT": str(shard[1])}
         data = data / (f"shard{shard[0]}" if shard else "bot")
-        data.mkdir()
+        data.mkdir(exist_ok=life > 0)
         command = [sys.executable]
         if profile is not None and profile.suffix == ".prof":
             command += ["-m", "cProfile", "-o", str(profile)]
@@ -178,7 +182,7 @@ class BotProcess:
             renderer = renderers.get(profile.suffix, "text")
             command += ["-m", "pyinstrument", "-r", renderer, "-o", str(profile)]
         command.append(str(script))
-        log = data / "bot.log"
+        log = data / ("bot.log" if life == 0 else f"bot.{life}.log")
         with log.open("wb") as output:
             process = await asyncio.create_subprocess_exec(
                 *command, cwd=data, env=env, stdout=output, stderr=asyncio.subprocess.STDOUT
@@ -889,6 +893,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--stats-votes", type=int, default=20_000, help="votes seeded (--stats)")
     parser.add_argument("--stats-answers", type=int, default=50, help="/stats answers (--stats)")
     parser.add_argument("--renders", type=int, default=200, help="charts drawn in a row (--stats)")
+    parser.add_argument(
+        "--soak",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="instead: members act while faults are injected, then the invariants are checked",
+    )
+    parser.add_argument(
+        "--report", type=Path, default=None, help="the soak's JSON report (default: in /tmp)"
+    )
     parser.add_argument("--mixed", action="store_true", help="votes, DICE, LUCK and refusals")
     parser.add_argument(
         "--rss-every", type=int, default=2000, help="sample the bot's RSS every N answers"
@@ -907,7 +921,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="then run the same votes against bench/floor.py and compare (not with --mixed)",
     )
-    parser.add_argument("--seed", type=int, default=1, help="the sandbox's seed")
+    parser.add_argument("--seed", type=int, default=1, help="the sandbox's (and the soak's) seed")
     parser.add_argument(
         "--store",
         choices=("sqlite", "postgres"),
@@ -931,6 +945,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--timeout", type=float, default=None, help="seconds for the whole run (default scales)"
     )
     args = parser.parse_args(argv)
+    if args.processes > 1 and args.store != "postgres":
+        parser.error("--processes 2 shares one database: use --store postgres")
+    if args.soak is not None:
+        if args.soak <= 0:
+            parser.error("--soak needs a positive number of seconds")
+        return args
     if args.stats:
         if min(args.stats_votes, args.stats_answers) < 1 or args.renders < WARM_RENDERS:
             parser.error(f"--stats needs votes and answers, and at least {WARM_RENDERS} renders")
@@ -954,6 +974,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.soak is not None:
+        from bench.soak import soak_main
+
+        return soak_main(args)
     if args.stats:
         return stats_main(args)
     budget = args.timeout or (120 + args.votes * 0.1) * (2 if args.floor else 1)

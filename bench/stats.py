@@ -26,6 +26,7 @@ from pathlib import Path
 
 from discord_layer.stats_flow import chart_of
 from services.actor import Actor
+from services.charts import CHART_INTERVAL
 from services.history import Period
 from services.voting import LinkByName
 from storage.timestamps import to_db
@@ -178,6 +179,7 @@ async def run_stats(args: argparse.Namespace) -> tuple[list[str], str, bool]:
             times = []
             with LagWatch() as lag:
                 for _ in range(args.stats_answers):
+                    world.sandbox.advance(CHART_INTERVAL)  # one chart per member per interval
                     payload = slash("stats", member=ALICE, channel=GENERAL)
                     before = time.perf_counter()
                     answer = await (await world.run(payload)).final()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import discord
@@ -85,6 +86,7 @@ def _choice(
         channel_id,
         guild_id,
         takes_messages=kind in MESSAGE_CHANNELS,
+        member_can_view=permissions.view_channel,
         member_can_post=permissions.view_channel and getattr(permissions, send.value),
         bot_lacks=frozenset(
             needed
@@ -190,6 +192,23 @@ def link_settings(interval: VoteInterval, anonymous_allowed: bool) -> tuple[Mess
     interval_text = msg("daily") if interval is VoteInterval.DAILY else msg("once")
     voters = msg("shared vote allowed") if anonymous_allowed else msg("connected accounts only")
     return interval_text, voters
+
+
+def viewable_by(interaction: discord.Interaction) -> Callable[[int], bool]:
+    """Whether the member can view a channel of the server, by our cache of its roles and
+    overwrites; an administrator sees every channel, and a channel we do not know (deleted)
+    counts as not viewable."""
+    guild, member = interaction.guild, interaction.user
+    if interaction.permissions.administrator:
+        return lambda channel_id: True
+
+    def can_view(channel_id: int) -> bool:
+        channel = guild.get_channel_or_thread(channel_id) if guild is not None else None
+        if channel is None or not isinstance(member, discord.Member):
+            return False
+        return channel.permissions_for(member).view_channel
+
+    return can_view
 
 
 def describe_link(link: ChannelLink) -> Message:
@@ -368,7 +387,11 @@ class Links(
         channel: ChannelOption | None = None,
     ) -> None:
         history = await self.bot.services.history.link_history(
-            actor_from(interaction), name, channel, count
+            actor_from(interaction),
+            name,
+            channel,
+            lambda channel_id: channel_of(interaction, channel_id),
+            count,
         )
         await reply_lines_privately(interaction, link_history_lines(history))
 
@@ -385,7 +408,11 @@ class Links(
         channel: ChannelOption | None = None,
     ) -> None:
         async with self.bot.services.history.export(
-            actor_from(interaction), name, channel, size_limit=interaction.filesize_limit
+            actor_from(interaction),
+            name,
+            channel,
+            lambda channel_id: channel_of(interaction, channel_id),
+            size_limit=interaction.filesize_limit,
         ) as export:
             text = (
                 msg_n(
@@ -408,15 +435,22 @@ class Links(
         description=locale_str("List every link of this server with its channel and settings."),
     )
     async def list_links(self, interaction: discord.Interaction) -> None:
-        links = await self.admin.list(actor_from(interaction))
+        visible = await self.admin.list(actor_from(interaction), viewable_by(interaction))
         language = await self._language_line(interaction)
-        if not links:
+        if not visible.links and not visible.left_out:
             empty = msg("This server has no links yet: add one with {add}.", add=LINKS_ADD)
             await reply_lines_privately(interaction, [empty, language])
             return
-        await reply_lines_privately(
-            interaction, [*(describe_link(link) for link in links), language]
-        )
+        lines = [describe_link(link) for link in visible.links]
+        if visible.left_out:
+            lines.append(
+                msg_n(
+                    "{count} link in a channel you cannot view is not shown.",
+                    "{count} links in channels you cannot view are not shown.",
+                    visible.left_out,
+                )
+            )
+        await reply_lines_privately(interaction, [*lines, language])
 
     async def _language_line(self, interaction: discord.Interaction) -> Message:
         """Which language the channels read, so a moderator sees why cards speak it."""

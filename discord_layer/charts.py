@@ -7,8 +7,10 @@ without it. `Figure` + Agg only: pyplot keeps global figures (a leak, and not th
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -21,8 +23,10 @@ from typing import Any, TypeVar
 from babel.dates import format_skeleton
 
 from i18n.formats import babel_locale
+from services.charts import CHART_TOO_SLOW, CHARTS_AT_ONCE, CHARTS_BUSY, ChartRefused
 from storage.models import DayCount, EndPoint
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 # An opaque panel with its own light text: the same image reads well on Discord's dark and
 # light themes (a transparent one would take the theme's background behind dark or light text).
@@ -34,6 +38,7 @@ ADDED = "#3ba55c"
 REMOVED = "#ed4245"
 PENALTY = "#faa81a"
 WIDTH_INCHES, HEIGHT_INCHES, DPI = 8.0, 5.0, 100
+PARENT_CHECK_SECONDS = 1.0  # how soon a worker ends after its bot was killed
 DAY_TICKS = 8  # labels on the time axis at most
 
 
@@ -68,11 +73,20 @@ class ChartRenderer:
     in a thread would stall the event loop (every interaction and heartbeat) while a chart is
     drawn. `MPLCONFIGDIR` keeps matplotlib's font cache between starts (it is rebuilt on every
     start without a writable folder); an operator's own setting wins.
+
+    A draw that outlives `deadline` seconds (a hung worker) is given up and its process killed,
+    so the next chart gets a new one; a new worker's first draw also imports matplotlib and may
+    build its font cache, and gets twice the time. At most `CHARTS_AT_ONCE` charts are drawn or
+    wait to be drawn; more are refused at once rather than queued behind a hung draw.
     """
 
-    def __init__(self, config_dir: Path) -> None:
+    def __init__(self, config_dir: Path, deadline: float) -> None:
         self._config_dir = config_dir
+        self._deadline = deadline
+        self._turn = asyncio.Lock()
+        self._at_once = 0
         self._executor = self._new_executor()
+        self._fresh = True
 
     def _new_executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -90,23 +104,68 @@ class ChartRenderer:
         return await self._run(_own_rss_mb)
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        if self._at_once >= CHARTS_AT_ONCE:
+            raise ChartRefused(CHARTS_BUSY)
+        self._at_once += 1
+        try:
+            async with self._turn:  # one at a time: the deadline times this draw alone
+                return await self._draw(function, *args)
+        finally:
+            self._at_once -= 1
+
+    async def _draw(self, function: Callable[..., T], *args: Any) -> T:
+        deadline = self._deadline * (2 if self._fresh else 1)
         try:
             # Submitted from a thread: the first submission starts the worker process, which
             # takes tens of milliseconds that the event loop should not wait for.
             future = await asyncio.to_thread(self._executor.submit, function, *args)
-            return await asyncio.wrap_future(future)
+            async with asyncio.timeout(deadline):
+                result = await asyncio.wrap_future(future)
+        except TimeoutError:
+            log.warning("a chart took longer than %g s to draw; its worker is replaced", deadline)
+            self._replace()
+            raise ChartRefused(CHART_TOO_SLOW) from None
         except BrokenProcessPool:
-            self._executor = self._new_executor()  # a crashed worker: the next chart gets a new one
+            self._replace()  # a crashed worker: the next chart gets a new one
             raise
+        self._fresh = False
+        return result
+
+    def _replace(self) -> None:
+        self._stop_worker()
+        self._executor = self._new_executor()
+        self._fresh = True
+
+    def _stop_worker(self) -> None:
+        """Kill the worker (stopped, hung or drawing) and let the pool go without waiting.
+
+        `shutdown` alone waits for a running task to end, which a hung draw never does; the
+        pool's processes are only reachable through its `_processes` (Python 3.14 adds
+        `kill_workers()` for this).
+        """
+        processes = getattr(self._executor, "_processes", None) or {}
+        for process in list(processes.values()):
+            process.kill()
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._stop_worker()
 
 
 def _prepare_worker(config_dir: str) -> None:
+    threading.Thread(target=_end_with_parent, args=(os.getppid(),), daemon=True).start()
     if "MPLCONFIGDIR" not in os.environ:
         Path(config_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
         os.environ["MPLCONFIGDIR"] = config_dir
+
+
+def _end_with_parent(parent: int) -> None:
+    """A bot killed by SIGKILL cannot stop its worker, and the worker's own end of the task queue
+    keeps it waiting: it ends itself once it has been handed to another parent."""
+    pause = threading.Event()  # never set: a sleep that needs no clock
+    while os.getppid() == parent:
+        pause.wait(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _own_rss_mb() -> float:

@@ -12,6 +12,7 @@ from discord_layer.charts import Chart, ChartRenderer, ChartTexts
 from discord_layer.replies import NO_PINGS, actor_from, reply_privately, texts_of
 from discord_layer.tree import acknowledge_privately
 from i18n.message import Duration, Member, Message, Name, Term, msg, msg_n
+from services.charts import ChartLimit
 from services.history import HistoryService, Period, StatsReport
 from services.voting import LinkById, LinkRef
 
@@ -91,8 +92,9 @@ def chart_of(report: StatsReport, render: Render, language: str) -> Chart:
 class StatsFlow:
     """Answer privately with the period's figures as an embed and the chart as its image."""
 
-    def __init__(self, history: HistoryService, charts: ChartRenderer) -> None:
+    def __init__(self, history: HistoryService, limit: ChartLimit, charts: ChartRenderer) -> None:
         self._history = history
+        self._limit = limit
         self._charts = charts
 
     async def card_pressed(self, interaction: discord.Interaction, link_id: int) -> None:
@@ -108,6 +110,7 @@ class StatsFlow:
                 interaction, msg("Link {link} has no counted votes yet.", link=name)
             )
             return
+        self._limit.admit(interaction.user.id)
         texts = texts_of(interaction)
         language = texts.language(interaction.locale)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from services.accounts import AccountService
 from services.calls import SLOT_WAIT_SECONDS, CallObserver, GameCaller
 from services.cards import CardService
+from services.charts import ChartLimit
 from services.clock import Clock
 from services.error_digest import ErrorDigest
 from services.games import GamesService
@@ -33,6 +34,7 @@ class Services:
     error_digest: ErrorDigest
     history: HistoryService
     proposals: ProposalService
+    charts: ChartLimit
 
     @classmethod
     def build(
@@ -59,4 +61,5 @@ class Services:
             error_digest=ErrorDigest(clock),
             history=HistoryService(db, links, voting, clock),
             proposals=ProposalService(db, links, clock),
+            charts=ChartLimit(clock),
         )

@@ -58,6 +58,10 @@ class CallHeldBack(UserError):
         self.until = until
 
 
+class StorageFull(UserError):
+    """The bot's disk had no room for a file it writes for a member; nothing was sent."""
+
+
 class BotBusy(UserError):
     """Every call slot stayed taken for longer than a member should wait; nothing was sent."""
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import gzip
+import logging
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,11 +16,15 @@ from pathlib import Path
 from i18n.message import Name, msg
 from services.actor import Actor
 from services.clock import Clock
-from services.errors import BadInput
+from services.errors import BadInput, StorageFull
+from services.export_file import CappedCsv, disk_full
 from services.links import ChannelChoice, LinkAdmin
 from services.voting import LinkRef, VotingService
 from storage.interface import Storage
 from storage.models import ChannelLink, LedgerEntry, LedgerStatus, LinkStats
+from storage.private_files import describe_os_error
+
+log = logging.getLogger(__name__)
 
 HISTORY_DEFAULT = 10
 HISTORY_MAX = 25
@@ -145,11 +148,6 @@ def export_row(entry: LedgerEntry) -> list[str]:
     return [spreadsheet_safe(cell) for cell in cells]
 
 
-def _compress(source: Path, target: Path) -> None:
-    with source.open("rb") as plain, gzip.open(target, "wb") as packed:
-        shutil.copyfileobj(plain, packed)
-
-
 class HistoryService:
     def __init__(self, db: Storage, links: LinkAdmin, voting: VotingService, clock: Clock) -> None:
         self._db = db
@@ -158,10 +156,15 @@ class HistoryService:
         self._clock = clock
 
     async def link_history(
-        self, actor: Actor, name: str, channel: ChannelChoice | None, count: int
+        self,
+        actor: Actor,
+        name: str,
+        channel: ChannelChoice | None,
+        channel_of: Callable[[int], ChannelChoice | None],
+        count: int,
     ) -> LinkHistory:
         """The link's last `count` calls, newest first (moderators only)."""
-        link = await self._links.find(actor, name, channel)
+        link = await self._links.find_to_read(actor, name, channel, channel_of)
         count = max(1, min(count, HISTORY_MAX))
         return LinkHistory(link=link, calls=await self._db.calls_on_link(link.id, count))
 
@@ -178,51 +181,66 @@ class HistoryService:
 
     @asynccontextmanager
     async def export(
-        self, actor: Actor, name: str, channel: ChannelChoice | None, *, size_limit: int
+        self,
+        actor: Actor,
+        name: str,
+        channel: ChannelChoice | None,
+        channel_of: Callable[[int], ChannelChoice | None],
+        *,
+        size_limit: int,
     ) -> AsyncIterator[ExportFile]:
         """Write every call on the link to a CSV file, gzipped when it exceeds `size_limit`.
 
         Written a batch at a time to a temporary folder that is removed when the block ends.
         """
-        link = await self._links.find(actor, name, channel)
+        link = await self._links.find_to_read(actor, name, channel, channel_of)
         folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="ctvote-export-"))
         try:
-            filename = f"{link.name}-votes.csv"
-            path = folder / filename
-            rows = await self._write_csv(link.id, path)
-            if rows == 0:
-                raise BadInput(
+            try:
+                export = await self._write(link, folder / f"{link.name}-votes.csv", size_limit)
+            except OSError as error:
+                if not disk_full(error):
+                    raise
+                log.warning("export of link %d: %s", link.id, describe_os_error(error))
+                raise StorageFull(
                     msg(
-                        "Link {link} has no votes yet: there is nothing to export.",
-                        link=Name(link.name),
+                        "The export could not be written: the bot's server has no disk space "
+                        "left for it. Tell whoever runs the bot."
                     )
-                )
-            compressed = (await asyncio.to_thread(path.stat)).st_size > size_limit
-            if compressed:
-                packed = folder / f"{filename}.gz"
-                await asyncio.to_thread(_compress, path, packed)
-                if (await asyncio.to_thread(packed.stat)).st_size > size_limit:
-                    raise BadInput(
-                        msg(
-                            "The export of link {link} is too large for Discord, even compressed.",
-                            link=Name(link.name),
-                        )
-                    )
-                path, filename = packed, packed.name
-            yield ExportFile(path=path, filename=filename, rows=rows, compressed=compressed)
+                ) from None
+            yield export
         finally:
             await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
 
-    async def _write_csv(self, link_id: int, path: Path) -> int:
+    async def _write(self, link: ChannelLink, path: Path, size_limit: int) -> ExportFile:
+        out = await asyncio.to_thread(CappedCsv, path, size_limit)
         rows = 0
-        with path.open("w", encoding="utf-8", newline="") as out:
-            writer = csv.writer(out)  # RFC 4180: quotes where needed, CRLF line ends
-            writer.writerow(EXPORT_HEADER)
-            async for batch in self._db.calls_on_link_in_order(link_id):
-                lines = [export_row(entry) for entry in batch]
-                await asyncio.to_thread(writer.writerows, lines)
-                rows += len(lines)
-        return rows
+        try:
+            await asyncio.to_thread(out.write_rows, [list(EXPORT_HEADER)])
+            async for batch in self._db.calls_on_link_in_order(link.id):
+                await asyncio.to_thread(out.write_rows, [export_row(entry) for entry in batch])
+                rows += len(batch)
+                if out.too_large:
+                    break
+        finally:
+            await asyncio.to_thread(out.close)
+        if rows == 0:
+            raise BadInput(
+                msg(
+                    "Link {link} has no votes yet: there is nothing to export.",
+                    link=Name(link.name),
+                )
+            )
+        if out.too_large:
+            raise BadInput(
+                msg(
+                    "The export of link {link} is too large for Discord, even compressed.",
+                    link=Name(link.name),
+                )
+            )
+        return ExportFile(
+            path=out.path, filename=out.path.name, rows=rows, compressed=out.compressed
+        )
 
     async def stats(self, actor: Actor, ref: LinkRef, period: Period) -> StatsReport:
         """A link's figures for anyone who may vote on it."""

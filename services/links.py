@@ -35,13 +35,15 @@ class ChannelChoice:
     """A channel a moderator named or typed in, as far as our rules care.
 
     `guild_id` is the server our cache puts it in (None: unknown); `takes_messages` says whether
-    the bot can post there at all, `member_can_post` whether the moderator may see it and write
-    there themselves, `bot_lacks` which of the permissions it needs the bot has not there.
+    the bot can post there at all, `member_can_view` whether the moderator may see it,
+    `member_can_post` whether they may also write there themselves, `bot_lacks` which of the
+    permissions it needs the bot has not there.
     """
 
     id: int
     guild_id: int | None
     takes_messages: bool
+    member_can_view: bool
     member_can_post: bool
     bot_lacks: frozenset[BotPermission]
 
@@ -61,6 +63,14 @@ class LinkDraft:
     @property
     def where(self) -> tuple[int, int]:
         return self.guild_id, self.channel_id
+
+
+@dataclass(frozen=True)
+class VisibleLinks:
+    """The server's links in channels the moderator can view, and how many others there are."""
+
+    links: list[ChannelLink]
+    left_out: int
 
 
 @dataclass(frozen=True)
@@ -224,6 +234,25 @@ class LinkAdmin:
             _posting_allowed(channel_of(link.channel_id), CARD_NEEDS)
         return link
 
+    async def find_to_read(
+        self,
+        actor: Actor,
+        name: str,
+        channel: ChannelChoice | None,
+        channel_of: Callable[[int], ChannelChoice | None],
+    ) -> ChannelLink:
+        """A link whose votes the moderator asks to read: only in a channel they can view.
+
+        `channel_of` gives the link's channel with the moderator's permissions there, when the
+        moderator named no channel (None: a channel the bot does not know, so not viewable).
+        """
+        if channel is not None:
+            _viewing_allowed(channel, channel.id)
+        link = await self.find(actor, name, channel)
+        if channel is None:
+            _viewing_allowed(channel_of(link.channel_id), link.channel_id)
+        return link
+
     async def find(self, actor: Actor, name: str, channel: ChannelChoice | None) -> ChannelLink:
         """A link by name: in the channel named, else in the moderator's own channel, else in
         whichever channel of the server has it; several such channels must be chosen from."""
@@ -260,8 +289,11 @@ class LinkAdmin:
             raise BadInput(no_such_link(link.channel_id, link.name))
         return RemovedLink(link=removed, cards=cards)
 
-    async def list(self, actor: Actor) -> list[ChannelLink]:
-        return await self._db.links_in_guild(actor.require_manager())
+    async def list(self, actor: Actor, can_view: Callable[[int], bool]) -> VisibleLinks:
+        """`can_view(channel_id)`: whether the moderator can view that channel, as for reading."""
+        links = await self._db.links_in_guild(actor.require_manager())
+        visible = [link for link in links if can_view(link.channel_id)]
+        return VisibleLinks(visible, len(links) - len(visible))
 
     async def matching(self, actor: Actor, channel_id: int | None, typed: str) -> list[ChannelLink]:
         """Links for a name's autocomplete: the named channel's, or (None) the server's, the
@@ -323,6 +355,18 @@ def name_taken(name: str) -> Message:
 
 def no_such_link(channel_id: int, name: str) -> Message:
     return msg("{channel} has no link named {name}.", channel=Channel(channel_id), name=Name(name))
+
+
+def _viewing_allowed(channel: ChannelChoice | None, channel_id: int) -> None:
+    """Refuse a channel the moderator cannot view (None: one the bot does not know)."""
+    if channel is None or not channel.member_can_view:
+        raise NotAllowed(
+            msg(
+                "You cannot view {channel} yourself, so the bot does not show you its "
+                "links' votes.",
+                channel=Channel(channel_id),
+            )
+        )
 
 
 def _posting_allowed(channel: ChannelChoice | None, needs: frozenset[BotPermission]) -> None:

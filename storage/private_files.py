@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
+import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from storage.errors import StorageUnavailable
+from storage.errors import StorageError, StorageUnavailable
 
 _PRIVATE_FILE = 0o600
 _PRIVATE_DIR = 0o700
@@ -23,6 +26,63 @@ def create_private_file(path: Path) -> None:
         raise StorageUnavailable(f"cannot create {path}: {describe_os_error(error)}") from None
     if not path.is_file():
         raise StorageUnavailable(f"cannot use {path}: it is not a file")
+
+
+@contextlib.contextmanager
+def private_draft(target: Path) -> Iterator[Path]:
+    """A new empty mode-0600 file for `target`'s content, in a folder beside it that only we
+    may enter; the folder is removed when the block ends.
+
+    Whoever may write in `target`'s folder can plant a link, or a name of their own file, where
+    a draft goes. The folder is made by `mkdir` (which neither follows nor reuses what is
+    there), the file with `O_EXCL | O_NOFOLLOW`, and both are checked to be ours, so nothing
+    written to the draft, nor SQLite's journal beside it, lands in anybody else's file.
+    """
+    folder = target.with_name(f".{target.name}.partial")
+    _remove_own_leftover(folder)
+    try:
+        folder.mkdir(mode=_PRIVATE_DIR)
+    except FileExistsError:
+        raise _in_the_way(folder) from None
+    except OSError as error:
+        raise StorageUnavailable(f"cannot create {folder}: {describe_os_error(error)}") from None
+    try:
+        _refuse_unless_own(folder.lstat(), folder, stat.S_ISDIR)
+        draft = folder / target.name
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        try:
+            fd = os.open(draft, flags, _PRIVATE_FILE)
+        except OSError as error:
+            raise StorageUnavailable(f"cannot create {draft}: {describe_os_error(error)}") from None
+        try:
+            _refuse_unless_own(os.fstat(fd), draft, stat.S_ISREG)
+        finally:
+            os.close(fd)
+        yield draft
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_own_leftover(folder: Path) -> None:
+    """A draft folder of an interrupted run by this user goes; anything else stays, refused."""
+    try:
+        status = folder.lstat()
+    except FileNotFoundError:
+        return
+    _refuse_unless_own(status, folder, stat.S_ISDIR)
+    shutil.rmtree(folder)
+
+
+def _refuse_unless_own(status: os.stat_result, path: Path, is_kind: Callable[[int], bool]) -> None:
+    if not is_kind(status.st_mode) or status.st_uid != os.geteuid():
+        raise _in_the_way(path)
+
+
+def _in_the_way(path: Path) -> StorageError:
+    return StorageError(
+        f"{path} is in the way (a link, or a file or folder this user did not create for a "
+        "backup); remove it, then try again"
+    )
 
 
 def make_private_folder(folder: Path) -> None:

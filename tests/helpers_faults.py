@@ -157,16 +157,17 @@ async def bot_process(
 
 
 @contextlib.contextmanager
-def disk_full() -> Iterator[None]:
-    """Every write to a regular file fails in this process, as on a full disk; reads still work.
+def disk_full(room: int = 0) -> Iterator[None]:
+    """Every write to a regular file past `room` bytes fails in this process, as on a full disk;
+    reads still work.
 
-    A file-size limit of 0 (with SIGXFSZ ignored) makes each write fail with EFBIG, which SQLite
+    A file-size limit (with SIGXFSZ ignored) makes each such write fail with EFBIG, which SQLite
     reports as a disk I/O error. Nothing may print inside the block: pytest captures output
     into files too.
     """
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, hard))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (room, hard))
     try:
         yield
     finally:

@@ -92,6 +92,26 @@ class PostgresServer:
     def _options(self) -> str:
         return SERVER_OPTIONS if self.durable else SERVER_OPTIONS + THROWAWAY_OPTIONS
 
+    def restart(self) -> None:
+        """`pg_ctl restart -m fast`: every connection is cut, and the server comes back."""
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-t", "30",
+            "-m", "fast", "-o", f"-k {self.root} {self._options()}", "restart",
+        )  # fmt: skip
+
+    def process_ids(self) -> list[int]:
+        """The postmaster (the first line of postmaster.pid) and its children, postmaster first."""
+        try:
+            postmaster = int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return []
+        children = []
+        for status in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if int(status.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                    children.append(int(status.parent.name))
+        return [postmaster, *children]
+
     def stop(self) -> None:
         if self.data.exists():
             with contextlib.suppress(PostgresUnavailable):  # never started, or already gone

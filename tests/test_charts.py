@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +53,53 @@ def test_day_labels_never_run_into_each_other(language: str, days: int) -> None:
     gaps = [right.x0 - left.x1 for left, right in itertools.pairwise(boxes)]
     texts = [label.get_text() for label in labels]
     assert min(gaps) >= 4, texts  # pixels between two labels
+
+
+WORKER_OWNER = """
+import asyncio, multiprocessing, sys
+from pathlib import Path
+from discord_layer.charts import ChartRenderer
+from tests.test_charts import chart
+
+async def main() -> None:
+    renderer = ChartRenderer(Path(sys.argv[1]), deadline=60)
+    await renderer.render(chart(7, "en"))
+    print(*(child.pid for child in multiprocessing.active_children()), flush=True)
+    await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+def test_the_chart_worker_ends_with_a_killed_bot(tmp_path: Path) -> None:
+    """A bot killed with SIGKILL cannot stop its worker: the worker must notice and end itself,
+    so no process outlives the bot (a supervisor restarting it would otherwise pile them up)."""
+    bot = subprocess.Popen(  # noqa: S603 (our own script)
+        [sys.executable, "-c", WORKER_OWNER, str(tmp_path / "matplotlib")],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    try:
+        assert bot.stdout is not None
+        workers = [int(pid) for pid in bot.stdout.readline().split()]
+        assert workers, "the renderer started no worker"
+    finally:
+        bot.kill()
+        bot.wait()
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [pid for pid in workers if _running(pid)]
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    assert alive == [], "the chart worker outlived the bot"
+
+
+def _running(pid: int) -> bool:
+    """A zombie (exited, not yet reaped by its new parent) counts as ended."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"

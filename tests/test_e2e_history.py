@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import gzip
 import io
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +17,7 @@ from services.history import EXPORT_HEADER
 from storage.models import LedgerStatus
 from tests.bot_world import ALICE, BOB, GENERAL, MODERATOR, OWNER, BotWorld, public_result, refusal
 from tests.fake_discord import Channel, Member, SentFile, SentMessage, slash
-from tests.helpers_faults import connected_member, new_member
+from tests.helpers_faults import connected_member, disk_full, new_member
 from tracker.sandbox import Fault
 
 OTHER_GUILD_ID = 810_000_000_000_000_201
@@ -182,6 +185,58 @@ async def test_an_export_too_large_even_compressed_says_so(world: BotWorld) -> N
 
     assert answer.files == ()
     assert answer.content == "The export of link `link` is too large for Discord, even compressed."
+
+
+async def emptied(folder: Path) -> None:
+    """The export's temporary folder goes just after its answer was sent."""
+    async with asyncio.timeout(10):
+        while True:
+            if not await asyncio.to_thread(lambda: list(folder.iterdir())):
+                return
+            await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+def export_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the bot's temporary files go in this test, so what it leaves behind is seen."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+async def test_an_export_never_writes_a_file_larger_than_the_upload_limit(
+    world: BotWorld, export_folder: Path
+) -> None:
+    """The CSV is streamed through gzip once it outgrows the limit: disk room for the limit is
+    enough, however large the plain CSV would be."""
+    await five_kinds_of_call(world)
+    plain = (await export(world)).files[0]
+    limit = len(plain.data) - 1
+
+    with disk_full(room=limit):
+        answer = await export(world, attachment_size_limit=limit)
+
+    (file,) = answer.files
+    assert file.filename == "link-votes.csv.gz"
+    assert csv_rows(file) == csv_rows(plain)
+    await emptied(export_folder)
+
+
+async def test_an_export_on_a_full_disk_is_one_private_sentence(
+    world: BotWorld, export_folder: Path
+) -> None:
+    await five_kinds_of_call(world)
+
+    with disk_full():
+        answer = await export(world)
+
+    assert answer.files == ()
+    assert answer.content == (
+        "The export could not be written: the bot's server has no disk space left for it. "
+        "Tell whoever runs the bot."
+    )
+    await emptied(export_folder)
 
 
 async def test_a_link_without_calls_answers_in_one_sentence(world: BotWorld) -> None:

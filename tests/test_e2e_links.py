@@ -431,3 +431,47 @@ async def test_an_administrator_may_post_in_any_channel(world: BotWorld) -> None
     assert f"Its card is posted in <#{HIDDEN.id}>" in answer.content
     log = await moderate(world, "config", "log-channel", member=ADMIN, channel=HIDDEN)
     assert f"now <#{HIDDEN.id}>" in (await log.final()).content
+
+
+async def a_vote_in_the_staff_channel(world: BotWorld) -> None:
+    """A link in a channel the administrator sees and the moderator does not, with one vote."""
+    token = world.new_link_token()
+    await world.answer("links", "add", member=ADMIN, token=token, name="staff", channel=HIDDEN)
+    await public_result(await world.vote(ADMIN, channel=HIDDEN, link="staff"))
+
+
+@pytest.mark.parametrize("command", ["history", "export"])
+async def test_a_moderator_cannot_read_the_votes_of_a_channel_they_cannot_view(
+    world: BotWorld, command: str
+) -> None:
+    await a_vote_in_the_staff_channel(world)
+
+    exchange = await world.command("links", command, member=MODERATOR, name="staff", channel=HIDDEN)
+
+    answer = await refusal(exchange)
+    assert answer.content == (
+        f"You cannot view <#{HIDDEN.id}> yourself, so the bot does not show you its links' votes."
+    )
+    assert answer.files == ()
+    allowed = await (
+        await world.command("links", command, member=ADMIN, name="staff", channel=HIDDEN)
+    ).final()
+    assert "`staff`" in allowed.content or allowed.files, allowed
+
+
+async def test_links_list_leaves_out_links_in_channels_the_moderator_cannot_view(
+    world: BotWorld,
+) -> None:
+    await world.add_link(name="open")
+    await a_vote_in_the_staff_channel(world)
+
+    answer = await world.answer("links", "list", member=MODERATOR)
+
+    assert answer.ephemeral
+    shown, note, _language = answer.content.splitlines()
+    assert shown.startswith(f"`open` in <#{GENERAL.id}>")
+    assert note == "1 link in a channel you cannot view is not shown."
+    assert str(HIDDEN.id) not in answer.content
+    everything = await world.answer("links", "list", member=ADMIN)
+    assert len(everything.content.splitlines()) == 3
+    assert f"`staff` in <#{HIDDEN.id}>" in everything.content

@@ -35,6 +35,7 @@ from tests.bot_world import (
     MODERATOR,
     OWNER,
     VOTER_ROLE,
+    VOTING,
     BotWorld,
     public_result,
 )
@@ -472,3 +473,36 @@ async def test_card_buttons_clicked_from_a_dm_or_by_another_servers_moderator_vo
     await _refused(world, in_a_dm, ONLY_IN_A_SERVER)
     await _refused(world, elsewhere, "belongs to another server")
     await _unchanged(world)
+
+
+async def test_a_tracker_error_that_echoes_the_tokens_reaches_nobody_with_them(
+    world: BotWorld, caplog: pytest.LogCaptureFixture, production_logging: None
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    log_here = slash(
+        "config", "log-channel", options={"channel": VOTING}, member=MODERATOR, channel=GENERAL
+    )
+    await (await world.run(log_here)).final()
+    await world.add_link()
+    await world.connect(ALICE, world.demo.voter_token)
+    world.sandbox.queue_fault(Fault.echo_400())
+    secrets = {"API token": world.demo.voter_token, "link token": world.demo.link_token}
+
+    answer = await private_answer(await world.vote(ALICE))
+
+    [request] = [r for r in world.sandbox.requests if r.bearer]
+    assert request.status == 400  # the tracker's text did quote both
+    logged = await world.fake.wait_for_channel_message(
+        VOTING.id, lambda m: "Tracker error on /vote add" in m.content
+    )
+    assert "Invalid request: token" in logged.content  # the rest of its text stays
+    [entry] = await world.ledger()
+    assert entry.message is not None
+    assert "Invalid request: token" in entry.message
+    history = await world.answer("links", "history", member=MODERATOR, name="link")
+    assert "Invalid request: token" in history.content
+    export = await world.answer("links", "export", member=MODERATOR, name="link")
+    [file] = export.files
+    texts = [answer.content, logged.content, entry.message, history.content]
+    assert _leaks([*texts, *_log_texts(caplog.records)], secrets) == []
+    assert _leaks([file.data.decode()], secrets) == []

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import multiprocessing
+import os
+import re
+import signal
+import time
 from datetime import timedelta
 
 from matplotlib.image import imread
 
 from i18n.formats import MINUS, format_duration
+from settings import Settings
 from tests.bot_world import (
     ALICE,
     BOB,
@@ -21,12 +28,18 @@ from tests.bot_world import (
     refusal,
 )
 from tests.fake_discord import Channel, Member, SentMessage, button_click, slash
+from tests.helpers_faults import new_member
 from tests.test_e2e_cards import buttons, posted_card
 
 OTHER_GUILD_ID = 810_000_000_000_000_301
 OTHER_CHANNEL = Channel(810_000_000_000_000_310, "elsewhere", OTHER_GUILD_ID)
 OTHER_MEMBER = Member(820_000_000_000_000_301, "elsewhere")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+TRY_AGAIN = re.compile(
+    r"The bot draws one chart per member every 10 seconds, so nothing was drawn this time\. "
+    r"Try again <t:\d+:R>\."
+)
+CHART_DEADLINE = Settings.model_fields["chart_deadline_seconds"].default
 
 
 def field(answer: SentMessage, name: str) -> str:
@@ -104,6 +117,7 @@ async def test_the_period_counts_whole_utc_days_back_from_today(world: BotWorld)
     await public_result(await world.vote(ALICE, "sub"))
 
     week = await world.answer("stats", member=ALICE, period="7d")
+    world.sandbox.advance(timedelta(seconds=10))  # one chart per member per 10 s
     everything = await world.answer("stats", member=ALICE, period="all")
 
     assert field(week, "Votes") == "1 vote (1 with an account, 0 shared)"
@@ -190,3 +204,54 @@ async def test_stats_is_offered_in_servers_with_its_options(world: BotWorld) -> 
         False,
     )
     assert [choice["value"] for choice in period["choices"]] == ["7d", "30d", "all"]
+
+
+async def test_a_burst_of_stats_from_one_member_draws_one_chart(world: BotWorld) -> None:
+    await three_votes(world)
+
+    exchanges = [await world.command("stats", member=BOB) for _ in range(8)]
+    answers = await asyncio.gather(*(exchange.final() for exchange in exchanges))
+
+    charts = [answer for answer in answers if answer.files]
+    assert len(charts) == 1
+    assert_shows_the_chart(charts[0])
+    refused = [answer for answer in answers if not answer.files]
+    assert len(refused) == 7
+    for answer in refused:
+        assert answer.ephemeral
+        assert answer.embeds == []
+        assert TRY_AGAIN.fullmatch(answer.content), answer.content
+    world.sandbox.advance(timedelta(seconds=10))
+    assert_shows_the_chart(await world.answer("stats", member=BOB))
+
+
+async def test_a_hung_chart_is_given_up_and_the_next_one_is_drawn(world: BotWorld) -> None:
+    """A worker stopped by SIGSTOP: its draw meets the deadline; four charts at once at most."""
+    await three_votes(world)
+    assert_shows_the_chart(await world.answer("stats", member=ALICE))  # the worker runs
+    workers = multiprocessing.active_children()
+    assert workers
+    for worker in workers:
+        os.kill(worker.pid, signal.SIGSTOP)
+    members = [new_member("stats") for _ in range(5)]
+    started = time.monotonic()
+
+    exchanges = [await world.command("stats", member=member) for member in members]
+    busy = await exchanges[-1].final()
+    assert busy.content == (
+        "The bot is busy drawing other charts, so nothing was drawn. Try again shortly."
+    )
+    assert busy.files == ()
+    answers = await asyncio.gather(*(exchange.final(within=60) for exchange in exchanges[:4]))
+
+    [given_up] = [answer for answer in answers if not answer.files]
+    assert given_up.content == (
+        "Drawing the chart took too long, so the bot gave it up. Try again in a moment."
+    )
+    assert time.monotonic() - started < CHART_DEADLINE + 5
+    for answer in answers:
+        if answer.files:
+            assert_shows_the_chart(answer)
+    world.sandbox.advance(timedelta(seconds=10))
+    assert_shows_the_chart(await world.answer("stats", member=ALICE))
+    assert all(not worker.is_alive() for worker in workers)

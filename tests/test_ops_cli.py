@@ -209,6 +209,33 @@ async def test_a_backup_taken_while_votes_are_written_holds_every_vote_committed
     assert again.stderr == f"ctvote: {target} exists already; choose a new name for the backup\n"
 
 
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("planted", ["symlink", "hard link"])
+async def test_a_backup_never_writes_through_a_file_planted_at_its_draft_path(
+    world: BotWorld, workdir: Path, planted: str
+) -> None:
+    """Another user who may write in the backup folder plants a name where the draft goes."""
+    await world.add_link()
+    victim = workdir / "someone-elses.txt"
+    victim.write_text("not yours")
+    target = workdir / "bot-copy.sqlite3"
+    draft = workdir / ".bot-copy.sqlite3.partial"
+    if planted == "symlink":
+        draft.symlink_to(victim)
+    else:
+        draft.hardlink_to(victim)
+
+    done = await asyncio.to_thread(ctvote, workdir, "backup", str(target), env=stopped_env(world))
+
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"ctvote: {draft} is in the way"), line
+    assert victim.read_text() == "not yours"
+    assert not target.exists()
+    left = await asyncio.to_thread(lambda: sorted(path.name for path in workdir.iterdir()))
+    assert left == [draft.name, victim.name]
+
+
 async def test_a_wrong_key_at_start_is_one_line_without_a_traceback(
     world: BotWorld, workdir: Path
 ) -> None:

@@ -294,6 +294,7 @@ async def test_moderation_needs_manage_server_and_a_channel_of_this_server(
                 id=99,
                 guild_id=None,
                 takes_messages=True,
+                member_can_view=True,
                 member_can_post=True,
                 bot_lacks=frozenset(),
             ),

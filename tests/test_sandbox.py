@@ -492,7 +492,9 @@ async def test_requests_are_recorded(world: World) -> None:
     await world.client.post(GAMES_PATH, content=b"oops")
     assert json.loads(sent) == body
     assert world.tracker.requests == [
-        RecordedRequest("POST", GAMES_PATH, body, sent, "owner-token", "127.0.0.1", 200),
+        RecordedRequest(
+            "POST", GAMES_PATH, body, sent, "owner-token", "127.0.0.1", 200, played=True
+        ),
         RecordedRequest("POST", GAMES_PATH, None, b"oops", None, "127.0.0.1", 400),
     ]
 
@@ -587,6 +589,35 @@ async def test_gate_holds_answers_until_set(world: World) -> None:
     assert ok_data(await first)["game"] == "dice"
     assert ok_data(await second)["game"] == "link"
     assert [r.status for r in world.tracker.requests] == [200, 200]
+
+
+@pytest.mark.parametrize("apply_game", [False, True])
+async def test_a_hang_of_given_length_drops_then_and_says_whether_it_played(
+    world: World, apply_game: bool
+) -> None:
+    world.tracker.queue_fault(Fault.hang(apply_game=apply_game, seconds=0.2))
+    with pytest.raises(httpx.RemoteProtocolError):
+        await world.post(world.game("luck", 0), world.owner)
+    assert [r.played for r in world.tracker.requests] == [apply_game]
+
+
+async def test_a_slow_fault_answers_normally_after_its_delay(world: World) -> None:
+    world.tracker.queue_fault(Fault.slow(0.3))
+    started = asyncio.get_running_loop().time()
+    ok_data(await world.post(world.game("dice", 0), world.owner))
+    assert asyncio.get_running_loop().time() - started >= 0.3
+    assert [(r.status, r.played) for r in world.tracker.requests] == [(200, True)]
+
+
+async def test_refused_connections_then_accepted_again(world: World) -> None:
+    ok_data(await world.post(world.game("dice", 0), world.owner))  # a pooled connection
+    await world.tracker.refuse_connections()
+    async with httpx.AsyncClient(base_url=world.tracker.base_url) as fresh:
+        with pytest.raises(httpx.ConnectError):
+            await fresh.post(GAMES_PATH, json=world.game("dice", 0))
+    await world.tracker.accept_connections()
+    ok_data(await world.post(world.game("dice", 0), world.owner))
+    assert len(world.tracker.requests) == 2
 
 
 async def test_stop_drops_gated_requests(world: World) -> None:

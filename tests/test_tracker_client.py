@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import httpx
@@ -543,6 +544,19 @@ async def test_a_long_server_message_is_cut_to_300_characters() -> None:
         with pytest.raises(errors.RequestRejected) as caught:
             await client.dice(secret(OWNER_TOKEN), 1001, as_dom=False)
     assert caught.value.message == "x" * 299 + "…"
+
+
+async def test_the_tokens_sent_are_cut_out_of_the_servers_text_before_it_is_shortened() -> None:
+    """A token that straddles the 300-character cut would otherwise keep its first part."""
+    quoted = f"{'x' * 250} bearer {OWNER_TOKEN}, link {quote(LINK_TOKEN, safe='')}"
+    envelope = {"ok": False, "error": {"code": "VALIDATION", "message": quoted}}
+    async with (
+        small_server(answering(400, json.dumps(envelope))) as (url, _seen),
+        bot_client(url) as client,
+    ):
+        with pytest.raises(errors.RequestRejected) as caught:
+            await client.vote(secret(LINK_TOKEN), VoteType.ADD, bearer=secret(OWNER_TOKEN))
+    assert caught.value.message == f"{'x' * 250} bearer [token removed], link [token removed]"
 
 
 async def test_unknown_api_token_is_unauthorized(world: World) -> None:

@@ -7,6 +7,7 @@ import json
 import logging
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr, ValidationError
@@ -21,6 +22,7 @@ MAX_TOKEN_LENGTH = 512
 MAX_SESSION_ID = 2**63 - 1
 MAX_SERVER_MESSAGE = 300
 MAX_RETRY_AFTER = 86_400.0
+REDACTED = "[token removed]"
 
 ResultT = TypeVar("ResultT", bound=GameResult)
 
@@ -129,11 +131,13 @@ class TrackerClient:
         self, body: dict[str, Any], bearer: SecretStr | None, model: type[ResultT]
     ) -> ResultT:
         headers = {"Content-Type": "application/json"}
+        sent_secrets = [body["token"]] if "token" in body else []
         if bearer is not None:
-            headers["Authorization"] = f"Bearer {check_token(bearer, 'API token')}"
+            sent_secrets.append(check_token(bearer, "API token"))
+            headers["Authorization"] = f"Bearer {sent_secrets[-1]}"
         content = json.dumps(body, separators=(",", ":")).encode()
         response = await self._send(content, headers)
-        data = _read_envelope(response)
+        data = _read_envelope(response, sent_secrets)
         try:
             return model.model_validate(data)
         except ValidationError as error:  # pragma: no cover - every field is lenient
@@ -160,15 +164,18 @@ class TrackerClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _read_envelope(response: httpx.Response) -> dict[str, Any]:
-    """Map the status and envelope to a result dict or the matching exception."""
+def _read_envelope(response: httpx.Response, sent_secrets: list[str]) -> dict[str, Any]:
+    """Map the status and envelope to a result dict or the matching exception.
+
+    `sent_secrets`: the tokens this request carried, cut out of the tracker's error text.
+    """
     status = response.status_code
     envelope = _parse_envelope(response)
     if envelope is not None and envelope.ok and 200 <= status < 300:
         if envelope.data is None:
             raise errors.MalformedResponse("The tracker played the game but sent no result.")
         return envelope.data
-    message, code = _server_message(envelope, status)
+    message, code = _server_message(envelope, status, sent_secrets)
     if status == 429:
         raise errors.RateLimited(message, retry_after=_retry_after(response), code=code)
     if status in _REFUSALS:
@@ -189,9 +196,20 @@ def _parse_envelope(response: httpx.Response) -> Envelope | None:
         return None
 
 
-def _server_message(envelope: Envelope | None, status: int) -> tuple[str, str | None]:
+def _server_message(
+    envelope: Envelope | None, status: int, sent_secrets: list[str]
+) -> tuple[str, str | None]:
+    """The tracker's own text, for the ledger, the log and the moderators' log.
+
+    A server may quote the request back ("token 'abc…' not accepted"): the tokens it carried
+    are cut out first, whole and percent-encoded, before the text is shortened (which could
+    otherwise keep a token's first part).
+    """
     error = envelope.error if envelope is not None else None
     text = (error.message or "").strip() if error is not None else ""
+    for secret in sent_secrets:
+        for form in {secret, quote(secret, safe="")}:
+            text = text.replace(form, REDACTED)
     if not text:
         if status >= 500:
             text = f"The tracker had an internal error (HTTP {status})."

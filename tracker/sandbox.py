@@ -81,6 +81,8 @@ class RecordedRequest:
 
     `bearer` is None without an Authorization header and "" when that header is not a Bearer
     token. `status` is None while the request is unanswered, or when it never got an answer.
+    `at` is the event loop's time of arrival; `played` says whether the game was applied, also
+    when a fault replaced the answer.
     """
 
     method: str
@@ -90,6 +92,8 @@ class RecordedRequest:
     bearer: str | None = field(repr=False)
     ip: str | None
     status: int | None
+    at: float = field(default=0.0, compare=False)
+    played: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,8 @@ class FaultKind(StrEnum):
     RATE_LIMITED = "rate_limited"
     DROP = "drop"
     HANG = "hang"
+    ECHO_400 = "echo_400"
+    SLOW = "slow"
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,7 @@ class Fault:
     kind: FaultKind
     apply_game: bool = False
     retry_after: int = 30
+    seconds: float | None = None  # how long SLOW waits, or HANG hangs before dropping
 
     @classmethod
     def html_500(cls, *, apply_game: bool = False) -> Fault:
@@ -164,14 +171,25 @@ class Fault:
         return cls(FaultKind.RATE_LIMITED, apply_game, retry_after)
 
     @classmethod
+    def echo_400(cls) -> Fault:
+        """Refuse with a message that quotes the request's link token and bearer back, as a
+        careless server's error text might."""
+        return cls(FaultKind.ECHO_400)
+
+    @classmethod
     def drop(cls, *, apply_game: bool = False) -> Fault:
         """Close the connection without any response."""
         return cls(FaultKind.DROP, apply_game)
 
     @classmethod
-    def hang(cls, *, apply_game: bool = False) -> Fault:
-        """Never answer; the connection is dropped when the sandbox stops."""
-        return cls(FaultKind.HANG, apply_game)
+    def hang(cls, *, apply_game: bool = False, seconds: float | None = None) -> Fault:
+        """Never answer; the connection is dropped after `seconds`, or when the sandbox stops."""
+        return cls(FaultKind.HANG, apply_game, seconds=seconds)
+
+    @classmethod
+    def slow(cls, seconds: float) -> Fault:
+        """Answer normally, after `seconds`."""
+        return cls(FaultKind.SLOW, seconds=seconds)
 
 
 class _ApiError(Exception):
@@ -281,6 +299,7 @@ class SandboxTracker:
         self._arrived = asyncio.Condition()
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
         self._base_url: str | None = None
         self.requests: list[RecordedRequest] = []
         self.histories: list[HistoryRow] = []
@@ -297,7 +316,8 @@ class SandboxTracker:
         self._stopping = asyncio.Event()
         runner = web.AppRunner(self.app)
         await runner.setup()
-        await web.TCPSite(runner, host, port).start()
+        self._site = web.TCPSite(runner, host, port)
+        await self._site.start()
         self._runner = runner
         bound_host, bound_port = runner.addresses[0][:2]
         self._base_url = f"http://{bound_host}:{bound_port}"
@@ -310,6 +330,29 @@ class SandboxTracker:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+
+    async def refuse_connections(self) -> None:
+        """Stop listening and cut every open connection: requests meet "connection refused" (one
+        under way when this is called loses its connection, as when a server goes down)."""
+        if self._runner is None or self._site is None:
+            raise RuntimeError("The sandbox is not listening.")
+        site, self._site = self._site, None
+        await site.stop()
+        server = self._runner.server
+        for connection in list(server.connections if server is not None else ()):
+            connection.force_close()
+
+    async def accept_connections(self) -> None:
+        """Listen again on the same address, after `refuse_connections`."""
+        if self._runner is None or self._site is not None:
+            raise RuntimeError("The sandbox is not refusing connections.")
+        host, port = self.base_url.removeprefix("http://").rsplit(":", 1)
+        self._site = web.TCPSite(self._runner, host, int(port), reuse_address=True)
+        await self._site.start()
+
+    def clear_faults(self) -> None:
+        """Forget the faults queued for requests that have not arrived."""
+        self._faults.clear()
 
     @property
     def base_url(self) -> str:
@@ -421,23 +464,38 @@ class SandboxTracker:
         gate = self.gate
         if gate is not None and not await self._released(gate):
             return _drop(request)
+        if fault is not None and fault.kind is FaultKind.SLOW:
+            await self._until_stopping(fault.seconds)
+            fault = None
         if fault is None:
             status, payload = self._answer(
                 request.method, request.path, raw, bearer, request.remote
             )
+            self._played(index, status)
             response: web.StreamResponse = web.json_response(payload, status=status)
             if status == 405:
                 response.headers["Allow"] = "POST"
         else:
             if fault.apply_game:
-                self._answer(request.method, request.path, raw, bearer, request.remote)
+                status, _ = self._answer(request.method, request.path, raw, bearer, request.remote)
+                self._played(index, status)
             if fault.kind is FaultKind.HANG:
-                await self._stopping.wait()
+                await self._until_stopping(fault.seconds)
             if fault.kind in (FaultKind.HANG, FaultKind.DROP):
                 return _drop(request)
-            response = _fault_response(fault)
+            response = _fault_response(fault, self.requests[index])
         self.requests[index] = replace(self.requests[index], status=response.status)
         return response
+
+    def _played(self, index: int, status: int) -> None:
+        if status == 200:
+            self.requests[index] = replace(self.requests[index], played=True)
+
+    async def _until_stopping(self, seconds: float | None) -> None:
+        """Wait `seconds` (None: for ever), or until the sandbox stops."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
 
     async def _record(self, request: web.Request, raw: bytes, bearer: str | None) -> int:
         try:
@@ -446,7 +504,14 @@ class SandboxTracker:
             parsed = None
         body = parsed if isinstance(parsed, dict) else None
         recorded = RecordedRequest(
-            request.method, request.path, body, raw, bearer, request.remote, None
+            request.method,
+            request.path,
+            body,
+            raw,
+            bearer,
+            request.remote,
+            None,
+            at=asyncio.get_running_loop().time(),
         )
         async with self._arrived:
             self.requests.append(recorded)
@@ -637,8 +702,12 @@ def _drop(request: web.Request) -> web.StreamResponse:
     return web.Response()
 
 
-def _fault_response(fault: Fault) -> web.Response:
+def _fault_response(fault: Fault, request: RecordedRequest) -> web.Response:
     match fault.kind:
+        case FaultKind.ECHO_400:
+            token = (request.body or {}).get("token")
+            message = f"Invalid request: token {token!r} not accepted for Bearer {request.bearer}"
+            return web.json_response(_error_envelope("VALIDATION", message), status=400)
         case FaultKind.HTML_500:
             html = "<!DOCTYPE html><html><body><h1>500 Internal Server Error</h1></body></html>"
             return web.Response(status=500, text=html, content_type="text/html")

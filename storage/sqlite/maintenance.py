@@ -13,9 +13,9 @@ from pathlib import Path
 
 from storage.errors import StorageError, StorageUnavailable, WrongTokenKey
 from storage.models import DatabaseReport
-from storage.private_files import create_private_file, describe_os_error
+from storage.private_files import describe_os_error, make_private_folder, private_draft
 from storage.rows import SECRET_COLUMNS
-from storage.sqlite.database import BUSY_TIMEOUT_MS, database_files, sqlite_migrations
+from storage.sqlite.database import BUSY_TIMEOUT_MS, sqlite_migrations
 from storage.token_cipher import KEY_CANARY_META, TokenCipher
 
 
@@ -94,18 +94,15 @@ def rotate_token_key(path: Path, cipher: TokenCipher) -> int:
 def backup_database(path: Path, target: Path) -> None:
     """A consistent copy of the live database (SQLite's online backup), checked before it counts.
 
-    The copy is written under a temporary name (mode 0600) and renamed into place only after
+    The copy is written to a private draft (`private_draft`) and linked into place only after
     `integrity_check` passed; an existing file is never replaced.
     """
     if not path.is_file():
         raise StorageUnavailable(f"there is no database at {path}")
     if target.exists():
         raise StorageError(f"{target} exists already; choose a new name for the backup")
-    draft = target.with_name(f".{target.name}.partial")
-    for leftover in database_files(draft):
-        leftover.unlink(missing_ok=True)
-    create_private_file(draft)
-    try:
+    make_private_folder(target.parent)
+    with private_draft(target) as draft:
         with _connection(path, read_only=True) as source, _connection(draft) as copy:
             source.backup(copy)
             copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
@@ -118,6 +115,3 @@ def backup_database(path: Path, target: Path) -> None:
             raise StorageUnavailable(
                 f"cannot create {target}: {describe_os_error(error)}"
             ) from None
-    finally:
-        for leftover in database_files(draft):
-            leftover.unlink(missing_ok=True)

@@ -87,6 +87,11 @@ class Gateway:
     def connected(self) -> bool:
         return self._session is not None and self._session.socket is not None
 
+    def is_connected(self, shard: int) -> bool:
+        """Whether the shard's session has a socket now (events are buffered otherwise)."""
+        session = self._sessions.get(shard)
+        return session is not None and session.socket is not None
+
     def session_id(self, shard: int) -> str | None:
         """The id of the shard's current session: a new one after each IDENTIFY."""
         session = self._sessions.get(shard)
@@ -135,9 +140,9 @@ class Gateway:
         for session in list(self._sessions.values()):
             await self._dispatch(session, event, data)
 
-    async def drop(self, code: int = RESUMABLE_CLOSE) -> None:
+    async def drop(self, code: int = RESUMABLE_CLOSE, *, shard: int = 0) -> None:
         """Close the bot's connection from the server side, as Discord does when it hiccups."""
-        session = self._session
+        session = self._sessions.get(shard)
         if session is None or session.socket is None:
             raise AssertionError("no gateway connection to drop")
         socket, session.socket = session.socket, None
@@ -149,6 +154,16 @@ class Gateway:
         self._sessions.clear()
         for socket in list(self._sockets):
             await socket.close(code=RESUMABLE_CLOSE, message=b"sessions lost in the test")
+
+    def abort(self, *, shard: int = 0) -> None:
+        """Cut the shard's connection without a close frame: the client sees 1006, abnormal."""
+        session = self._sessions.get(shard)
+        if session is None or session.socket is None:
+            raise AssertionError("no gateway connection to abort")
+        socket, session.socket = session.socket, None
+        transport = socket._req.transport if socket._req is not None else None
+        if transport is not None:
+            transport.abort()
 
     async def close(self) -> None:
         """Close every connection, as Discord going away does."""

@@ -76,6 +76,8 @@ class Rest:
             bot_route = path.startswith(API) and not path.startswith(TOKEN_ROUTES)
             if bot_route and request.headers.get("Authorization") != f"Bot {self._fake.token}":
                 raise Refusal(401, 0, "401: Unauthorized")
+            if (limited := self._fake.rate_limits.answer(request)) is not None:
+                return limited
             return await handler(request)
         except Refusal as refusal:
             route = request.match_info.route.resource

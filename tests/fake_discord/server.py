@@ -25,6 +25,7 @@ from tests.fake_discord.payloads import (
     Role,
     User,
 )
+from tests.fake_discord.rate_limits import RateLimits
 from tests.fake_discord.records import (
     DEFAULT_TIMEOUT,
     ApiError,
@@ -73,6 +74,8 @@ class FakeDiscord:
         """Every error answered, interaction or not (e.g. 50007 for closed DMs)."""
         self.unhandled: list[str] = []
         """Requests to routes the fake does not know (answered 404)."""
+        self.rate_limits = RateLimits()
+        """429s a test asks for on chosen routes."""
         self.store = MessageStore()
         self.commands = CommandRegistry(self.application_id, self.snowflakes)
         self.gateway = Gateway(
