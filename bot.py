@@ -108,7 +108,7 @@ class CtVoteBot(commands.Bot):
             settings.database_path.parent / "matplotlib", settings.chart_deadline_seconds
         )
         self.stats = StatsFlow(services.history, services.charts, self.charts)
-        self.identify_turns = IdentifyTurns(db)
+        self.identify_turns = IdentifyTurns(db, settings.discord_identify_window_seconds)
         self.commands_synced = asyncio.Event()
         self.stopping = False
         self.ops_server: OpsServer | None = None

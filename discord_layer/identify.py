@@ -20,10 +20,10 @@ from storage.interface import Storage
 
 log = logging.getLogger(__name__)
 
-IDENTIFY_WINDOW_SECONDS = 5.0  # Discord's: one IDENTIFY per bucket in any 5 seconds
-# Between two turns: the window, and room for one turn's IDENTIFY to go out a little late (an
-# event loop busy with the start, the database's answer on its way back).
-TURN_SPACING_SECONDS = IDENTIFY_WINDOW_SECONDS + 1.0
+# Between two turns: the window (DISCORD_IDENTIFY_WINDOW_SECONDS, Discord's 5 s) times this, for
+# room when one turn's IDENTIFY goes out a little late (an event loop busy with the start, the
+# database's answer on its way back): 6 s on Discord.
+TURN_SPACING = 1.2
 # discord.py gives up on a connection (this wait included) after 60 s; a turn further off means
 # more processes start at once than turns fit in that time: the IDENTIFY goes out anyway, and
 # Discord's invalid session makes discord.py try again.
@@ -37,8 +37,9 @@ class StoppedWaiting(ConnectionError):
 
 
 class IdentifyTurns:
-    def __init__(self, db: Storage) -> None:
+    def __init__(self, db: Storage, window: float) -> None:
         self._db = db
+        self._spacing = window * TURN_SPACING
         self._closed = asyncio.Event()
         self.max_concurrency = 1  # until Discord says otherwise: always safe
 
@@ -64,7 +65,7 @@ class IdentifyTurns:
         StoppedWaiting when the bot closes meanwhile.
         """
         bucket = (shard_id or 0) % self.max_concurrency
-        wait = await self._db.take_identify_slot(bucket, spacing=TURN_SPACING_SECONDS)
+        wait = await self._db.take_identify_slot(bucket, spacing=self._spacing)
         if wait > LONGEST_WAIT_SECONDS:
             log.warning(
                 "shard %s: the next turn to IDENTIFY is %.0f s away; more processes are starting"

@@ -1,8 +1,8 @@
 """Turns to IDENTIFY: a bot that restarts right after it identified waits for its turn instead of
 being refused by Discord, and one whose database cannot answer still connects.
 
-The fake Discord starts one session per 5 s, as Discord does for most bots (max_concurrency 1).
-Processes on one PostgreSQL database: `tests/test_e2e_shards.py`.
+The fake Discord starts one session per 5 s here, as Discord does for most bots (max_concurrency
+1). Processes on one PostgreSQL database: `tests/test_e2e_shards.py`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import sqlite3
 import pytest
 
 from tests.bot_world import BotWorld, public_result
+from tests.fake_discord.gateway import IDENTIFY_WINDOW
 from tests.helpers_faults import connected_member
 
 pytestmark = pytest.mark.sqlite_only
@@ -22,8 +23,10 @@ pytestmark = pytest.mark.sqlite_only
 async def test_a_restart_right_after_the_start_waits_for_its_turn(world: BotWorld) -> None:
     gateway = world.fake.gateway
     first = gateway.session_id(0)
+    gateway.identify_window = IDENTIFY_WINDOW  # Discord's, for the fake and the bot
 
-    await world.restart()
+    await world.stop()
+    await world.start(discord_identify_window_seconds=IDENTIFY_WINDOW)
 
     assert gateway.session_id(0) not in (None, first)
     assert gateway.refused_identifies == []

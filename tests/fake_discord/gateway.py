@@ -3,8 +3,8 @@
 A sharded bot opens one session per shard (IDENTIFY carries `shard: [id, count]`), maybe from
 several processes; each guild's events go to the session of shard `(guild_id >> 22) % count`,
 events without a guild to shard 0, as Discord routes them. Like Discord, it starts one session
-per bucket (shard id % max_concurrency) in any IDENTIFY_WINDOW seconds and answers an IDENTIFY
-beyond that with an invalid session.
+per bucket (shard id % max_concurrency) in any 5 seconds (`identify_window`) and answers an
+IDENTIFY beyond that with an invalid session.
 """
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ class Gateway:
         self.accepting.set()
         self.max_concurrency = 1
         """Buckets of IDENTIFY (GET /gateway/bot reports it); set before the bot connects."""
+        self.identify_window = IDENTIFY_WINDOW
+        """Seconds in which each bucket starts one session."""
         self.identify_count = 0
         self.refused_identifies: list[Shard] = []
         """The shards whose IDENTIFY came too soon after their bucket's last, in order."""
@@ -186,7 +188,8 @@ class Gateway:
         shard_id, shard_count = data.get("shard") or (0, 1)
         shard = (int(shard_id), int(shard_count))
         bucket, now = shard[0] % self.max_concurrency, asyncio.get_running_loop().time()
-        if now - self._identified_at.get(bucket, -IDENTIFY_WINDOW) < IDENTIFY_WINDOW:
+        last = self._identified_at.get(bucket)
+        if last is not None and now - last < self.identify_window:
             self.refused_identifies.append(shard)
             await ws.send_str(_frame(9, False))  # INVALID_SESSION: identify again later
             return
