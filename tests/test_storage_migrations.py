@@ -30,8 +30,8 @@ TABLES = {
 # 0005 drops the ledger indexes only test queries used, 0006 locales, 0007 history and tallies,
 # 0008 the guarantees several processes rely on
 # 0009 the language a server chose for its public messages, 0010 link proposals,
-# 0011 turns to IDENTIFY on the gateway
-LATEST = 11
+# 0011 privacy (forgetting, names, retention), 0012 turns to IDENTIFY on the gateway
+LATEST = 12
 
 
 def schema(path: Path) -> list[tuple[str, str]]:

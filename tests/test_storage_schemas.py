@@ -82,6 +82,7 @@ CONCERNS = (
     "ledger",
     "links",
     "outcomes",
+    "privacy",
     "proposals",
     "reminders",
 )

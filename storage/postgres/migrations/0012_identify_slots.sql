@@ -1,4 +1,4 @@
--- Turns to IDENTIFY on Discord's gateway (mirrors SQLite's 0011): a bucket's row holds the start
+-- Turns to IDENTIFY on Discord's gateway (mirrors SQLite's 0012): a bucket's row holds the start
 -- of the latest slot a process took, in microseconds since the epoch by the server's clock.
 CREATE TABLE identify_slots (
     bucket integer PRIMARY KEY,
