@@ -22,6 +22,7 @@ from discord.ext import commands
 from discord_layer.cards import CardBoard, CardStatsButton, CardVoteButton
 from discord_layer.charts import ChartRenderer
 from discord_layer.command_sync import sync_commands
+from discord_layer.identify import IdentifyTurns
 from discord_layer.modlog import ModLog
 from discord_layer.replies import actor_from
 from discord_layer.stats_flow import StatsFlow
@@ -107,6 +108,7 @@ class CtVoteBot(commands.Bot):
             settings.database_path.parent / "matplotlib", settings.chart_deadline_seconds
         )
         self.stats = StatsFlow(services.history, services.charts, self.charts)
+        self.identify_turns = IdentifyTurns(db, settings.discord_identify_window_seconds)
         self.commands_synced = asyncio.Event()
         self.stopping = False
         self.ops_server: OpsServer | None = None
@@ -118,6 +120,7 @@ class CtVoteBot(commands.Bot):
         )
 
     async def setup_hook(self) -> None:
+        await self.identify_turns.learn_limits(self.http)
         await self.tree.set_translator(self.texts)
         self.add_dynamic_items(CardVoteButton, CardStatsButton)
         for extension in EXTENSIONS:
@@ -128,7 +131,19 @@ class CtVoteBot(commands.Bot):
         """Every interaction shows the server's and the member's language: keep them current."""
         await self.services.locales.seen(actor_from(interaction))
 
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Take a turn shared with every process on the database, so processes that start
+        together are not refused; without the database, discord.py's own pacing."""
+        try:
+            await self.identify_turns.wait_for_turn(shard_id)
+        except StorageError as error:
+            log.warning(
+                "no turn to IDENTIFY from the database (%s); pacing as discord.py does", error
+            )
+            await super().before_identify_hook(shard_id, initial=initial)
+
     async def close(self) -> None:
+        self.identify_turns.close()
         await self.cards.close()
         self.charts.close()
         await super().close()

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
     discord_api_url: AnyHttpUrl | None = None
     discord_gateway_url: AnyUrl | None = None
+    discord_identify_window_seconds: float = Field(default=5.0, gt=0, le=60)
 
     @field_validator("token_key")
     @classmethod

@@ -136,3 +136,6 @@ class Storage(Protocol):
     async def proposals_created_before(
         self, before: datetime, limit: int = 100
     ) -> list[LinkProposal]: ...
+
+    # Turns to IDENTIFY on Discord's gateway, shared by every process on the database.
+    async def take_identify_slot(self, bucket: int, *, spacing: float) -> float: ...

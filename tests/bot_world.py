@@ -85,6 +85,9 @@ DOM = Member(820_000_000_000_000_005, "dom")
 ROOT = Path(__file__).resolve().parents[1]
 BOT_SCRIPT = ROOT / "bot.py"
 SETTING_VARIABLES = {name.upper() for name in Settings.model_fields}
+# The fake starts a session per second, not per 5 s as Discord: a restart waits for its turn to
+# IDENTIFY as it would on Discord, only shorter. Tests of the turns use Discord's window.
+IDENTIFY_WINDOW = 1.0
 
 
 class BotWorld:
@@ -100,6 +103,7 @@ class BotWorld:
         self.fake = fake
         self.sandbox = sandbox
         self.demo: DemoSetup = sandbox.demo()
+        fake.gateway.identify_window = IDENTIFY_WINDOW
         self.settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             discord_token=fake.token,
@@ -111,6 +115,7 @@ class BotWorld:
             tracker_read_timeout=5,
             discord_api_url=fake.api_base,
             discord_gateway_url=fake.gateway_url,
+            discord_identify_window_seconds=IDENTIFY_WINDOW,
             card_refresh_seconds=0.05,
             reminder_check_seconds=0.05,
             proposal_check_seconds=0.5,

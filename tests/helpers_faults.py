@@ -112,6 +112,7 @@ def world_environment(world: BotWorld, **overrides: str) -> dict[str, str]:
         "TRACKER_READ_TIMEOUT": str(settings.tracker_read_timeout),
         "DISCORD_API_URL": str(settings.discord_api_url),
         "DISCORD_GATEWAY_URL": str(settings.discord_gateway_url),
+        "DISCORD_IDENTIFY_WINDOW_SECONDS": str(settings.discord_identify_window_seconds),
     }
     if settings.database_url is not None:
         values["DATABASE_URL"] = settings.database_url.get_secret_value()

@@ -23,7 +23,7 @@ from storage.models import LedgerStatus, NewLink
 from storage.postgres.database import PostgresDatabase
 from tests.bot_world import BOT_SCRIPT, GENERAL, GUILD_ID, MODERATOR, BotWorld, public_result
 from tests.fake_discord import Channel, Exchange, Member, slash
-from tests.fake_discord.gateway import shard_of
+from tests.fake_discord.gateway import IDENTIFY_WINDOW, shard_of
 from tests.helpers_faults import world_environment
 from tests.helpers_ledger import calls
 
@@ -33,6 +33,9 @@ SHARDS = 2
 OTHER_GUILD = GUILD_ID + (1 << 22)  # the next guild id on the other shard
 OTHER_CHANNEL = Channel(OTHER_GUILD + 10, "votes", OTHER_GUILD)
 START_TIMEOUT = 30
+# A call held at the sandbox's gate outlives a restart, which waits up to 6 s for its turn to
+# IDENTIFY: it must not time out meanwhile.
+TRACKER_READ_TIMEOUT = 30
 
 
 @dataclass
@@ -44,9 +47,10 @@ class Link:
 class ShardedBots:
     """The world's bot as two `python bot.py` processes, one per shard."""
 
-    def __init__(self, world: BotWorld, cwd: Path) -> None:
+    def __init__(self, world: BotWorld, cwd: Path, identify_window: float) -> None:
         self.world = world
         self._cwd = cwd
+        self._identify_window = identify_window
         self._processes: dict[int, asyncio.subprocess.Process] = {}
 
     async def start(self, shard: int) -> None:
@@ -54,7 +58,12 @@ class ShardedBots:
         gateway = self.world.fake.gateway
         before = gateway.session_id(shard)
         env = world_environment(
-            self.world, SHARD_COUNT=str(SHARDS), SHARD_IDS=str(shard), DEV_GUILD_ID=""
+            self.world,
+            SHARD_COUNT=str(SHARDS),
+            SHARD_IDS=str(shard),
+            DEV_GUILD_ID="",
+            TRACKER_READ_TIMEOUT=str(TRACKER_READ_TIMEOUT),
+            DISCORD_IDENTIFY_WINDOW_SECONDS=str(self._identify_window),
         )
         with (self._cwd / f"shard{shard}.log").open("ab") as log:
             process = await asyncio.create_subprocess_exec(
@@ -70,6 +79,12 @@ class ShardedBots:
     async def kill(self, shard: int) -> None:
         process = self._processes.pop(shard)
         process.kill()
+        await process.wait()
+
+    async def terminate(self, shard: int) -> None:
+        """A clean stop (SIGTERM), as a rolling restart does."""
+        process = self._processes.pop(shard)
+        process.terminate()
         await process.wait()
 
     async def stop(self) -> None:
@@ -105,11 +120,18 @@ async def links(world: BotWorld) -> dict[int, Link]:
 
 
 @contextlib.asynccontextmanager
-async def sharded(world: BotWorld, cwd: Path) -> AsyncIterator[ShardedBots]:
-    """Stop the world's bot, announce the other guild, and run shards 0 and 1 in two processes."""
+async def sharded(
+    world: BotWorld, cwd: Path, identify_window: float | None = None
+) -> AsyncIterator[ShardedBots]:
+    """Stop the world's bot, announce the other guild, and run shards 0 and 1 in two processes,
+    with the world's window for IDENTIFY or `identify_window` (the fake's and the bots')."""
     await world.stop()
     world.fake.add_guild(OTHER_GUILD, "Other server", channels=[OTHER_CHANNEL])
-    running = ShardedBots(world, cwd)
+    if identify_window is not None:
+        world.fake.gateway.identify_window = identify_window
+    running = ShardedBots(
+        world, cwd, identify_window or world.settings.discord_identify_window_seconds
+    )
     try:
         await asyncio.gather(running.start(0), running.start(1))
         yield running
@@ -234,6 +256,33 @@ async def test_a_killed_process_leaves_the_other_serving_and_settles_its_call_on
         )
     await public_result(await vote(world, late, links[1]))  # shard 1 served throughout
     assert calls(world.ledger_location, LedgerStatus.PENDING) == []
+
+
+async def test_processes_started_at_the_same_moment_take_turns_to_identify(
+    world: BotWorld, links: dict[int, Link], tmp_path: Path
+) -> None:
+    """Discord starts one session per 5 s (max_concurrency 1): the second process waits for its
+    turn instead of being refused."""
+    gateway = world.fake.gateway
+    async with sharded(world, tmp_path, IDENTIFY_WINDOW):
+        assert gateway.shards == {(0, SHARDS), (1, SHARDS)}
+    assert gateway.refused_identifies == []
+    assert gateway.identify_count == 3  # the world's own bot, then each shard once
+
+
+async def test_a_rolling_restart_identifies_without_an_invalid_session(
+    world: BotWorld, links: dict[int, Link], tmp_path: Path
+) -> None:
+    gateway = world.fake.gateway
+    async with sharded(world, tmp_path, IDENTIFY_WINDOW) as bots:
+        await bots.terminate(0)
+        await bots.start(0)  # right after its last IDENTIFY: it waits for the next turn
+        votes = [await vote(world, MODERATOR, links[shard]) for shard in (0, 1)]
+        answers = [await public_result(exchange) for exchange in votes]
+
+    assert gateway.refused_identifies == []
+    assert [exchange.shard for exchange in votes] == [0, 1]
+    assert all(f"<@{MODERATOR.id}> voted" in answer.content for answer in answers)
 
 
 async def _lives_per_guild(world: BotWorld) -> dict[int, set[int]]:

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import discord
 import pytest
 from discord import app_commands
@@ -398,6 +399,43 @@ async def test_gateway_drop_then_next_interaction_is_answered(
     gateway = fake_discord.gateway
     assert (gateway.identify_count, gateway.resume_count, gateway.connected) == (1, 1, True)
     assert gateway.intents == discord.Intents(guilds=True).value
+
+
+async def raw_identify(fake: FakeDiscord, shard: tuple[int, int]) -> dict[str, Any]:
+    """Open a gateway connection, IDENTIFY as `shard`, and return the first answer after HELLO."""
+    async with aiohttp.ClientSession() as session, session.ws_connect(fake.gateway_url) as ws:
+        hello = await ws.receive_json(timeout=5)
+        assert hello["op"] == 10
+        await ws.send_json({"op": 2, "d": {"token": fake.token, "intents": 0, "shard": shard}})
+        return await ws.receive_json(timeout=5)
+
+
+async def test_a_second_identify_within_five_seconds_gets_an_invalid_session(
+    fake_discord: FakeDiscord,
+) -> None:
+    first = await raw_identify(fake_discord, (0, 1))
+    second = await raw_identify(fake_discord, (0, 1))
+
+    assert (first["op"], first["t"]) == (0, "READY")
+    assert (second["op"], second["d"]) == (9, False)
+    assert fake_discord.gateway.refused_identifies == [(0, 1)]
+    assert fake_discord.gateway.identify_count == 1
+
+
+async def test_each_bucket_of_max_concurrency_identifies_once_per_window(
+    fake_discord: FakeDiscord,
+) -> None:
+    fake_discord.gateway.max_concurrency = 2
+    url = f"{fake_discord.api_base}/gateway/bot"
+    headers = {"Authorization": f"Bot {fake_discord.token}"}
+    async with aiohttp.ClientSession(headers=headers) as session, session.get(url) as response:
+        limit = (await response.json())["session_start_limit"]
+
+    answers = [await raw_identify(fake_discord, (shard, 4)) for shard in (0, 1, 2, 3)]
+
+    assert limit["max_concurrency"] == 2
+    assert [answer["op"] for answer in answers] == [0, 0, 9, 9]
+    assert fake_discord.gateway.refused_identifies == [(2, 4), (3, 4)]
 
 
 async def test_channel_posts_are_kept_apart_from_the_exchange(

@@ -30,8 +30,9 @@ TABLES = {
 # 0005 drops the ledger indexes only test queries used, 0006 locales, 0007 history and tallies,
 # 0008 the guarantees several processes rely on
 # 0009 the language a server chose for its public messages, 0010 link proposals,
-# 0011 privacy (forgetting, names, retention), 0012 PostgreSQL's vote check in one function
-LATEST = 12
+# 0011 privacy (forgetting, names, retention), 0012 PostgreSQL's vote check in one function,
+# 0013 turns to IDENTIFY on the gateway
+LATEST = 13
 
 
 def schema(path: Path) -> list[tuple[str, str]]:

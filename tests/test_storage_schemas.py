@@ -78,6 +78,7 @@ CONCERNS = (
     "cards",
     "guilds",
     "history",
+    "identify",
     "ledger",
     "links",
     "outcomes",

@@ -26,6 +26,7 @@ from storage.postgres.deadlines import (
 )
 from storage.postgres.guilds import GuildStore
 from storage.postgres.history import HistoryStore
+from storage.postgres.identify import IdentifyStore
 from storage.postgres.ledger import LedgerStore
 from storage.postgres.links import LinkStore
 from storage.postgres.outcomes import OutcomeStore
@@ -60,6 +61,7 @@ class PostgresDatabase(
     PrivacyStore,
     VoterStore,
     ProposalStore,
+    IdentifyStore,
 ):
     """A pool of connections, and one more that holds this process life's lock until it ends.
 

@@ -21,6 +21,7 @@ from storage.sqlite.cards import CardStore
 from storage.sqlite.group_commit import GroupCommit
 from storage.sqlite.guilds import GuildStore
 from storage.sqlite.history import HistoryStore
+from storage.sqlite.identify import IdentifyStore
 from storage.sqlite.ledger import LedgerStore
 from storage.sqlite.life_lock import LifeLock
 from storage.sqlite.links import LinkStore
@@ -59,6 +60,7 @@ class Database(
     PrivacyStore,
     VoterStore,
     ProposalStore,
+    IdentifyStore,
 ):
     """Owns the single aiosqlite connection; every query the bot makes is a method here."""
 

@@ -2,7 +2,9 @@
 
 A sharded bot opens one session per shard (IDENTIFY carries `shard: [id, count]`), maybe from
 several processes; each guild's events go to the session of shard `(guild_id >> 22) % count`,
-events without a guild to shard 0, as Discord routes them.
+events without a guild to shard 0, as Discord routes them. Like Discord, it starts one session
+per bucket (shard id % max_concurrency) in any 5 seconds (`identify_window`) and answers an
+IDENTIFY beyond that with an invalid session.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ REPLAY_LIMIT = 20_000
 # Close codes after which Discord lets a client RESUME (4000 "unknown error" is the usual one).
 RESUMABLE_CLOSE = 4000
 AUTHENTICATION_FAILED = 4004
+IDENTIFY_WINDOW = 5.0
 
 
 Shard = tuple[int, int]  # (shard id, shard count)
@@ -66,7 +69,14 @@ class Gateway:
         # Cleared by a test to keep the bot from reconnecting (an outage); set again to end it.
         self.accepting = asyncio.Event()
         self.accepting.set()
+        self.max_concurrency = 1
+        """Buckets of IDENTIFY (GET /gateway/bot reports it); set before the bot connects."""
+        self.identify_window = IDENTIFY_WINDOW
+        """Seconds in which each bucket starts one session."""
         self.identify_count = 0
+        self.refused_identifies: list[Shard] = []
+        """The shards whose IDENTIFY came too soon after their bucket's last, in order."""
+        self._identified_at: dict[int, float] = {}  # by bucket: the loop's time
         self.resume_count = 0
         self.intents: int | None = None
 
@@ -140,6 +150,13 @@ class Gateway:
         socket, session.socket = session.socket, None
         await socket.close(code=code, message=b"dropped by the test")
 
+    async def lose_sessions(self) -> None:
+        """Forget every session and drop the bot's connection: its RESUME is refused with an
+        invalid session and it must IDENTIFY again, as after Discord lost its sessions."""
+        self._sessions.clear()
+        for socket in list(self._sockets):
+            await socket.close(code=RESUMABLE_CLOSE, message=b"sessions lost in the test")
+
     def abort(self, *, shard: int = 0) -> None:
         """Cut the shard's connection without a close frame: the client sees 1006, abnormal."""
         session = self._sessions.get(shard)
@@ -168,10 +185,17 @@ class Gateway:
         if data.get("token") != self._token:
             await ws.close(code=AUTHENTICATION_FAILED, message=b"Authentication failed.")
             return
-        self.identify_count += 1
-        self.intents = data.get("intents")
         shard_id, shard_count = data.get("shard") or (0, 1)
         shard = (int(shard_id), int(shard_count))
+        bucket, now = shard[0] % self.max_concurrency, asyncio.get_running_loop().time()
+        last = self._identified_at.get(bucket)
+        if last is not None and now - last < self.identify_window:
+            self.refused_identifies.append(shard)
+            await ws.send_str(_frame(9, False))  # INVALID_SESSION: identify again later
+            return
+        self._identified_at[bucket] = now
+        self.identify_count += 1
+        self.intents = data.get("intents")
         session = _Session(id=secrets.token_hex(16), socket=ws, shard=shard)
         self._sessions[shard[0]] = session
         await self._dispatch(session, "READY", self._ready_payload(session.id, shard))

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 JSON = dict[str, Any]
 
 API = "/api/v10"
+SESSION_STARTS_PER_DAY = 1000
 # Discord authenticates these by the interaction token in the path, not the bot token.
 TOKEN_ROUTES = (f"{API}/interactions/", f"{API}/webhooks/")
 # An edit may change these flags: suppress embeds, components v2.
@@ -48,7 +49,7 @@ class Rest:
             web.get(f"{API}/users/@me", self.current_user),
             web.get(f"{API}/oauth2/applications/@me", self.application),
             web.get(f"{API}/gateway", self.gateway),
-            web.get(f"{API}/gateway/bot", self.gateway),
+            web.get(f"{API}/gateway/bot", self.gateway_bot),
             web.put(commands, self.put_commands),
             web.get(commands, self.get_commands),
             web.put(guild_commands, self.put_commands),
@@ -115,7 +116,17 @@ class Rest:
         )
 
     async def gateway(self, request: web.Request) -> web.Response:
-        limit = {"total": 1000, "remaining": 999, "reset_after": 86_400_000, "max_concurrency": 1}
+        return json_response({"url": self._fake.gateway_url})
+
+    async def gateway_bot(self, request: web.Request) -> web.Response:
+        """What the bot may start: `max_concurrency` sessions per 5 s, one per bucket."""
+        gateway = self._fake.gateway
+        limit = {
+            "total": SESSION_STARTS_PER_DAY,
+            "remaining": max(0, SESSION_STARTS_PER_DAY - gateway.identify_count),
+            "reset_after": 86_400_000,
+            "max_concurrency": gateway.max_concurrency,
+        }
         return json_response(
             {"url": self._fake.gateway_url, "shards": 1, "session_start_limit": limit}
         )
