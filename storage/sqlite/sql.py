@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from storage.deadlines import statement_seconds
 from storage.errors import DATABASE_UNAVAILABLE, StorageUnavailable
 from storage.token_cipher import TokenCipher
 
@@ -81,7 +82,8 @@ class SqlStore:
         (so a write its caller gave up on never happens later), and one that starts late gets
         only what is left of the deadline to wait for a lock. Its caller hears back by then.
         """
-        deadline = time.monotonic() + self._timeout
+        timeout = statement_seconds(self._timeout)
+        deadline = time.monotonic() + timeout
 
         def bounded() -> ResultT:
             raw = self._conn._conn  # aiosqlite's own sqlite3 connection: this runs on its thread
@@ -95,11 +97,11 @@ class SqlStore:
             return job(raw)
 
         try:
-            async with asyncio.timeout(self._timeout + _LATE_ANSWER_SECONDS):
+            async with asyncio.timeout(timeout + _LATE_ANSWER_SECONDS):
                 return await self._conn._execute(bounded)  # queued like aiosqlite's own calls
         except (_DeadlinePassed, TimeoutError):
             raise StorageUnavailable(
-                f"{DATABASE_UNAVAILABLE}: no answer within {self._timeout:g} s"
+                f"{DATABASE_UNAVAILABLE}: no answer within {timeout:g} s"
             ) from None
 
     async def _fetch_one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
