@@ -101,7 +101,7 @@ class SqlStore:
                 return await self._conn._execute(bounded)  # queued like aiosqlite's own calls
         except (_DeadlinePassed, TimeoutError):
             raise StorageUnavailable(
-                f"{DATABASE_UNAVAILABLE}: no answer within {timeout:g} s"
+                f"{DATABASE_UNAVAILABLE}: no answer within {max(timeout, 0):.3g} s"
             ) from None
 
     async def _fetch_one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
