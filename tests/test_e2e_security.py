@@ -500,7 +500,7 @@ async def test_a_tracker_error_that_echoes_the_tokens_reaches_nobody_with_them(
     assert entry.message is not None
     assert "Invalid request: token" in entry.message
     history = await world.answer("links", "history", member=MODERATOR, name="link")
-    assert "Invalid request: token" in history.content
+    assert "refused: vote limit reached or request invalid" in history.content
     export = await world.answer("links", "export", member=MODERATOR, name="link")
     [file] = export.files
     texts = [answer.content, logged.content, entry.message, history.content]
