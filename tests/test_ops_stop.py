@@ -199,3 +199,33 @@ async def test_a_stop_lets_commands_waiting_for_the_database_answer_before_it_cl
         assert answer.content == STORAGE_UNAVAILABLE.text, answer.content
     assert "Session is closed" not in stderr
     assert "Traceback" not in stderr
+
+
+async def test_a_card_s_stats_button_pressed_during_a_stop_is_told_the_bot_is_restarting(
+    world: BotWorld, tmp_path: Path
+) -> None:
+    """Work the stop could cut off is not begun: a Stats press is answered "restarting" like a
+    command (under a frozen database it waited past the grace and got no answer at all)."""
+    await world.add_link()
+    card = await world.fake.wait_for_channel_message(GENERAL.id, lambda m: bool(m.components))
+    stats_button = card.components[0]["components"][-1]["custom_id"]
+    assert stats_button.startswith("ctvote:stats:")
+    member, _ = await connected_member(world)
+    world.sandbox.gate = gate = asyncio.Event()  # the stop waits for this call
+
+    async with bot_process(world, tmp_path, SHUTDOWN_GRACE_SECONDS="30") as process:
+        await world.vote(member)
+        await world.sandbox.wait_for_requests(1)
+        process.send_signal(signal.SIGTERM)
+        await _restarting_answer(world)
+        pressed = await private_answer(
+            await world.run(
+                button_click(stats_button, message_id=card.id, member=member, channel=GENERAL)
+            )
+        )
+        gate.set()
+        async with asyncio.timeout(30):
+            status = await process.wait()
+
+    assert status == 0, (tmp_path / "stderr.txt").read_text()
+    assert pressed.content == RESTARTING.text
