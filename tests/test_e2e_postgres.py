@@ -33,7 +33,7 @@ async def vote_until_served(world: BotWorld, member: Member) -> Exchange:
     sent = len(world.sandbox.requests)
     for _ in range(POOL_SIZE + 1):
         vote = await world.vote(member)
-        if (await vote.final()).content != STORAGE_UNAVAILABLE:
+        if (await vote.final()).content != STORAGE_UNAVAILABLE.text:
             return vote
         assert len(world.sandbox.requests) == sent
     raise AssertionError("the bot did not carry on")
