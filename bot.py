@@ -16,7 +16,6 @@ from typing import Any
 import discord
 import discord.gateway
 import discord.http
-import discord.webhook.async_
 import yarl
 from discord.ext import commands
 
@@ -68,6 +67,7 @@ EXTENSIONS = (
     "cogs.reminders",
     "cogs.help",
     "cogs.stats",
+    "cogs.retention",
     "cogs.proposals",
 )
 YOUNG_COLLECTION_EVERY = 10_000  # allocations; see run_event_loop
@@ -212,7 +212,6 @@ def point_discord_at(api_url: str, gateway_url: str) -> None:
     without asking the API for it.
     """
     discord.http.Route.BASE = api_url.rstrip("/")
-    discord.webhook.async_.Route.BASE = api_url.rstrip("/")
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 

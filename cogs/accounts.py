@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from io import BytesIO
 from typing import TYPE_CHECKING
 
 import discord
@@ -10,15 +12,31 @@ from discord import app_commands, ui
 from discord.app_commands import locale_str
 from discord.ext import commands
 
+from discord_layer.forget_flow import FORGET_QUESTION, ForgetConfirmation
 from discord_layer.installs import anywhere
 from discord_layer.ledger_lines import own_history_lines
-from discord_layer.replies import actor_from, reply_lines_privately, reply_privately, texts_of
+from discord_layer.replies import (
+    NO_PINGS,
+    actor_from,
+    private_text,
+    reply_lines_privately,
+    reply_privately,
+    texts_of,
+)
 from discord_layer.tree import OPENS_MODAL, acknowledge_privately, report_error
 from discord_layer.vote_limits import next_vote_line
 from i18n.message import Message, Moment, Number, msg
 from services.accounts import AccountService, AccountStatus
-from services.commands import ACCOUNT_CONNECT, HELP_ACCOUNT, REMIND_OFF, REMIND_ON
+from services.commands import (
+    ACCOUNT_CONNECT,
+    ACCOUNT_FORGET,
+    HELP_ACCOUNT,
+    HELP_PRIVACY,
+    REMIND_OFF,
+    REMIND_ON,
+)
 from services.history import HistoryService
+from services.privacy import PrivacyService, data_filename
 
 if TYPE_CHECKING:
     from discord_layer.host import Host
@@ -75,7 +93,10 @@ class ConnectModal(ui.Modal):
             ),
         )
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
+    # Modal's own on_error (which this matches) drops BaseView's `item`: discord.py's typing.
+    async def on_error(  # type: ignore[override]
+        self, interaction: discord.Interaction, error: Exception, /
+    ) -> None:
         self.stop()  # discord.py keeps a form that failed, and the text typed into it, otherwise
         await report_error(interaction, error)
 
@@ -117,9 +138,12 @@ class Accounts(
     group_name="account",
     group_description=locale_str("Connect your tracker account to vote as yourself."),
 ):
-    def __init__(self, accounts: AccountService, history: HistoryService) -> None:
+    def __init__(
+        self, accounts: AccountService, history: HistoryService, privacy: PrivacyService
+    ) -> None:
         self.accounts = accounts
         self.history_service = history
+        self.privacy_service = privacy
         super().__init__()
 
     @app_commands.command(
@@ -165,6 +189,67 @@ class Accounts(
         calls = await self.history_service.own_history(actor_from(interaction))
         await reply_lines_privately(interaction, own_history_lines(calls))
 
+    @app_commands.command(
+        name="forget",
+        description=locale_str(
+            "Erase everything the bot keeps about you; your votes stay counted, without your name."
+        ),
+    )
+    async def forget(self, interaction: discord.Interaction) -> None:
+        render = partial(private_text, interaction)
+        view = ForgetConfirmation(self.privacy_service, interaction.user.id, render)
+        await interaction.followup.send(render(FORGET_QUESTION), view=view, ephemeral=True)
+
+    @app_commands.command(
+        name="data",
+        description=locale_str("Get a file of everything the bot keeps about you."),
+    )
+    async def data(self, interaction: discord.Interaction) -> None:
+        actor = actor_from(interaction)
+        content = await self.privacy_service.data(actor)
+        text = msg(
+            "Everything the bot keeps about you is in this file (your token only by its last "
+            "four characters). {forget} erases it; {help} explains what is kept and why.",
+            forget=ACCOUNT_FORGET,
+            help=HELP_PRIVACY,
+        )
+        await interaction.followup.send(
+            private_text(interaction, text),
+            file=discord.File(BytesIO(content), filename=data_filename(actor.user_id)),
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
+
+    @app_commands.command(
+        name="privacy",
+        description=locale_str("Choose whether public results and link cards name you."),
+    )
+    @app_commands.describe(
+        announce=locale_str("name: results name you; hidden: they say “a member” instead.")
+    )
+    @app_commands.choices(
+        announce=[
+            app_commands.Choice(name=locale_str("name"), value="name"),
+            app_commands.Choice(name=locale_str("hidden"), value="hidden"),
+        ]
+    )
+    async def privacy(
+        self, interaction: discord.Interaction, announce: app_commands.Choice[str]
+    ) -> None:
+        hidden = announce.value == "hidden"
+        await self.privacy_service.set_name_hidden(actor_from(interaction), hidden)
+        await reply_privately(
+            interaction,
+            msg(
+                "Public results and link cards now say “a member” instead of naming you. The "
+                "tracker still knows your votes by your token, and moderators' history and "
+                "exports still name you, until {forget}.",
+                forget=ACCOUNT_FORGET,
+            )
+            if hidden
+            else msg("Public results and link cards name you again."),
+        )
+
 
 async def setup(bot: Host) -> None:
-    await bot.add_cog(Accounts(bot.services.accounts, bot.services.history))
+    await bot.add_cog(Accounts(bot.services.accounts, bot.services.history, bot.services.privacy))

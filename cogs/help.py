@@ -19,10 +19,14 @@ from discord_layer.replies import private_text, reply_privately
 from i18n.message import Message, msg
 from services.commands import (
     ACCOUNT_CONNECT,
+    ACCOUNT_DATA,
     ACCOUNT_DISCONNECT,
+    ACCOUNT_FORGET,
+    ACCOUNT_PRIVACY,
     ACCOUNT_STATUS,
     CONFIG_LANGUAGE,
     CONFIG_LOG_CHANNEL,
+    CONFIG_RETENTION,
     CONFIG_VOTER_ROLE,
     DICE,
     DOM_DICE,
@@ -175,10 +179,35 @@ TOPICS = {
             ),
         ),
     ),
+    "privacy": Topic(
+        locale_str("privacy: what the bot keeps about you"),
+        msg("Your data"),
+        (
+            msg(
+                "**Kept**: each vote and game you make through the bot, with your Discord id and "
+                "server name; your token (encrypted) and default session when connected; your "
+                "reminders and choices."
+            ),
+            msg(
+                "**Seen by** the server's moderators: {history}, {export}. {privacy} keeps your "
+                "name out of public results and cards.",
+                history=LINKS_HISTORY,
+                export=LINKS_EXPORT,
+                privacy=ACCOUNT_PRIVACY,
+            ),
+            msg(
+                "**Until** you erase it with {forget}, or the server's {retention} clears old "
+                "votes. {data} sends you all of it. The tracker keeps its own records.",
+                forget=ACCOUNT_FORGET,
+                retention=CONFIG_RETENTION,
+                data=ACCOUNT_DATA,
+            ),
+        ),
+    ),
 }
 DEFAULT_TOPIC = "voting"
 # TRANSLATORS: the footer under every /help topic; the topic names stay English.
-OTHER_TOPICS = msg("More help: /help voting, account, moderators or games")
+OTHER_TOPICS = msg("More help: /help voting, account, moderators, games or privacy")
 
 
 def help_embed(topic: Topic, render: Callable[[Message], str]) -> discord.Embed:

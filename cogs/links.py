@@ -20,11 +20,12 @@ from discord_layer.replies import (
     reply_lines_privately,
     reply_privately,
 )
-from i18n.message import Channel, Member, Message, Name, Role, Term, msg, msg_n
-from services.commands import CONFIG_LANGUAGE, LINKS_ADD, LINKS_CARD
+from i18n.message import Channel, Member, Message, Name, Number, Param, Role, Term, msg, msg_n
+from services.commands import CONFIG_LANGUAGE, CONFIG_RETENTION, LINKS_ADD, LINKS_CARD
 from services.history import HISTORY_DEFAULT, HISTORY_MAX
 from services.links import BotPermission, ChannelChoice
 from services.locales import language_name
+from services.privacy import RETENTION_MAX_DAYS
 from storage.models import ChannelLink, VoteInterval
 
 if TYPE_CHECKING:
@@ -236,6 +237,21 @@ def describe_link(link: ChannelLink) -> Message:
     )
 
 
+def retention_line(days: int | None) -> Message:
+    """The last line of `/links list`: how long votes keep their voter's id and name."""
+    if days is None:
+        return msg(
+            "Votes keep their voter's id and name ({retention} sets a limit).",
+            retention=CONFIG_RETENTION,
+        )
+    return msg_n(
+        "Votes lose their voter's id and name after {count} day ({retention}).",
+        "Votes lose their voter's id and name after {count} days ({retention}).",
+        days,
+        retention=CONFIG_RETENTION,
+    )
+
+
 async def post_card(bot: Host, link: ChannelLink) -> Message:
     """Post the link's card; the link stays usable with /vote when the channel refuses it."""
     try:
@@ -358,7 +374,7 @@ class Links(
         removed = await self.admin.remove(actor_from(interaction), name, channel)
         link = removed.link
         await self.bot.cards.disable(removed)
-        where = {"link": Name(link.name), "channel": Channel(link.channel_id)}
+        where: dict[str, Param] = {"link": Name(link.name), "channel": Channel(link.channel_id)}
         await reply_privately(interaction, msg("Link {link} removed from {channel}.", **where))
         await self.bot.modlog.post(
             link.guild_id,
@@ -435,11 +451,14 @@ class Links(
         description=locale_str("List every link of this server with its channel and settings."),
     )
     async def list_links(self, interaction: discord.Interaction) -> None:
-        visible = await self.admin.list(actor_from(interaction), viewable_by(interaction))
+        visible = await self.admin.in_guild(actor_from(interaction), viewable_by(interaction))
         language = await self._language_line(interaction)
+        retention = retention_line(
+            await self.bot.services.privacy.retention(interaction.guild_id or 0)
+        )
         if not visible.links and not visible.left_out:
             empty = msg("This server has no links yet: add one with {add}.", add=LINKS_ADD)
-            await reply_lines_privately(interaction, [empty, language])
+            await reply_lines_privately(interaction, [empty, language, retention])
             return
         lines = [describe_link(link) for link in visible.links]
         if visible.left_out:
@@ -450,7 +469,7 @@ class Links(
                     visible.left_out,
                 )
             )
-        await reply_lines_privately(interaction, [*lines, language])
+        await reply_lines_privately(interaction, [*lines, language, retention])
 
     async def _language_line(self, interaction: discord.Interaction) -> Message:
         """Which language the channels read, so a moderator sees why cards speak it."""
@@ -596,6 +615,47 @@ class Config(
             ),
             interaction.guild_locale,
         )
+
+    @app_commands.command(
+        name="retention",
+        description=locale_str("Choose how long votes keep their voter's id and name."),
+    )
+    @app_commands.describe(
+        days=locale_str("Days after which votes lose their voter's id and name; empty: keep them.")
+    )
+    async def retention(
+        self,
+        interaction: discord.Interaction,
+        days: app_commands.Range[int, 1, RETENTION_MAX_DAYS] | None = None,
+    ) -> None:
+        cleared = await self.bot.services.privacy.set_retention(actor_from(interaction), days)
+        member = Member(interaction.user.id)
+        if days is None:
+            await reply_privately(
+                interaction, msg("Votes now keep their voter's id and name, with no limit.")
+            )
+            logged = msg("⚙️ {member} let votes keep their voter's id and name.", member=member)
+        else:
+            await reply_privately(
+                interaction,
+                msg_n(
+                    "Votes older than {count} day now lose their voter's id and name: {cleared} "
+                    "did just now, and the bot checks daily. Tallies and statistics stay as they "
+                    "are.",
+                    "Votes older than {count} days now lose their voter's id and name: {cleared} "
+                    "did just now, and the bot checks daily. Tallies and statistics stay as they "
+                    "are.",
+                    days,
+                    cleared=Number(cleared),
+                ),
+            )
+            logged = msg_n(
+                "⚙️ {member} set votes to lose their voter's id and name after {count} day.",
+                "⚙️ {member} set votes to lose their voter's id and name after {count} days.",
+                days,
+                member=member,
+            )
+        await self.bot.modlog.post(interaction.guild_id, logged, interaction.guild_locale)
 
 
 async def setup(bot: Host) -> None:

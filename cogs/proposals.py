@@ -28,13 +28,14 @@ from cogs.links import (
     post_card,
     this_channel,
 )
+from discord_layer.host import host_of
 from discord_layer.installs import server_only
 from discord_layer.markup import mask
 from discord_layer.render import TWO_LINES
 from discord_layer.replies import NO_PINGS, actor_from, reply_privately
 from discord_layer.texts import Texts
 from discord_layer.tree import acknowledge_privately, report_error
-from i18n.message import Channel, Member, Message, Moment, Name, Term, msg
+from i18n.message import Channel, Member, Message, Moment, Name, Param, Term, msg
 from services.commands import LINKS_ADD
 from services.proposals import PROPOSAL_LIFETIME, ProposalService
 from storage.models import LinkProposal, VoteInterval
@@ -70,14 +71,15 @@ class ProposalButton(
         self.decision: Decision = decision
 
     @classmethod
-    async def from_custom_id(
+    # A DynamicItem[Button] is handed its Button; discord.py types the argument as any Item.
+    async def from_custom_id(  # type: ignore[override]
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
     ) -> ProposalButton:
         decision: Decision = "approve" if match["decision"] == "approve" else "reject"
         return cls(int(match["proposal_id"]), decision, item.label or "")
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        cog = interaction.client.get_cog(Proposals.__cog_name__)
+        cog = host_of(interaction).get_cog(Proposals.__cog_name__)
         if isinstance(cog, Proposals):
             await cog.decide(interaction, self.proposal_id, self.decision)
 
@@ -92,7 +94,7 @@ def proposal_view(proposal_id: int, render: Render, *, disabled: bool = False) -
 def proposal_text(proposal: LinkProposal) -> Message:
     """The proposal as moderators read it: who, where, the settings; the token masked."""
     interval, voters = link_settings(proposal.interval, proposal.anonymous_allowed)
-    facts = {
+    facts: dict[str, Param] = {
         "member": Member(proposal.proposer_id),
         "channel": Channel(proposal.channel_id),
         "token": Term(mask(proposal.link_token.get_secret_value())),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from discord_layer.host import host_of
-from discord_layer.render import SHARED_VOTE, amount
+from discord_layer.render import A_MEMBER_WITHIN, SHARED_VOTE, amount
 from discord_layer.texts import Texts
 from discord_layer.tree import refused_while_stopping, report_error
 from i18n.message import Duration, Member, Message, Moment, Number, Term, msg, msg_n
@@ -25,7 +25,7 @@ from services.commands import HELP_VOTING
 from services.links import RemovedLink
 from services.locales import LocaleService
 from services.voting import LinkById
-from storage.models import ChannelLink, LinkCard, LinkTally, VoteInterval
+from storage.models import ChannelLink, LinkCard, VoteInterval
 from tracker.models import Operation, VoteType
 
 if TYPE_CHECKING:
@@ -62,7 +62,8 @@ class CardVoteButton(
         self.vote_type = vote_type
 
     @classmethod
-    async def from_custom_id(
+    # A DynamicItem[Button] is handed its Button; discord.py types the argument as any Item.
+    async def from_custom_id(  # type: ignore[override]
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
     ) -> CardVoteButton:
         return cls(int(match["link_id"]), VoteType(match["kind"]), item.label or "")
@@ -97,7 +98,8 @@ class CardStatsButton(
         self.link_id = link_id
 
     @classmethod
-    async def from_custom_id(
+    # A DynamicItem[Button] is handed its Button; discord.py types the argument as any Item.
+    async def from_custom_id(  # type: ignore[override]
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
     ) -> CardStatsButton:
         return cls(int(match["link_id"]), item.label or "")
@@ -133,14 +135,23 @@ def vote_count(total: int, identified: int, anonymous: int) -> Message:
     )
 
 
-def _last_result(tally: LinkTally) -> Message:
-    last = tally.last_vote
+def _last_voter(summary: CardSummary) -> Member | Message:
+    last = summary.tally.last_vote
+    if last is not None and last.anonymous:
+        return SHARED_VOTE
+    if last is None or last.user_id is None or not summary.last_voter_named:
+        return A_MEMBER_WITHIN
+    return Member(last.user_id)
+
+
+def _last_result(summary: CardSummary) -> Message:
+    last = summary.tally.last_vote
     if last is None:
         return msg("No vote yet.")
     operation = Operation(last.operation) if last.operation in ("ADD", "SUB") else None
     facts = {
         "amount": amount(operation, last.seconds, last.multiplier, bold=False),
-        "who": Member(last.user_id) if not last.anonymous else SHARED_VOTE,
+        "who": _last_voter(summary),
         "when": Moment(last.created_at, "relative"),
     }
     if last.penalty:
@@ -194,7 +205,7 @@ def card_embed(summary: CardSummary, render: Render) -> discord.Embed:
         (msg("Today"), today),
         (msg("In total"), total),
         (TIME, time_moved(tally.seconds_added, tally.seconds_removed)),
-        (msg("Last result"), _last_result(tally)),
+        (msg("Last result"), _last_result(summary)),
         (SCHEDULED_END, scheduled_end(summary.scheduled_end)),
         # Discord shows no mentions in an embed's footer: the help link is the last field.
         (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from discord_layer.render import GAME_NAMES, SHARED_VOTE, amount
-from i18n.message import Duration, Member, Message, Moment, Name, Term, msg
+from i18n.message import Duration, Member, Message, Moment, Name, Param, Term, msg
 from services.history import LinkHistory, OwnCall
 from storage.models import LedgerEntry, LedgerStatus
 from tracker.models import Operation
@@ -40,6 +40,15 @@ def outcome(entry: LedgerEntry) -> Message | Duration:
     return msg("under way")
 
 
+def voter(user_id: int | None) -> Member | Message:
+    """Moderators see who voted, until the member is forgotten."""
+    if user_id is None:
+        # TRANSLATORS: who made a call on a link, when that member asked the bot to forget them
+        # (or the server's retention cleared their name).
+        return msg("former member")
+    return Member(user_id)
+
+
 def link_history_lines(history: LinkHistory) -> list[Message]:
     """A title, then one line per call: when, who, what, outcome."""
     link = Name(history.link.name)
@@ -47,7 +56,7 @@ def link_history_lines(history: LinkHistory) -> list[Message]:
         return [msg("Link {link} has no votes yet.", link=link)]
     lines = [msg("Latest votes on link {link}, newest first:", link=link)]
     for entry in history.calls:
-        who = SHARED_VOTE if entry.anonymous else Member(entry.user_id)
+        who = SHARED_VOTE if entry.anonymous else voter(entry.user_id)
         lines.append(
             # TRANSLATORS: layout of one history line: when · who · add/sub/rand · outcome.
             msg(
@@ -68,7 +77,7 @@ def _what(call: OwnCall) -> Message:
         if call.link_name is None:
             return msg("vote {kind} on a removed link", kind=kind)
         return msg("vote {kind} on link {link}", kind=kind, link=Name(call.link_name))
-    facts = {
+    facts: dict[str, Param] = {
         "game": Term(GAME_NAMES.get(entry.game, entry.game)),
         "session": entry.session_id or 0,
     }

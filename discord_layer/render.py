@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from discord_layer.markup import arithmetic
 from i18n.formats import MINUS
-from i18n.message import Duration, Member, Message, Moment, Name, Number, Term, msg
+from i18n.message import Duration, Member, Message, Moment, Name, Number, Param, Term, msg
 from services.games import GameOutcome
 from services.voting import VoteOutcome
 from tracker.models import DiceResult, GameResult, Operation
@@ -79,15 +79,29 @@ def dice_detail(result: DiceResult) -> str | None:
     return detail
 
 
+# TRANSLATORS: stands for a member who chose not to be named in public results, at the start of
+# a sentence ("A member voted on link …").
+A_MEMBER = msg("A member")
+# TRANSLATORS: the same within a sentence ("Penalty on link x: a member voted on their own link").
+A_MEMBER_WITHIN = msg("a member")
+
+
+def public_name(user_id: int, hidden: bool, *, within: bool = False) -> Member | Message:
+    """The member's mention, or "a member" for one who asked not to be named in public."""
+    if not hidden:
+        return Member(user_id)
+    return A_MEMBER_WITHIN if within else A_MEMBER
+
+
 def vote_message(outcome: VoteOutcome, voter_id: int) -> Message:
     result = outcome.result
-    link, member = Name(outcome.link.name), Member(voter_id)
+    link, member = Name(outcome.link.name), public_name(voter_id, outcome.name_hidden)
     if result.penalty:
         return msg(
             "⚠️ **Penalty** on link {link}: {member} voted on their own link with their own "
             "account, so the tracker applied a penalty: {effect}.",
             link=link,
-            member=member,
+            member=public_name(voter_id, outcome.name_hidden, within=True),
             effect=effect(result),
         )
     if outcome.anonymous:
@@ -107,8 +121,8 @@ def vote_message(outcome: VoteOutcome, voter_id: int) -> Message:
 
 def game_message(outcome: GameOutcome, player_id: int) -> Message:
     result = outcome.result
-    facts = {
-        "member": Member(player_id),
+    facts: dict[str, Param] = {
+        "member": public_name(player_id, outcome.name_hidden),
         "game": Term(GAME_NAMES[outcome.game.value]),
         "session": outcome.session_id,
         "effect": effect(result),

@@ -8,6 +8,7 @@ language (outside servers, the member's).
 from __future__ import annotations
 
 import discord
+from discord.utils import MISSING
 
 from discord_layer.texts import Texts
 from i18n.message import Message
@@ -90,15 +91,19 @@ async def reply_privately(
     visibility) is private too. A `str` or an embed was rendered by the caller (e.g. one page of
     a list).
     """
-    if isinstance(content, Message):
-        content = private_text(interaction, content)
-    answer = {"ephemeral": True, "allowed_mentions": NO_PINGS}
-    if embed is not None:
-        answer["embed"] = embed
+    text = private_text(interaction, content) if isinstance(content, Message) else content
+    shown = embed if embed is not None else MISSING
     if interaction.response.is_done():
-        await interaction.followup.send(content, **answer)
+        await interaction.followup.send(
+            text if text is not None else MISSING,
+            embed=shown,
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
     else:
-        await interaction.response.send_message(content, **answer)
+        await interaction.response.send_message(
+            text, embed=shown, ephemeral=True, allowed_mentions=NO_PINGS
+        )
 
 
 async def reply_lines_privately(interaction: discord.Interaction, lines: list[Message]) -> None:

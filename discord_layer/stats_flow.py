@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from io import BytesIO
+from typing import Literal
 
 import discord
 
 from discord_layer.cards import SCHEDULED_END, TIME, scheduled_end, time_moved, vote_count
 from discord_layer.charts import Chart, ChartRenderer, ChartTexts
+from discord_layer.render import public_name
 from discord_layer.replies import NO_PINGS, actor_from, reply_privately, texts_of
 from discord_layer.tree import acknowledge_privately
-from i18n.message import Duration, Member, Message, Name, Term, msg, msg_n
+from i18n.message import Duration, Message, Name, Term, msg, msg_n
 from services.charts import ChartLimit
 from services.history import HistoryService, Period, StatsReport
 from services.voting import LinkById, LinkRef
@@ -27,14 +29,16 @@ def period_text(report: StatsReport) -> Message:
     return msg_n("Last {count} day (UTC)", "Last {count} days (UTC)", days)
 
 
-def top_voter_line(rank: int, user_id: int, votes: int, net_seconds: int) -> Message:
-    sign = "+" if net_seconds > 0 else "-" if net_seconds < 0 else ""
+def top_voter_line(
+    rank: int, user_id: int, votes: int, net_seconds: int, *, hidden: bool = False
+) -> Message:
+    sign: Literal["", "+", "-"] = "+" if net_seconds > 0 else "-" if net_seconds < 0 else ""
     return msg_n(
         "{rank}. {member}: {count} vote, net {net}",
         "{rank}. {member}: {count} votes, net {net}",
         votes,
         rank=rank,
-        member=Member(user_id),
+        member=public_name(user_id, hidden),
         net=Duration(abs(net_seconds), sign),
     )
 
@@ -49,7 +53,15 @@ def stats_embed(report: StatsReport, render: Render) -> discord.Embed:
     voters = report.stats.top_voters
     top = (
         "\n".join(
-            render(top_voter_line(rank, voter.user_id, voter.votes, voter.net_seconds))
+            render(
+                top_voter_line(
+                    rank,
+                    voter.user_id,
+                    voter.votes,
+                    voter.net_seconds,
+                    hidden=voter.user_id in report.hidden_voters,
+                )
+            )
             for rank, voter in enumerate(voters, start=1)
         )
         if voters

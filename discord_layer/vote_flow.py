@@ -9,7 +9,7 @@ import discord
 
 from discord_layer.render import vote_message
 from discord_layer.replies import actor_from, private_text, publish
-from discord_layer.tree import acknowledge_privately, report_error
+from discord_layer.tree import MemberQuestion, acknowledge_privately
 from i18n.message import Channel, Member, Message, Name, msg
 from services.voting import LinkById, LinkRef, NeedsConfirmation, VotingService
 from storage.models import ChannelLink
@@ -97,7 +97,7 @@ class VoteFlow:
             )
 
 
-class OwnVoteConfirmation(discord.ui.View):
+class OwnVoteConfirmation(MemberQuestion):
     """Confirm or cancel a vote on one's own link; only the member who asked can answer.
 
     Its labels are in the member's language, like the question above them.
@@ -110,16 +110,12 @@ class OwnVoteConfirmation(discord.ui.View):
         user_id: int,
         render: Callable[[Message], str],
     ) -> None:
-        super().__init__(timeout=300)
+        super().__init__(user_id)
         self.flow = flow
         self.link_id = question.link.id
         self.vote_type = question.vote_type
-        self.user_id = user_id
         self.confirm.label = render(msg("Confirm: vote with the penalty"))[:80]
         self.cancel.label = render(msg("Cancel"))[:80]
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return interaction.user.id == self.user_id
 
     @discord.ui.button(style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
@@ -133,8 +129,3 @@ class OwnVoteConfirmation(discord.ui.View):
         self.stop()
         nothing = private_text(interaction, msg("Nothing was sent."))
         await interaction.response.edit_message(content=nothing, view=None)
-
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item
-    ) -> None:
-        await report_error(interaction, error)

@@ -13,10 +13,11 @@ from services.voting import CONNECT_HINT
 def limit_refusal(limit: NextVote) -> Message:
     """Why the vote is refused, one whole sentence per case, with when it reopens (if ever)."""
     name = Name(limit.link.name)
-    once = limit.at is None
+    # None when the link allows one vote: each `if when is None` below is the once-only case,
+    # and the type checker then knows the others have a moment to name.
     when = Moment(limit.at, "relative") if limit.at is not None else None
     if limit.anonymous and limit.uncertain:
-        if once:
+        if when is None:
             return msg(
                 "The tracker never confirmed the last shared vote on {link}, so it counts as "
                 "used, and this link takes one vote ever. {hint}",
@@ -31,7 +32,7 @@ def limit_refusal(limit: NextVote) -> Message:
             hint=CONNECT_HINT,
         )
     if limit.anonymous:
-        if once:
+        if when is None:
             return msg(
                 "Members without a connected account share one vote on {link}, and it has been "
                 "used. {hint}",
@@ -46,7 +47,7 @@ def limit_refusal(limit: NextVote) -> Message:
             hint=CONNECT_HINT,
         )
     if limit.uncertain:
-        if once:
+        if when is None:
             return msg(
                 "The tracker never confirmed your last vote on {link}, so it counts as your one "
                 "vote.",
@@ -58,7 +59,7 @@ def limit_refusal(limit: NextVote) -> Message:
             link=name,
             when=when,
         )
-    if once:
+    if when is None:
         return msg("You have already voted on {link}; it allows one vote per person.", link=name)
     return msg(
         "You have already voted on {link} in the last 24 hours. You can vote again {when}.",

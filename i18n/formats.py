@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from functools import cache, lru_cache
+from typing import Literal
 
 from babel import Locale
 from babel.numbers import format_decimal
@@ -16,10 +17,11 @@ UNITS = (
     (3_600, "duration-hour"),
     (60, "duration-minute"),
 )
+UnitLength = Literal["short", "long", "narrow"]
 # CLDR's narrow German units mix styles (`2 T 3h 15 Min.`); its short ones read evenly, except
 # its short day (`2 Tg.`), which readers stumble on: days are written out (`2 Tage`).
-UNIT_LENGTH = {"de": "short"}
-UNIT_LENGTH_OF = {("de", "duration-day"): "long"}
+UNIT_LENGTH: dict[str, UnitLength] = {"de": "short"}
+UNIT_LENGTH_OF: dict[tuple[str, str], UnitLength] = {("de", "duration-day"): "long"}
 
 
 @cache

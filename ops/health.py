@@ -93,7 +93,7 @@ class _GuardedServer(web.Server):
                 return
         self.awaiting_request(handler)
 
-    def connection_lost(self, handler: RequestHandler, exc: BaseException | None) -> None:
+    def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
         self.request_started(handler)
         super().connection_lost(handler, exc)
 

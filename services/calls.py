@@ -172,7 +172,7 @@ class GameCaller:
         call: NewCall,
         play: Callable[[], Awaitable[ResultT]],
         *,
-        busy: str,
+        busy: Message,
         limit_since: datetime | None = None,
     ) -> ResultT:
         """Record, send and settle one call; `busy` is the answer when the database already has
@@ -220,7 +220,7 @@ class GameCaller:
         self,
         call: NewCall,
         play: Callable[[], Awaitable[ResultT]],
-        busy: str,
+        busy: Message,
         limit_since: datetime | None,
     ) -> ResultT:
         try:

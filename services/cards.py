@@ -14,6 +14,7 @@ from storage.models import ChannelLink, LinkCard, LinkTally
 class CardSummary:
     link: ChannelLink
     tally: LinkTally
+    last_voter_named: bool = True  # False: forgotten, or asked not to be named in public
 
     @property
     def scheduled_end(self) -> datetime | None:
@@ -34,7 +35,10 @@ class CardService:
 
     async def summary_of(self, link: ChannelLink) -> CardSummary:
         day_start = self._clock().replace(hour=0, minute=0, second=0, microsecond=0)
-        return CardSummary(link=link, tally=await self._db.link_tally(link.id, day_start=day_start))
+        tally = await self._db.link_tally(link.id, day_start=day_start)
+        voter = tally.last_vote.user_id if tally.last_vote is not None else None
+        named = voter is not None and not await self._db.hidden_names([voter])
+        return CardSummary(link=link, tally=tally, last_voter_named=named)
 
     async def claim_refresh(self, link_id: int, window: timedelta) -> bool:
         """True for the one process that edits the link's cards in the coming window.

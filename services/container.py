@@ -14,6 +14,7 @@ from services.games import GamesService
 from services.history import HistoryService
 from services.links import LinkAdmin
 from services.locales import LocaleService
+from services.privacy import PrivacyService
 from services.proposals import ProposalService
 from services.reminders import ReminderService
 from services.voting import VotingService
@@ -33,6 +34,7 @@ class Services:
     calls: GameCaller
     error_digest: ErrorDigest
     history: HistoryService
+    privacy: PrivacyService
     proposals: ProposalService
     charts: ChartLimit
 
@@ -60,6 +62,7 @@ class Services:
             calls=caller,
             error_digest=ErrorDigest(clock),
             history=HistoryService(db, links, voting, clock),
+            privacy=PrivacyService(db, clock),
             proposals=ProposalService(db, links, clock),
             charts=ChartLimit(clock),
         )

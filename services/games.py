@@ -26,6 +26,7 @@ class GameOutcome:
     as_dom: bool
     session_id: int
     result: GameResult
+    name_hidden: bool = False  # the player asked that public results not name them
 
 
 class GamesService:
@@ -61,6 +62,8 @@ class GamesService:
         vote_type: VoteType | None,
         play: Callable[[], Awaitable[GameResult]],
     ) -> GameOutcome:
+        # Read before the call: once it is sent, nothing may delay announcing its result.
+        hidden = bool(await self._db.hidden_names([actor.user_id]))
         call = NewCall(
             user_id=actor.user_id,
             guild_id=actor.guild_id,
@@ -77,7 +80,7 @@ class GamesService:
         # around the guard (nor, across processes, around the database's unique pending game).
         with self._caller.exclusive(("game", actor.user_id), BUSY):
             result = await self._caller.call(call, play, busy=BUSY)
-        return GameOutcome(game=game, as_dom=as_dom, session_id=session_id, result=result)
+        return GameOutcome(game, as_dom, session_id, result, name_hidden=hidden)
 
     async def _account(self, actor: Actor) -> Account:
         account = await self._db.get_account(actor.user_id)

@@ -90,6 +90,7 @@ class StatsReport:
     since: datetime
     until: datetime
     stats: LinkStats
+    hidden_voters: frozenset[int] = frozenset()  # top voters who asked not to be named
 
     @property
     def identified(self) -> int:
@@ -131,7 +132,7 @@ def export_outcome(status: LedgerStatus) -> str:
 
 
 def export_row(entry: LedgerEntry) -> list[str]:
-    identified = not entry.anonymous
+    identified = not entry.anonymous and entry.user_id is not None  # not forgotten
     cells = (
         iso_utc(entry.created_at),
         str(entry.user_id) if identified else "",
@@ -254,4 +255,5 @@ class HistoryService:
             else link.added_at.replace(hour=0, minute=0, second=0, microsecond=0)
         )
         stats = await self._db.link_stats(link.id, since=since, until=now)
-        return StatsReport(link=link, period=period, since=since, until=now, stats=stats)
+        hidden = await self._db.hidden_names([voter.user_id for voter in stats.top_voters])
+        return StatsReport(link, period, since, now, stats, hidden_voters=frozenset(hidden))

@@ -205,7 +205,7 @@ class LinkAdmin:
                         channel=Channel(link.channel_id),
                     )
                 )
-            if (link.channel_id, link.name) == (channel_id, name):
+            if name is not None and (link.channel_id, link.name) == (channel_id, name):
                 raise BadInput(name_taken(name))
         return LinkDraft(
             guild_id=guild_id,
@@ -289,7 +289,7 @@ class LinkAdmin:
             raise BadInput(no_such_link(link.channel_id, link.name))
         return RemovedLink(link=removed, cards=cards)
 
-    async def list(self, actor: Actor, can_view: Callable[[int], bool]) -> VisibleLinks:
+    async def in_guild(self, actor: Actor, can_view: Callable[[int], bool]) -> VisibleLinks:
         """`can_view(channel_id)`: whether the moderator can view that channel, as for reading."""
         links = await self._db.links_in_guild(actor.require_manager())
         visible = [link for link in links if can_view(link.channel_id)]
@@ -392,9 +392,9 @@ def _posting_allowed(channel: ChannelChoice | None, needs: frozenset[BotPermissi
         )
     lacking = channel.bot_lacks & needs
     # Name only what is missing at the root: the rest follows once it is granted.
-    lacking = {each for each in lacking if not lacking & DEPENDS_ON.get(each, frozenset())}
-    if lacking:
-        names = tuple(PERMISSION_NAMES[each] for each in BotPermission if each in lacking)
+    roots = {each for each in lacking if not lacking & DEPENDS_ON.get(each, frozenset())}
+    if roots:
+        names = tuple(PERMISSION_NAMES[each] for each in BotPermission if each in roots)
         raise NotAllowed(
             msg_n(
                 "The bot lacks the {permissions} permission in {channel}. Grant it there (in the "

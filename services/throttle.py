@@ -41,7 +41,7 @@ MEMBER_WAITS = msg(
 
 
 def _doubled(first: timedelta, times: int, longest: timedelta) -> timedelta:
-    return min(first * 2 ** min(times, 16), longest)
+    return min(first * (1 << min(times, 16)), longest)
 
 
 @dataclass

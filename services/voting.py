@@ -69,6 +69,7 @@ class VoteOutcome:
     link: ChannelLink
     result: LinkResult
     anonymous: bool
+    name_hidden: bool = False  # the voter asked that public results not name them
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ class VotingService:
     ) -> VoteOutcome | NeedsConfirmation:
         link = await self.votable_link(actor, ref)
         account = await self._usable_account(actor, link)
+        # Read before the call: once it is sent, nothing may delay announcing its result.
+        hidden = bool(await self._db.hidden_names([actor.user_id]))
         anonymous = account is None
         bearer: SecretStr | None = None if account is None else account.api_token
         key = (link.id, None if anonymous else actor.user_id)
@@ -195,7 +198,7 @@ class VotingService:
                 await self._db.set_link_session(link.id, result.session)
             except StorageUnavailable as error:  # a detail; the vote itself is settled
                 log.warning("link %d: session id not recorded: %s", link.id, error)
-        return VoteOutcome(link=link, result=result, anonymous=anonymous)
+        return VoteOutcome(link=link, result=result, anonymous=anonymous, name_hidden=hidden)
 
     async def votable_link(self, actor: Actor, ref: LinkRef) -> ChannelLink:
         """The link the member means, if they may vote on it: in this server, with its role."""

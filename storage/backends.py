@@ -14,6 +14,10 @@ from storage.postgres.database import PostgresDatabase
 from storage.sqlite.database import Database
 from storage.token_cipher import legacy_key_file, load_token_key
 
+# The type checker holds each backend to the `Storage` Protocol here, every method's signature
+# included: a backend that drifts from the interface fails `./scripts/test`.
+SQLITE_BACKEND: type[Storage] = Database
+POSTGRES_BACKEND: type[Storage] = PostgresDatabase
 SHARED_KEY_NEEDED = (
     "TOKEN_KEY must be set when DATABASE_URL is: every process that shares the database must "
     "use the same key"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 # The start of every StorageUnavailable raised by a statement that failed (not by opening).
 DATABASE_UNAVAILABLE = "the database cannot be used"
+# Each database operation's deadline unless DATABASE_TIMEOUT_SECONDS says otherwise (both backends).
+DEFAULT_TIMEOUT_SECONDS = 5.0
 
 
 class StorageError(Exception):

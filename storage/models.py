@@ -114,7 +114,7 @@ class LedgerEntry:
     id: int
     created_at: datetime
     finished_at: datetime | None
-    user_id: int
+    user_id: int | None  # None: the voter was forgotten (on request, or by retention)
     guild_id: int | None
     channel_id: int | None
     link_id: int | None
@@ -213,6 +213,26 @@ class DueReminder:
     channel_id: int
     reopened_at: datetime
     locale: str | None = None  # the member's Discord locale as last seen
+
+
+@dataclass(frozen=True)
+class MemberCall:
+    """One ledger row of a member, with the name of its link while the link exists."""
+
+    entry: LedgerEntry
+    link_name: str | None
+
+
+@dataclass(frozen=True)
+class MemberRecord:
+    """Everything the bot keeps about one member, for `/account data`."""
+
+    user_id: int
+    account: Account | None
+    reminders_on: bool
+    locale: str | None  # the language kept for reminder DMs
+    name_hidden: bool
+    calls: list[MemberCall]
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,8 @@ TABLES = (
     "reminder_subscribers",
     "reminders_sent",
     "card_refresh_claims",
+    "member_privacy",
+    "guild_retention",
     "link_proposals",
 )
 IDENTITIES = ("channel_links", "ledger", "link_proposals")
@@ -134,13 +136,12 @@ async def _copy(conn: asyncpg.Connection, table: str, rows: list[sqlite3.Row]) -
     if not rows:
         return
     columns = list(rows[0].keys())
-    types = dict(
-        await conn.fetch(
-            "SELECT column_name, data_type FROM information_schema.columns"
-            " WHERE table_schema = current_schema() AND table_name = $1",
-            table,
-        )
+    found = await conn.fetch(
+        "SELECT column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name = $1",
+        table,
     )
+    types: dict[str, str] = {row["column_name"]: row["data_type"] for row in found}
     convert = [bool if types[column] == "boolean" else None for column in columns]
     records = [
         tuple(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from storage.models import (
     Account,
@@ -19,13 +19,25 @@ from storage.models import (
     LinkProposal,
     LinkStats,
     LinkTally,
+    MemberCall,
+    MemberRecord,
     VoteInterval,
     VoterActivity,
 )
 from storage.timestamps import day_of_number, from_db, from_db_or_none
 from storage.token_cipher import TokenCipher
 
-Row = Mapping[str, Any]
+
+class Row(Protocol):
+    """A row read by column name, as sqlite3.Row and asyncpg.Record are (neither is a Mapping)."""
+
+    def __getitem__(self, column: str, /) -> Any: ...
+
+
+# The user_id of ledger rows whose voter was forgotten: no Discord user has it (migration 0011).
+FORMER_MEMBER = 0
+# The meta key holding when retention was last applied, by whichever process claimed the run.
+RETENTION_RUN_META = "retention_applied_at"
 # Every column that holds ciphertext: (table, its key column, the column).
 SECRET_COLUMNS = (
     ("accounts", "user_id", "api_token"),
@@ -39,7 +51,7 @@ def entry_from_row(row: Row) -> LedgerEntry:
         id=row["id"],
         created_at=from_db(row["created_at"]),
         finished_at=from_db_or_none(row["finished_at"]),
-        user_id=row["user_id"],
+        user_id=None if row["user_id"] == FORMER_MEMBER else row["user_id"],
         guild_id=row["guild_id"],
         channel_id=row["channel_id"],
         link_id=row["link_id"],
@@ -57,6 +69,26 @@ def entry_from_row(row: Row) -> LedgerEntry:
         reason=row["reason"],
         message=row["message"],
         voter_name=row["voter_name"],
+    )
+
+
+def record_from_rows(
+    user_id: int,
+    account: Row | None,
+    reminders: Row | None,
+    name_hidden: bool,
+    calls: Sequence[Row],
+    cipher: TokenCipher,
+) -> MemberRecord:
+    """What `/account data` gives a member, from the rows of each backend's privacy module;
+    each call row is a ledger row with its link's name (NULL once the link was removed)."""
+    return MemberRecord(
+        user_id=user_id,
+        account=None if account is None else account_from_row(account, cipher),
+        reminders_on=reminders is not None,
+        locale=None if reminders is None else reminders["locale"],
+        name_hidden=name_hidden,
+        calls=[MemberCall(entry=entry_from_row(row), link_name=row["link_name"]) for row in calls],
     )
 
 

@@ -35,7 +35,15 @@ COMMAND_TREE: JSON = {
     "dice": ["session"],
     "luck": ["session"],
     "dom": {"dice": ["session"], "luck": ["session"], "link": ["session", "type"]},
-    "account": {"connect": [], "disconnect": [], "status": [], "history": []},
+    "account": {
+        "connect": [],
+        "disconnect": [],
+        "status": [],
+        "history": [],
+        "forget": [],
+        "data": [],
+        "privacy": ["announce"],
+    },
     "links": {
         "add": ["token", "name", "channel", "interval", "anonymous"],
         "card": ["name", "channel"],
@@ -46,7 +54,12 @@ COMMAND_TREE: JSON = {
     },
     "stats": ["link", "period"],
     "propose": ["token", "name", "interval", "anonymous"],
-    "config": {"language": ["language"], "voter-role": ["role"], "log-channel": ["channel"]},
+    "config": {
+        "language": ["language"],
+        "voter-role": ["role"],
+        "log-channel": ["channel"],
+        "retention": ["days"],
+    },
     "remind": {"on": [], "off": []},
     "help": ["topic"],
 }

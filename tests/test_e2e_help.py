@@ -27,7 +27,7 @@ from tests.bot_world import (
 from tests.fake_discord import Channel, Member, SentMessage, slash
 
 LANGUAGES = ("en-US", "de", "fr")
-TOPICS = ("voting", "account", "moderators", "games")
+TOPICS = ("voting", "account", "moderators", "games", "privacy")
 # A command mention, and the value to type after it when the text names one (`/help account`).
 MENTION = re.compile(r"</([-_a-z]+(?: [-_a-z]+){0,2}):(\d+)>(?: `([-_a-z]+)`)?")
 # One short screen: what a member reads (a mention shows as `/name`), title and footer included.
@@ -38,18 +38,21 @@ TITLES = {
         "account": "Your tracker account",
         "moderators": "For moderators",
         "games": "Games",
+        "privacy": "Your data",
     },
     "de": {
         "voting": "So funktioniert das Abstimmen",
         "account": "Dein Tracker-Konto",
         "moderators": "Für die Moderation",
         "games": "Spiele",
+        "privacy": "Deine Daten",
     },
     "fr": {
         "voting": "Comment fonctionne le vote",
         "account": "Votre compte tracker",
         "moderators": "Pour la modération",
         "games": "Parties",
+        "privacy": "Vos données",
     },
 }
 # What each language calls a permission the bot lacks, as Discord's settings name it.
@@ -123,6 +126,7 @@ async def test_topics_mention_the_commands_they_explain(world: BotWorld) -> None
         "account": {"account connect", "account disconnect", "account status"},
         "moderators": {"links add", "links card", "links list", "config voter-role"},
         "games": {"dice", "luck", "dom dice", "dom luck", "dom link"},
+        "privacy": {"account forget", "account data", "account privacy", "config retention"},
     }
     for topic, names in explained.items():
         (embed,) = (await ask_help(world, ALICE, topic)).embeds

@@ -231,8 +231,9 @@ async def test_links_list_shows_every_link_with_settings_and_masked_tokens(
     answer = await world.answer("links", "list", member=MODERATOR)
 
     assert answer.ephemeral
-    alpha, beta, language = answer.content.splitlines()
+    alpha, beta, language, retention = answer.content.splitlines()
     assert language.startswith("Public messages follow Discord's server language (English)")
+    assert retention.startswith("Votes keep their voter's id and name")
     assert alpha.startswith(f"`alpha` in <#{GENERAL.id}>")
     assert "daily, shared vote allowed" in alpha
     assert f"…{first[-4:]}" in alpha
@@ -468,10 +469,10 @@ async def test_links_list_leaves_out_links_in_channels_the_moderator_cannot_view
     answer = await world.answer("links", "list", member=MODERATOR)
 
     assert answer.ephemeral
-    shown, note, _language = answer.content.splitlines()
+    shown, note, _language, _retention = answer.content.splitlines()
     assert shown.startswith(f"`open` in <#{GENERAL.id}>")
     assert note == "1 link in a channel you cannot view is not shown."
     assert str(HIDDEN.id) not in answer.content
     everything = await world.answer("links", "list", member=ADMIN)
-    assert len(everything.content.splitlines()) == 3
+    assert len(everything.content.splitlines()) == 4
     assert f"`staff` in <#{HIDDEN.id}>" in everything.content

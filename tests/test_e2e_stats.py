@@ -237,21 +237,19 @@ async def test_a_hung_chart_is_given_up_and_the_next_one_is_drawn(world: BotWorl
     started = time.monotonic()
 
     exchanges = [await world.command("stats", member=member) for member in members]
-    busy = await exchanges[-1].final()
-    assert busy.content == (
-        "The bot is busy drawing other charts, so nothing was drawn. Try again shortly."
-    )
-    assert busy.files == ()
-    answers = await asyncio.gather(*(exchange.final(within=60) for exchange in exchanges[:4]))
+    # Which of the five finds four ahead of it depends on how fast each reads its figures.
+    answers = await asyncio.gather(*(exchange.final(within=60) for exchange in exchanges))
 
-    [given_up] = [answer for answer in answers if not answer.files]
-    assert given_up.content == (
-        "Drawing the chart took too long, so the bot gave it up. Try again in a moment."
-    )
+    drawn = [answer for answer in answers if answer.files]
+    refused = sorted(answer.content for answer in answers if not answer.files)
+    assert refused == [
+        "Drawing the chart took too long, so the bot gave it up. Try again in a moment.",
+        "The bot is busy drawing other charts, so nothing was drawn. Try again shortly.",
+    ]
+    assert len(drawn) == 3
     assert time.monotonic() - started < CHART_DEADLINE + 5
-    for answer in answers:
-        if answer.files:
-            assert_shows_the_chart(answer)
+    for answer in drawn:
+        assert_shows_the_chart(answer)
     world.sandbox.advance(timedelta(seconds=10))
     assert_shows_the_chart(await world.answer("stats", member=ALICE))
     assert all(not worker.is_alive() for worker in workers)

@@ -90,3 +90,14 @@ def test_the_check_sees_imports_a_type_checker_alone_follows(tmp_path: Path) -> 
         "def later():\n    import discord.ui\n"
     )
     assert {"bot", "bot.CtVoteBot", "discord.ui"} <= modules_imported_by(source)
+
+
+def test_the_postgresql_backend_never_imports_the_sqlite_one() -> None:
+    """What both backends read lives in `storage/`; a twin never leans on the other twin."""
+    offending = {
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in sources("storage/postgres")
+        for module in modules_imported_by(path)
+        if in_package(module, "storage.sqlite")
+    }
+    assert offending == set()

@@ -67,6 +67,8 @@ async def fill(path: Path, key: bytes) -> dict[str, object]:
         await db.subscribe_reminders(USER, now=NOW)
         await db.mark_reminded(played, delivered=True, now=NOW)
         await db.set_meta("synced_commands:1:global", "abc")
+        await db.set_name_hidden(USER + 1, True)
+        await db.set_retention(GUILD, 90)
         proposal = await db.add_proposal(
             NewProposal(
                 guild_id=GUILD,
@@ -109,6 +111,8 @@ async def test_everything_moves_and_still_works(tmp_path: Path, postgres: Postgr
         "reminders_sent": 1,
         "card_refresh_claims": 0,
         "link_proposals": 1,
+        "member_privacy": 1,
+        "guild_retention": 1,
     }
     assert set(report.rows) == set(TABLES)
     assert report.tokens_checked == 5
@@ -131,6 +135,8 @@ async def test_everything_moves_and_still_works(tmp_path: Path, postgres: Postgr
         assert await db.is_subscribed(USER)
         assert await db.get_proposal(before["proposal"].id) == before["proposal"]
         assert not await db.claim_reminder(before["ledger"][-1].id, now=NOW)  # already sent
+        assert await db.hidden_names([USER, USER + 1]) == {USER + 1}
+        assert await db.retention_days(GUILD) == 90
 
         # The member's vote still limits them; a new link never takes a removed link's id.
         with pytest.raises(VoteAlreadyCounted):

@@ -29,8 +29,9 @@ TABLES = {
 # 0001 tables, 0002 ledger indexes, 0003 cards and reminders, 0004 account use trigger,
 # 0005 drops the ledger indexes only test queries used, 0006 locales, 0007 history and tallies,
 # 0008 the guarantees several processes rely on
-# 0009 the language a server chose for its public messages, 0010 link proposals
-LATEST = 10
+# 0009 the language a server chose for its public messages, 0010 link proposals,
+# 0011 privacy (forgetting, names, retention)
+LATEST = 11
 
 
 def schema(path: Path) -> list[tuple[str, str]]:

@@ -81,6 +81,7 @@ CONCERNS = (
     "ledger",
     "links",
     "outcomes",
+    "privacy",
     "proposals",
     "reminders",
 )

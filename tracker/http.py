@@ -29,7 +29,7 @@ class TrackerHttpClient(httpx.AsyncClient):
 
     _no_cookies = _NoCookies()
 
-    @property  # type: ignore[override]
+    @property
     def cookies(self) -> httpx.Cookies:
         return self._no_cookies
 

@@ -14,21 +14,26 @@ from typing import Self
 
 import asyncpg
 
-from storage.errors import StorageError
+from storage.errors import DEFAULT_TIMEOUT_SECONDS, StorageError
 from storage.migrate import Migration, check_not_newer, load_migrations
 from storage.postgres.accounts import AccountStore
 from storage.postgres.cards import CardStore
-from storage.postgres.deadlines import close_connection, close_pool, connection_options
+from storage.postgres.deadlines import (
+    AnyConnection,
+    close_connection,
+    close_pool,
+    connection_options,
+)
 from storage.postgres.guilds import GuildStore
 from storage.postgres.history import HistoryStore
 from storage.postgres.ledger import LedgerStore
 from storage.postgres.links import LinkStore
 from storage.postgres.outcomes import OutcomeStore
+from storage.postgres.privacy import PrivacyStore
 from storage.postgres.proposals import ProposalStore
 from storage.postgres.reminders import ReminderStore
 from storage.postgres.sql import BOOT_LOCKS, UNAVAILABLE, unavailable_as_storage_error
 from storage.rows import SECRET_COLUMNS
-from storage.sqlite.sql import DEFAULT_TIMEOUT_SECONDS
 from storage.timestamps import to_db
 from storage.token_cipher import KEY_CANARY_META, TokenCipher, check_key
 
@@ -51,6 +56,7 @@ class PostgresDatabase(
     HistoryStore,
     CardStore,
     ReminderStore,
+    PrivacyStore,
     ProposalStore,
 ):
     """A pool of connections, and one more that holds this process life's lock until it ends.
@@ -143,7 +149,7 @@ class PostgresDatabase(
         await close_pool(self._pool, self._deadline)
         await close_connection(self._life, self._deadline)
 
-    def _life_lost(self, conn: asyncpg.Connection) -> None:
+    def _life_lost(self, conn: AnyConnection) -> None:
         """The connection holding this life's lock broke (a restart of the server, the network):
         until the lock is taken again, a process starting now would settle this one's calls."""
         if self._closing or conn is not self._life:
@@ -188,7 +194,8 @@ class PostgresDatabase(
     # Meta.
 
     async def get_meta(self, key: str) -> str | None:
-        return await self._fetchval("SELECT value FROM meta WHERE key = $1", key)
+        value: str | None = await self._fetchval("SELECT value FROM meta WHERE key = $1", key)
+        return value
 
     async def set_meta(self, key: str, value: str) -> None:
         await self._execute(
@@ -225,7 +232,7 @@ class PostgresDatabase(
         return count
 
 
-async def apply_migrations(conn: asyncpg.Connection, migrations: list[Migration]) -> int:
+async def apply_migrations(conn: AnyConnection, migrations: list[Migration]) -> int:
     """Apply what is missing, each file in one transaction; concurrent starts take turns.
 
     A migration may take long on a big ledger: it is not held to the bot's statement deadline.

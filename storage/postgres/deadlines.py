@@ -8,9 +8,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+# A connection of its own or one lent by the pool (asyncpg's proxy is no Connection subclass).
+AnyConnection: TypeAlias = "asyncpg.Connection | PoolConnectionProxy"
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ def connection_options(seconds: float) -> dict[str, Any]:
     }
 
 
-async def take_voter_lock(conn: asyncpg.Connection, lock: int) -> bool:
+async def take_voter_lock(conn: AnyConnection, lock: int) -> bool:
     """Open a transaction holding `lock` (an int, nothing from outside), or roll it back and
     return False when another session holds it. One round trip either way."""
     try:

@@ -41,7 +41,8 @@ TOP_VOTERS_SQL = f"""
             sum(CASE operation WHEN 'ADD' THEN seconds WHEN 'SUB' THEN -seconds END), 0
         )::bigint AS net_seconds
     FROM ledger
-    WHERE link_id = $1 AND created_at >= $2 AND NOT anonymous AND {PLAYED_VOTE}
+    WHERE link_id = $1 AND created_at >= $2 AND NOT anonymous AND user_id <> 0
+        AND {PLAYED_VOTE}
     GROUP BY user_id
     ORDER BY votes DESC, net_seconds DESC, user_id
     LIMIT $3

@@ -169,7 +169,7 @@ class LedgerStore(SqlStore):
             async with self._connection() as conn:
                 if await take_voter_lock(conn, lock):
                     try:
-                        entry_id = await conn.fetchval(BEGIN_CALL_SQL[call.anonymous], *args)
+                        entry_id: int = await conn.fetchval(BEGIN_CALL_SQL[call.anonymous], *args)
                     except BaseException:
                         with contextlib.suppress(*UNAVAILABLE, asyncpg.PostgresError):
                             await conn.execute("ROLLBACK")  # else the pool's reset does

@@ -10,8 +10,13 @@ from typing import Any
 
 import asyncpg
 
-from storage.errors import DATABASE_UNAVAILABLE, StorageError, StorageUnavailable
-from storage.sqlite.sql import DEFAULT_TIMEOUT_SECONDS
+from storage.errors import (
+    DATABASE_UNAVAILABLE,
+    DEFAULT_TIMEOUT_SECONDS,
+    StorageError,
+    StorageUnavailable,
+)
+from storage.postgres.deadlines import AnyConnection
 from storage.token_cipher import TokenCipher
 
 log = logging.getLogger(__name__)
@@ -53,7 +58,7 @@ class SqlStore:
         self._releasing: set[asyncio.Future[None]] = set()
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+    async def _connection(self) -> AsyncIterator[AnyConnection]:
         """A pool connection for one operation: waiting for it, the statements and handing it
         back all within the deadline. After a query timed out, asyncpg hands the connection back
         only once the server confirmed the cancellation: that goes on in the background."""

@@ -13,7 +13,7 @@ from typing import Self
 
 import aiosqlite
 
-from storage.errors import DATABASE_UNAVAILABLE, StorageError
+from storage.errors import DATABASE_UNAVAILABLE, DEFAULT_TIMEOUT_SECONDS, StorageError
 from storage.migrate import Migration, check_not_newer, load_migrations
 from storage.private_files import create_private_file, refuse_if_open_to_others
 from storage.sqlite.accounts import AccountStore
@@ -25,9 +25,10 @@ from storage.sqlite.ledger import LedgerStore
 from storage.sqlite.life_lock import LifeLock
 from storage.sqlite.links import LinkStore
 from storage.sqlite.outcomes import OutcomeStore
+from storage.sqlite.privacy import PrivacyStore
 from storage.sqlite.proposals import ProposalStore
 from storage.sqlite.reminders import ReminderStore
-from storage.sqlite.sql import DEFAULT_TIMEOUT_SECONDS, unavailable_as_storage_error
+from storage.sqlite.sql import unavailable_as_storage_error
 from storage.token_cipher import TokenCipher, check_key
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Database(
     HistoryStore,
     CardStore,
     ReminderStore,
+    PrivacyStore,
     ProposalStore,
 ):
     """Owns the single aiosqlite connection; every query the bot makes is a method here."""

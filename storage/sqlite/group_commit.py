@@ -29,5 +29,5 @@ class GroupCommit:
     async def _send_after(self, previous: asyncio.Task[None] | None) -> None:
         if previous is not None:
             await asyncio.wait({previous})
-        self._waiting, self._sent = None, asyncio.current_task()  # type: ignore[assignment]
+        self._waiting, self._sent = None, asyncio.current_task()
         await self._sync()

@@ -40,7 +40,7 @@ TOP_VOTERS_SQL = f"""
         coalesce(sum(CASE operation WHEN 'ADD' THEN seconds WHEN 'SUB' THEN -seconds END), 0)
             AS net_seconds
     FROM ledger
-    WHERE link_id = ? AND created_at >= ? AND anonymous = 0 AND {PLAYED_VOTE}
+    WHERE link_id = ? AND created_at >= ? AND anonymous = 0 AND user_id <> 0 AND {PLAYED_VOTE}
     GROUP BY user_id
     ORDER BY votes DESC, net_seconds DESC, user_id
     LIMIT ?

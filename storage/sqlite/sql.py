@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from storage.deadlines import statement_seconds
-from storage.errors import DATABASE_UNAVAILABLE, StorageUnavailable
+from storage.errors import DATABASE_UNAVAILABLE, DEFAULT_TIMEOUT_SECONDS, StorageUnavailable
 from storage.token_cipher import TokenCipher
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,6 @@ _UNAVAILABLE = (
     "SQLITE_NOTADB",
 )
 
-DEFAULT_TIMEOUT_SECONDS = 5.0
 # How much longer than its deadline a statement's caller waits before it stops waiting: the
 # statement itself gives up at the deadline (its busy timeout), this covers a disk that hangs.
 _LATE_ANSWER_SECONDS = 1.0
@@ -98,7 +97,9 @@ class SqlStore:
 
         try:
             async with asyncio.timeout(timeout + _LATE_ANSWER_SECONDS):
-                return await self._conn._execute(bounded)  # queued like aiosqlite's own calls
+                # Queued like aiosqlite's own calls; its private _execute is unannotated.
+                result: ResultT = await self._conn._execute(bounded)  # type: ignore[no-untyped-call]
+                return result
         except (_DeadlinePassed, TimeoutError):
             raise StorageUnavailable(
                 f"{DATABASE_UNAVAILABLE}: no answer within {max(timeout, 0):.3g} s"
