@@ -22,6 +22,7 @@ from discord.ext import commands
 from discord_layer.cards import CardBoard, CardStatsButton, CardVoteButton
 from discord_layer.charts import ChartRenderer
 from discord_layer.command_sync import sync_commands
+from discord_layer.handlers import handlers_finished
 from discord_layer.identify import IdentifyTurns
 from discord_layer.modlog import ModLog
 from discord_layer.replies import actor_from
@@ -49,6 +50,9 @@ log = logging.getLogger("ctvote")
 # After the grace, members of calls still under way are told "may or may not have counted";
 # delivering that may take this long before the bot closes.
 GIVE_UP_REPLY_SECONDS = 3.0
+# At a stop, interactions still being handled after the grace (answers "restarting" to those
+# that arrived during it, a give-up reply) get at least this long before the session closes.
+LAST_ANSWERS_SECONDS = 1.0
 # At a stop, outcomes the database has not taken yet get this long before it closes.
 LAST_OUTCOMES_SECONDS = 1.0
 # A pending row older than the longest tracker call plus this, with no outcome on its way,
@@ -150,16 +154,22 @@ class CtVoteBot(commands.Bot):
 
     async def stop_gracefully(self, grace: float) -> None:
         """Refuse new interactions, let game calls already sent settle for up to `grace` seconds
-        (their members get their answers), then close. What is left becomes unknown."""
+        and every interaction already received be answered, then close. What is left of the
+        game calls becomes unknown."""
         if self.stopping:
             return
         self.stopping = True
+        loop = asyncio.get_running_loop()
+        until = loop.time() + grace
         left = await self.services.calls.drain(grace)
         if left:
             log.warning(
                 "%d game calls did not settle within %g s; they become unknown", left, grace
             )
             await self.services.calls.give_up(GIVE_UP_REPLY_SECONDS)
+        unanswered = await handlers_finished(max(until - loop.time(), LAST_ANSWERS_SECONDS))
+        if unanswered:
+            log.warning("%d interactions were still being handled at the stop", unanswered)
         await self.close()
 
     async def sync_commands_if_changed(self) -> bool:

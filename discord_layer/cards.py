@@ -18,7 +18,7 @@ import discord
 from discord_layer.host import host_of
 from discord_layer.render import A_MEMBER_WITHIN, SHARED_VOTE, amount
 from discord_layer.texts import Texts
-from discord_layer.tree import report_error
+from discord_layer.tree import refused_while_stopping, report_error
 from i18n.message import Duration, Member, Message, Moment, Number, Term, msg, msg_n
 from services.cards import CardService, CardSummary
 from services.commands import HELP_VOTING
@@ -70,6 +70,8 @@ class CardVoteButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """The same vote as `/vote`'s, through the one vote flow."""
+        if await refused_while_stopping(interaction):
+            return
         try:
             await host_of(interaction).votes.cast(
                 interaction, LinkById(self.link_id), self.vote_type
@@ -103,6 +105,8 @@ class CardStatsButton(
         return cls(int(match["link_id"]), item.label or "")
 
     async def callback(self, interaction: discord.Interaction) -> None:
+        if await refused_while_stopping(interaction):
+            return
         try:
             await host_of(interaction).stats.card_pressed(interaction, self.link_id)
         except Exception as error:  # a button's errors bypass the command tree's handler

@@ -246,14 +246,22 @@ async def acknowledge_privately(interaction: discord.Interaction) -> None:
             metrics.ack_seconds.observe(max(waited.total_seconds(), 0.0))
 
 
+async def refused_while_stopping(interaction: discord.Interaction) -> bool:
+    """A stopping bot answers what arrives "restarting" rather than begin work the stop could
+    cut off before it answers; True when it did."""
+    if not getattr(interaction.client, "stopping", False):
+        return False
+    await reply_privately(interaction, RESTARTING)
+    return True
+
+
 class BotTree(app_commands.CommandTree):
     """Acknowledges every command before it runs, and ends every failure in one handler."""
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         command = interaction.command
         is_command = interaction.type is discord.InteractionType.application_command
-        if is_command and getattr(interaction.client, "stopping", False):
-            await reply_privately(interaction, RESTARTING)
+        if is_command and await refused_while_stopping(interaction):
             return False
         if is_command and not (command is not None and command.extras.get(OPENS_MODAL)):
             try:

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Protocol, TypeVar
@@ -17,6 +17,7 @@ from services.clock import Clock
 from services.errors import AlreadyInProgress, BotBusy, Restarting
 from services.outcomes import OutcomeWriter
 from services.throttle import CallThrottle
+from storage.deadlines import lift_deadline, statements_within
 from storage.errors import CallUnderWay, StorageUnavailable
 from storage.interface import Storage
 from storage.models import NewCall, PlayedResult
@@ -33,6 +34,16 @@ SLOTS_BUSY = msg(
     "The bot is busy with many games right now, so yours was not sent. Try again in a moment."
 )
 RESTARTING = msg("The bot is restarting; try again in a minute.")
+# Everything read and written before a game call is sent gets this long, all of it together:
+# the call itself may then take the tracker's whole read timeout (10 s by default), and the
+# member must have an answer within 15 s. (A database slower than this: "try again later".)
+BEFORE_SENDING_SECONDS = 2.5
+
+
+def preparing_a_call() -> AbstractContextManager[None]:
+    """The block that checks and records a game call before it is sent; `CallService.call`
+    lifts the limit once its row is written."""
+    return statements_within(BEFORE_SENDING_SECONDS)
 
 
 class CallObserver(Protocol):
@@ -217,6 +228,7 @@ class GameCaller:
         except CallUnderWay:
             raise AlreadyInProgress(busy) from None
         self._open_entries.add(entry_id)
+        lift_deadline()  # the call is on its way: what it needs written waits the full deadline
         try:
             return await self._play_and_record(entry_id, call, play)
         finally:

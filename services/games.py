@@ -8,7 +8,7 @@ from functools import partial
 
 from i18n.message import msg
 from services.actor import Actor
-from services.calls import GameCaller
+from services.calls import GameCaller, preparing_a_call
 from services.commands import ACCOUNT_CONNECT, HELP_ACCOUNT
 from services.errors import BadInput, NotConnected, invalid_session
 from storage.interface import Storage
@@ -39,17 +39,19 @@ class GamesService:
         self, actor: Actor, game: Game, session_id: int | None, *, as_dom: bool
     ) -> GameOutcome:
         """DICE or LUCK; `session_id` None means the caller's saved default session."""
-        account = await self._account(actor)
-        session = self._session(account, session_id)
-        method = self._tracker.dice if game is Game.DICE else self._tracker.luck
-        play = partial(method, account.api_token, session, as_dom=as_dom)
-        return await self._run(actor, game, session, as_dom, None, play)
+        with preparing_a_call():
+            account = await self._account(actor)
+            session = self._session(account, session_id)
+            method = self._tracker.dice if game is Game.DICE else self._tracker.luck
+            play = partial(method, account.api_token, session, as_dom=as_dom)
+            return await self._run(actor, game, session, as_dom, None, play)
 
     async def dom_link(self, actor: Actor, session_id: int, vote_type: VoteType) -> GameOutcome:
-        account = await self._account(actor)
-        session = self._session(account, session_id)
-        play = partial(self._tracker.link_as_dom, account.api_token, session, vote_type)
-        return await self._run(actor, Game.LINK, session, True, vote_type, play)
+        with preparing_a_call():
+            account = await self._account(actor)
+            session = self._session(account, session_id)
+            play = partial(self._tracker.link_as_dom, account.api_token, session, vote_type)
+            return await self._run(actor, Game.LINK, session, True, vote_type, play)
 
     async def _run(
         self,

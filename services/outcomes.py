@@ -7,12 +7,18 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from storage.deadlines import statements_within
 from storage.errors import EntryNotPending, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
 FIRST_PAUSE_SECONDS = 0.5
 LONGEST_PAUSE_SECONDS = 5.0
+# The member's answer waits this long at most for the outcome's first write.
+ANSWER_WAITS_SECONDS = 1.0
+# Each try waits this long at most for the database: it is tried again anyway, and on SQLite a
+# write waiting for a lock holds up every statement behind it.
+TRY_SECONDS = 0.5
 
 Write = Callable[[], Awaitable[None]]
 
@@ -40,13 +46,23 @@ class OutcomeWriter:
         """Ledger ids whose outcome is still to be written: no one else may settle them."""
         return frozenset(self._retrying)
 
-    async def write(self, entry_id: int, write: Write) -> None:
-        """Try `write` once now; if the database cannot take it, again later until it does.
+    async def write(
+        self, entry_id: int, write: Write, *, wait: float = ANSWER_WAITS_SECONDS
+    ) -> None:
+        """Try `write` now, waiting for it at most `wait` seconds; if the database cannot take
+        it, it is tried again later until it does, in the background.
 
+        A tracker call that took its whole read timeout leaves the member's answer little time:
+        a database that holds the first try for its full deadline must not take that too.
         `write` is called once per try, so it must be a fresh statement each time.
         """
+        first_try = self._start(entry_id, self._first_try(entry_id, write))
+        await asyncio.wait({first_try}, timeout=wait)
+
+    async def _first_try(self, entry_id: int, write: Write) -> None:
         try:
-            await write()
+            with statements_within(TRY_SECONDS):
+                await write()
         except StorageUnavailable as error:
             log.error(
                 "ledger %d: outcome not recorded yet, trying again until it is: %s",
@@ -54,15 +70,17 @@ class OutcomeWriter:
                 error,
             )
             self._retry_later(entry_id, write)
+        except EntryNotPending:  # settled meanwhile: by a stale check or a second outcome
+            log.info("ledger %d: outcome found recorded already", entry_id)
 
     def write_soon(self, entry_id: int, write: Write) -> None:
         """`write`, tried in the background from the start (for a call being cut off)."""
-        self._start(entry_id, self.write(entry_id, write))
+        self._start(entry_id, self._first_try(entry_id, write))
 
     def _retry_later(self, entry_id: int, write: Write) -> None:
         self._start(entry_id, self._retry(entry_id, write))
 
-    def _start(self, entry_id: int, writing: Coroutine[Any, Any, None]) -> None:
+    def _start(self, entry_id: int, writing: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         earlier = self._retrying.get(entry_id)
         # A second outcome for one row says more; a first try that failed hands over to retries.
         if earlier is not None and earlier is not asyncio.current_task():
@@ -70,6 +88,7 @@ class OutcomeWriter:
         task = asyncio.create_task(writing, name=f"ledger {entry_id}")
         self._retrying[entry_id] = task
         task.add_done_callback(lambda done: self._forget(entry_id, done))
+        return task
 
     def _forget(self, entry_id: int, task: asyncio.Task[None]) -> None:
         if self._retrying.get(entry_id) is task:
@@ -81,7 +100,8 @@ class OutcomeWriter:
             await asyncio.sleep(pause)
             tries += 1
             try:
-                await write()
+                with statements_within(TRY_SECONDS):
+                    await write()
             except StorageUnavailable:
                 pause = min(pause * 2, self._longest_pause)
                 continue

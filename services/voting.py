@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from i18n.message import Channel, Name, Names, Outside, msg
 from services.actor import Actor
-from services.calls import GameCaller
+from services.calls import GameCaller, preparing_a_call
 from services.clock import Clock
 from services.commands import (
     ACCOUNT_CONNECT,
@@ -127,6 +127,12 @@ class VotingService:
         self, actor: Actor, ref: LinkRef, vote_type: VoteType, *, confirmed: bool = False
     ) -> VoteOutcome | NeedsConfirmation:
         """Every vote, from a command, a card or a confirmation: the same checks, one call."""
+        with preparing_a_call():
+            return await self._vote(actor, ref, vote_type, confirmed=confirmed)
+
+    async def _vote(
+        self, actor: Actor, ref: LinkRef, vote_type: VoteType, *, confirmed: bool
+    ) -> VoteOutcome | NeedsConfirmation:
         link = await self.votable_link(actor, ref)
         voter = await self._db.voter_on_link(actor.user_id, link.id)  # one trip, not three
         account = self._usable_account(voter.account, link)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from urllib.parse import urlsplit
 
@@ -14,10 +15,20 @@ import asyncpg
 import pytest
 
 from ops.health import DATABASE_FAILING, DATABASE_SILENT, MAX_CONNECTIONS
+from services.calls import BEFORE_SENDING_SECONDS
 from storage.models import NewCall
 from storage.postgres.ledger import _voter_lock
-from tests.bot_world import ALICE, GENERAL, GUILD_ID, MODERATOR, VOTING, BotWorld, public_result
-from tests.helpers_faults import connected_member, private_answer
+from tests.bot_world import (
+    ALICE,
+    GENERAL,
+    GUILD_ID,
+    MODERATOR,
+    OWNER,
+    VOTING,
+    BotWorld,
+    public_result,
+)
+from tests.helpers_faults import connected_member, new_member, private_answer
 from tests.postgres_server import PostgresServer
 from tests.test_e2e_faults import STORAGE_TEXT
 
@@ -174,3 +185,32 @@ async def test_slow_clients_cannot_keep_healthz_from_answering(
     finally:
         for _, writer in slow:
             writer.close()
+
+
+@pytest.mark.sqlite_only
+async def test_a_game_waits_for_a_locked_database_once_not_once_per_statement(
+    world: BotWorld,
+) -> None:
+    """Another program holds the write lock and other commands' writes wait in the one queue:
+    the /dice's statements share one short deadline, so it is refused in time for a call that
+    would take the tracker's whole read timeout to still be answered within 15 s."""
+    await world.connect(OWNER, world.demo.owner_token, str(world.demo.session_id))
+    members = [new_member(f"writer{i}") for i in range(4)]
+    loop = asyncio.get_running_loop()
+    other = sqlite3.connect(world.settings.database_path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        for member in members:
+            await world.command("remind", "on", member=member)
+        sent = loop.time()
+        dice = await world.command("dice", member=OWNER)
+        answer = await dice.final(within=30)
+        answered_after = loop.time() - sent
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+    assert STORAGE_TEXT in answer.content
+    # each statement may overrun its deadline by a second while the database thread is held
+    assert answered_after < BEFORE_SENDING_SECONDS + 1.5, answered_after
+    assert world.sandbox.requests == []

@@ -84,3 +84,35 @@ async def test_outcomes_a_locked_database_refused_are_written_once_it_answers_ag
     statuses = sorted((e.game, e.status.value) for e in await world.ledger())
     assert statuses == [("dice", "played"), ("dice", "played"), ("link", "played")]
     assert len(world.sandbox.requests) == 3  # the two first calls and the second /dice
+
+
+@pytest.mark.sqlite_only
+async def test_the_answer_does_not_wait_for_a_locked_database_to_take_the_outcome(
+    world: BotWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The tracker played while another program holds the write lock: the member hears at once,
+    not a database deadline later (a tracker that took its whole read timeout and then this wait
+    made answers late), and the outcome lands once the lock goes."""
+    await world.add_link()
+    await world.connect(OWNER, world.demo.owner_token, str(world.demo.session_id))
+    world.sandbox.gate = gate = asyncio.Event()
+    dice = await world.command("dice", member=OWNER)
+    await world.sandbox.wait_for_requests(1)
+    loop = asyncio.get_running_loop()
+
+    other = sqlite3.connect(world.settings.database_path, isolation_level=None)
+    try:
+        other.execute("BEGIN EXCLUSIVE")
+        gate.set()
+        opened = loop.time()
+        answer = await public_result(dice)
+        answered_after = loop.time() - opened
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+    assert f"<@{OWNER.id}>" in answer.content
+    assert answered_after < world.settings.database_timeout_seconds / 2, answered_after
+    await wait_for_log(caplog, "outcome recorded", 30)
+    [entry] = await world.ledger()
+    assert entry.status.value == "played"

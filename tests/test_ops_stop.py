@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from discord_layer.tree import STORAGE_UNAVAILABLE
 from services.calls import RESTARTING
 from storage.models import LedgerStatus
 from tests.bot_world import GENERAL, BotWorld, public_result
@@ -35,12 +36,24 @@ async def _restarting_answer(world: BotWorld) -> SentMessage:
                 return answer
 
 
+async def _logged(log: Path, line: str) -> None:
+    """Wait until the bot's log holds `line` (a probe sent earlier could be handled before the
+    signal and would not show the stop)."""
+    async with asyncio.timeout(15):
+        while True:
+            if line in await asyncio.to_thread(log.read_text):
+                return
+            await asyncio.sleep(0.05)
+
+
 async def test_sigterm_lets_50_calls_on_a_slow_tracker_settle_as_played_and_exits_0(
     world: BotWorld, tmp_path: Path
 ) -> None:
     await world.add_link()
     card = await world.fake.wait_for_channel_message(GENERAL.id, lambda m: bool(m.components))
     add_button = card.components[0]["components"][0]["custom_id"]
+    stats_button = card.components[0]["components"][-1]["custom_id"]
+    assert stats_button.startswith("ctvote:stats:")
     members: list[Member] = [(await connected_member(world))[0] for _ in range(CALLS)]
     clicker, _ = await connected_member(world)
     world.sandbox.gate = slow_tracker = asyncio.Event()
@@ -52,11 +65,14 @@ async def test_sigterm_lets_50_calls_on_a_slow_tracker_settle_as_played_and_exit
 
         refused = await _restarting_answer(world)
         late_vote = await private_answer(await world.vote(new_member("late")))
-        late_click = await private_answer(
-            await world.run(
-                button_click(add_button, message_id=card.id, member=clicker, channel=GENERAL)
+        late_click, late_stats = [
+            await private_answer(
+                await world.run(
+                    button_click(button, message_id=card.id, member=clicker, channel=GENERAL)
+                )
             )
-        )
+            for button in (add_button, stats_button)
+        ]
         slow_tracker.set()
         async with asyncio.timeout(30):
             status = await process.wait()
@@ -67,6 +83,9 @@ async def test_sigterm_lets_50_calls_on_a_slow_tracker_settle_as_played_and_exit
     assert (
         late_click.content == RESTARTING.text
     )  # a card button reaches the game caller, which refuses
+    # Work the stop could cut off is not begun: under a frozen database a Stats press waited
+    # past the grace and got no answer at all.
+    assert late_stats.content == RESTARTING.text
     for member, vote in zip(members, votes, strict=True):
         assert f"<@{member.id}> voted" in (await public_result(vote)).content
     assert len(world.sandbox.requests) == CALLS
@@ -154,3 +173,37 @@ async def test_a_second_stop_signal_exits_at_once(world: BotWorld, tmp_path: Pat
     assert took < 1, took
     assert status != 0
     assert "second stop signal" in (tmp_path / "stderr.txt").read_text()
+
+
+@pytest.mark.sqlite_only
+async def test_a_stop_lets_commands_waiting_for_the_database_answer_before_it_closes(
+    world: BotWorld, tmp_path: Path
+) -> None:
+    """Not only game calls: every interaction already received is answered before the session
+    closes, and one that arrives during the stop is told the bot is restarting."""
+    members = [new_member(f"waiting{i}") for i in range(5)]
+    async with bot_process(world, tmp_path, SHUTDOWN_GRACE_SECONDS="8") as process:
+        other = sqlite3.connect(world.settings.database_path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            waiting = [await world.command("remind", "on", member=m) for m in members]
+            for exchange in waiting:
+                await exchange.acknowledged()
+            process.send_signal(signal.SIGTERM)
+            await _logged(tmp_path / "stderr.txt", "received SIGTERM")
+            refused = await _restarting_answer(world)
+            answers = [await exchange.final(within=15) for exchange in waiting]
+            async with asyncio.timeout(30):
+                status = await process.wait()
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+
+    stderr = (tmp_path / "stderr.txt").read_text()
+    assert status == 0, stderr
+    assert refused.ephemeral
+    for answer in answers:
+        assert answer.ephemeral
+        assert answer.content == STORAGE_UNAVAILABLE.text, answer.content
+    assert "Session is closed" not in stderr
+    assert "Traceback" not in stderr

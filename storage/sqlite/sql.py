@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from storage.deadlines import statement_seconds
 from storage.errors import DATABASE_UNAVAILABLE, DEFAULT_TIMEOUT_SECONDS, StorageUnavailable
 from storage.token_cipher import TokenCipher
 
@@ -80,7 +81,8 @@ class SqlStore:
         (so a write its caller gave up on never happens later), and one that starts late gets
         only what is left of the deadline to wait for a lock. Its caller hears back by then.
         """
-        deadline = time.monotonic() + self._timeout
+        timeout = statement_seconds(self._timeout)
+        deadline = time.monotonic() + timeout
 
         def bounded() -> ResultT:
             raw = self._conn._conn  # aiosqlite's own sqlite3 connection: this runs on its thread
@@ -94,13 +96,13 @@ class SqlStore:
             return job(raw)
 
         try:
-            async with asyncio.timeout(self._timeout + _LATE_ANSWER_SECONDS):
+            async with asyncio.timeout(timeout + _LATE_ANSWER_SECONDS):
                 # Queued like aiosqlite's own calls; its private _execute is unannotated.
                 result: ResultT = await self._conn._execute(bounded)  # type: ignore[no-untyped-call]
                 return result
         except (_DeadlinePassed, TimeoutError):
             raise StorageUnavailable(
-                f"{DATABASE_UNAVAILABLE}: no answer within {self._timeout:g} s"
+                f"{DATABASE_UNAVAILABLE}: no answer within {max(timeout, 0):.3g} s"
             ) from None
 
     async def _fetch_one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
