@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import pytest
@@ -85,3 +86,14 @@ async def test_times_come_back_in_utc(db: Storage) -> None:
 async def test_naive_times_are_refused(db: Storage) -> None:
     with pytest.raises(ValueError, match="aware"):
         await db.save_account(USER, "api-token", None, now=NOW.replace(tzinfo=None))
+
+
+async def test_many_members_connecting_at_once_are_all_saved(db: Storage) -> None:
+    """Each connect clears the old ciphertext's row versions; those clean-ups must not crowd
+    out the saves themselves (a soak's 50 members connecting at once met the deadline)."""
+    members = range(USER, USER + 60)
+    saved = await asyncio.gather(
+        *(db.save_account(member, f"token-{member}", None, now=NOW) for member in members)
+    )
+    assert [account.user_id for account in saved] == list(members)
+    assert all([await db.get_account(member) for member in members])

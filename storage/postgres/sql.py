@@ -56,6 +56,8 @@ class SqlStore:
         self._pool = pool
         self._cipher = cipher
         self._releasing: set[asyncio.Future[None]] = set()
+        self._vacuuming: set[str] = set()
+        self._vacuum_again: set[str] = set()
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[AnyConnection]:
@@ -100,10 +102,28 @@ class SqlStore:
 
         What VACUUM cannot reach (WAL segments not yet recycled, backups, freed page space it does
         not overwrite) stays encrypted with TOKEN_KEY. A failure is logged: the row is gone.
+
+        VACUUMs of one table wait for each other on the server, each holding a pool connection:
+        fifty members connecting at once filled the pool with them and starved the saves. So one
+        runs per table at a time, and a request that arrives meanwhile asks it for one more pass,
+        which also covers the rows written since it began.
         """
+        if table in self._vacuuming:
+            self._vacuum_again.add(table)
+            return
+        self._vacuuming.add(table)
         try:
-            await self._execute(f"VACUUM {table}")
-        except (StorageError, asyncpg.PostgresError) as error:
-            log.warning(
-                "VACUUM %s failed (%s); dead row versions stay until autovacuum", table, error
-            )
+            while True:
+                self._vacuum_again.discard(table)
+                try:
+                    await self._execute(f"VACUUM {table}")
+                except (StorageError, asyncpg.PostgresError) as error:
+                    log.warning(
+                        "VACUUM %s failed (%s); dead row versions stay until autovacuum",
+                        table,
+                        error,
+                    )
+                if table not in self._vacuum_again:
+                    return
+        finally:
+            self._vacuuming.discard(table)
