@@ -105,12 +105,12 @@ def proposal_text(proposal: LinkProposal) -> Message:
     if proposal.name is None:
         return msg(
             "📨 {member} proposes a link for {channel}: token {token}, {interval}, {voters}. "
-            "Approving binds it there and posts its card; it expires {expires}.",
+            "Approving sets it up there and posts its card; it expires {expires}.",
             **facts,
         )
     return msg(
         "📨 {member} proposes link {link} for {channel}: token {token}, {interval}, {voters}. "
-        "Approving binds it there and posts its card; it expires {expires}.",
+        "Approving sets it up there and posts its card; it expires {expires}.",
         link=Name(proposal.name),
         **facts,
     )
@@ -212,7 +212,7 @@ class Proposals(commands.Cog):
                     msg("Link added: {link}. {card}", link=describe_link(link), card=card),
                 )
                 outcome = msg(
-                    "✅ Approved by {member}: link {link} is bound in {channel}.",
+                    "✅ Approved by {member}: link {link} is set up in {channel}.",
                     member=moderator,
                     link=Name(link.name),
                     channel=Channel(link.channel_id),

@@ -199,7 +199,7 @@ class LinkAdmin:
             if secrets.compare_digest(link.link_token.get_secret_value(), token.get_secret_value()):
                 raise BadInput(
                     msg(
-                        "That link token is already bound in this server: link {link} in "
+                        "That link token is already set up in this server: link {link} in "
                         "{channel}.",
                         link=Name(link.name),
                         channel=Channel(link.channel_id),

@@ -195,12 +195,12 @@ async def test_a_token_already_bound_is_refused_and_the_proposal_stays_open(
 
     refused = await refusal(await press(world, posted, "Approve", MODERATOR))
 
-    assert "already bound in this server: link `first`" in refused.content
+    assert "already set up in this server: link `first`" in refused.content
     assert len(await open_proposals(world)) == 1
     assert not any(b.get("disabled") for b in buttons(world.fake.message(posted.id)))
     assert [link.name for link in await world.db.links_in_guild(GUILD_ID)] == ["first"]
     again = await refusal(await propose(world, member=BOB))
-    assert "already bound in this server" in again.content
+    assert "already set up in this server" in again.content
 
 
 async def test_the_log_speaks_the_servers_language_and_the_dm_the_proposers(

@@ -336,7 +336,7 @@ async def test_link_names_are_normalised_and_unique_per_channel(
 async def test_a_token_is_bound_once_per_server(services: Services, demo, db: Storage) -> None:
     await add_link(services, demo.link_token, name="first")
 
-    with pytest.raises(BadInput, match="already bound in this server") as refused:
+    with pytest.raises(BadInput, match="already set up in this server") as refused:
         await add_link(services, f" {demo.link_token} ", name="second")
 
     assert refused.value.message.params["link"] == Name("first")
