@@ -68,6 +68,7 @@ from tests.fake_discord import (
     Exchange,
     FakeDiscord,
     Member,
+    SentMessage,
     button_click,
     modal_submit,
     slash,
@@ -316,8 +317,12 @@ class Soak:
             ),
             "Link added",
         )
+        # By its title: a card of an earlier attempt whose answer was lost may come first, and
+        # taking it would file this link's votes under the other link's name.
         card = await self.fake.wait_for_channel_message(
-            place.channel.id, lambda m: _card_link(m.components) not in (None, *known), within=30
+            place.channel.id,
+            lambda m: _card_link(m.components) not in (None, *known) and _card_name(m) == name,
+            within=30,
         )
         link_id = _card_link(card.components)
         assert link_id is not None
@@ -631,6 +636,12 @@ def _card_link(components: list[dict[str, Any]]) -> int | None:
             if parts[:2] == ["ctvote", "vote"]:
                 return int(parts[2])
     return None
+
+
+def _card_name(message: SentMessage) -> str | None:
+    """The link name in a card's title (`Vote on link “name”`)."""
+    title = str(message.embeds[0].get("title", "")) if message.embeds else ""
+    return title.partition("“")[2].rpartition("”")[0] or None
 
 
 def _block_keys(sent: Sent, member: int, text: str) -> tuple[str, ...]:
