@@ -22,6 +22,7 @@ from discord.ext import commands
 from discord_layer.cards import CardBoard, CardStatsButton, CardVoteButton
 from discord_layer.charts import ChartRenderer
 from discord_layer.command_sync import sync_commands
+from discord_layer.gateway import close_and_read_to_the_end
 from discord_layer.handlers import handlers_finished
 from discord_layer.identify import IdentifyTurns
 from discord_layer.modlog import ModLog
@@ -53,6 +54,9 @@ GIVE_UP_REPLY_SECONDS = 3.0
 # At a stop, interactions still being handled after the grace (answers "restarting" to those
 # that arrived during it, a give-up reply) get at least this long before the session closes.
 LAST_ANSWERS_SECONDS = 1.0
+# At a stop, Discord's reply to the gateway's close frame is awaited this long, and the
+# interactions that arrived before it get this long more to be answered.
+GATEWAY_CLOSE_SECONDS = 0.5
 # At a stop, outcomes the database has not taken yet get this long before it closes.
 LAST_OUTCOMES_SECONDS = 1.0
 # A pending row older than the longest tracker call plus this, with no outcome on its way,
@@ -115,6 +119,9 @@ class CtVoteBot(commands.Bot):
         self.identify_turns = IdentifyTurns(db, settings.discord_identify_window_seconds)
         self.commands_synced = asyncio.Event()
         self.stopping = False
+        self.gateway_closed = False
+        self.disconnected = asyncio.Event()
+        self.stopped = asyncio.Event()
         self.ops_server: OpsServer | None = None
         self.metrics = metrics
         self.metrics.watch(
@@ -135,6 +142,9 @@ class CtVoteBot(commands.Bot):
         """Every interaction shows the server's and the member's language: keep them current."""
         await self.services.locales.seen(actor_from(interaction))
 
+    async def on_disconnect(self) -> None:
+        self.disconnected.set()
+
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """Take a turn shared with every process on the database, so processes that start
         together are not refused; without the database, discord.py's own pacing."""
@@ -152,13 +162,31 @@ class CtVoteBot(commands.Bot):
         self.charts.close()
         await super().close()
 
+    def is_closed(self) -> bool:
+        """Closed for discord.py's reconnecting too once a stop closed the gateway itself."""
+        return self.gateway_closed or super().is_closed()
+
+    async def connect(self, *, reconnect: bool = True) -> None:
+        await super().connect(reconnect=reconnect)
+        if self.gateway_closed:  # the stop answers what it received before anything closes
+            await self.stopped.wait()
+
+    def gateway_sockets(self) -> list[discord.gateway.DiscordWebSocket]:
+        return [] if self.ws is None else [self.ws]
+
     async def stop_gracefully(self, grace: float) -> None:
         """Refuse new interactions, let game calls already sent settle for up to `grace` seconds
-        and every interaction already received be answered, then close. What is left of the
-        game calls becomes unknown."""
+        and every interaction already received be answered, then close the gateway, answer what
+        it still brought, and close. What is left of the game calls becomes unknown."""
         if self.stopping:
             return
         self.stopping = True
+        try:
+            await self._stop(grace)
+        finally:
+            self.stopped.set()
+
+    async def _stop(self, grace: float) -> None:
         loop = asyncio.get_running_loop()
         until = loop.time() + grace
         left = await self.services.calls.drain(grace)
@@ -167,7 +195,13 @@ class CtVoteBot(commands.Bot):
                 "%d game calls did not settle within %g s; they become unknown", left, grace
             )
             await self.services.calls.give_up(GIVE_UP_REPLY_SECONDS)
-        unanswered = await handlers_finished(max(until - loop.time(), LAST_ANSWERS_SECONDS))
+        await handlers_finished(max(until - loop.time(), LAST_ANSWERS_SECONDS))
+        self.gateway_closed = True
+        if await close_and_read_to_the_end(
+            self.gateway_sockets(), self.disconnected, GATEWAY_CLOSE_SECONDS
+        ):
+            log.warning("Discord did not confirm the gateway's close; closing anyway")
+        unanswered = await handlers_finished(GATEWAY_CLOSE_SECONDS)
         if unanswered:
             log.warning("%d interactions were still being handled at the stop", unanswered)
         await self.close()
@@ -187,6 +221,10 @@ class ShardedCtVoteBot(CtVoteBot, commands.AutoShardedBot):
     Discord sends each guild's events to one shard, so processes running different shards share
     the work; what they must agree on, the shared database decides.
     """
+
+    def gateway_sockets(self) -> list[discord.gateway.DiscordWebSocket]:
+        # discord.py keeps each shard's connection on its ShardInfo's private Shard.
+        return [info._parent.ws for info in self.shards.values()]
 
 
 def new_bot(

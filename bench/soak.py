@@ -182,6 +182,10 @@ class Fleet:
             return stopping.id
         return None
 
+    def stopping_life(self, shard: int) -> int | None:
+        life = self.stopping.get(shard)
+        return None if life is None else life.id
+
     async def restart(self, shard: int, how: str) -> None:
         """SIGTERM (wait for the exit) or SIGKILL the shard's process, then start it again."""
         if shard not in self.current:
@@ -390,6 +394,8 @@ class Soak:
     ) -> Exchange:
         life = self.fleet.life_of(member.place.shard)
         exchange = await self.fake.interact(payload)
+        if not exchange.written and life == self.fleet.stopping_life(member.place.shard):
+            life = None  # kept for a RESUME that a stopping process never makes: not received
         self.sent.append(Sent(exchange, member, kind, life, link, member.connected, calls))
         self.actions += 1
         if kind != "account_connect":

@@ -13,7 +13,7 @@ from discord_layer.tree import STORAGE_UNAVAILABLE
 from services.calls import RESTARTING
 from storage.models import LedgerStatus
 from tests.bot_world import GENERAL, BotWorld, public_result
-from tests.fake_discord import Member, SentMessage, button_click
+from tests.fake_discord import Exchange, Member, SentMessage, button_click
 from tests.helpers_faults import (
     UNKNOWN_TEXT,
     bot_process,
@@ -206,4 +206,33 @@ async def test_a_stop_lets_commands_waiting_for_the_database_answer_before_it_cl
         assert answer.ephemeral
         assert answer.content == STORAGE_UNAVAILABLE.text, answer.content
     assert "Session is closed" not in stderr
+    assert "Traceback" not in stderr
+
+
+async def test_every_interaction_delivered_until_the_gateway_closes_is_acknowledged(
+    world: BotWorld, tmp_path: Path
+) -> None:
+    """Discord sends until it reads the bot's close frame. Members keep pressing through the
+    stop, each as soon as the previous one was answered; every interaction written to the bot's
+    socket is acknowledged, up to the last one before its close."""
+    exchanges: list[Exchange] = []
+    async with bot_process(world, tmp_path) as process:
+        exited = asyncio.ensure_future(process.wait())
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            while not exited.done():
+                exchange = await world.command("account", "status", member=new_member("late"))
+                if not exchange.written:
+                    break
+                exchanges.append(exchange)
+                acknowledged = asyncio.ensure_future(exchange.acknowledged(within=10))
+                await asyncio.wait({acknowledged, exited}, return_when=asyncio.FIRST_COMPLETED)
+                acknowledged.cancel()
+            status = await exited
+
+    stderr = (tmp_path / "stderr.txt").read_text()
+    assert status == 0, stderr
+    assert exchanges
+    unacknowledged = [exchange.id for exchange in exchanges if exchange.callback is None]
+    assert unacknowledged == [], f"{len(unacknowledged)} of {len(exchanges)} never acknowledged"
     assert "Traceback" not in stderr

@@ -123,10 +123,12 @@ class Gateway:
                     session.socket = None
         return ws
 
-    async def dispatch(self, event: str, data: JSON, *, shard: int | None = None) -> int:
+    async def dispatch(
+        self, event: str, data: JSON, *, shard: int | None = None
+    ) -> tuple[int, bool]:
         """Send an event to the session of its guild's shard (or of `shard`, as a session that
         overlaps another can receive it); buffered for RESUME if its socket is down. Returns the
-        shard id."""
+        shard id and whether the event was written to an open socket."""
         if shard is None:
             guild_id = data.get("guild_id")
             count = max((session.shard[1] for session in self._sessions.values()), default=1)
@@ -134,8 +136,7 @@ class Gateway:
         session = self._sessions.get(shard)
         if session is None:
             raise AssertionError(f"no discord.py client has identified shard {shard}")
-        await self._dispatch(session, event, data)
-        return shard
+        return shard, await self._dispatch(session, event, data)
 
     async def dispatch_to_every_session(self, event: str, data: JSON) -> None:
         """Send one event to every shard's session, as an overlap of two sessions can."""
@@ -224,16 +225,20 @@ class Gateway:
         session.socket = ws
         await self._dispatch(session, "RESUMED", {"_trace": ["fake-gateway"]})
 
-    async def _dispatch(self, session: _Session, event: str, data: JSON) -> None:
+    async def _dispatch(self, session: _Session, event: str, data: JSON) -> bool:
+        """Whether the frame was written to an open socket: once the client's close frame has
+        been read, nothing more is (the client reads everything written before)."""
         session.seq += 1
         frame = json.dumps({"op": 0, "t": event, "s": session.seq, "d": data})
         session.sent.append((session.seq, frame))
         if session.socket is None:
-            return
+            return False
         try:
             await session.socket.send_str(frame)
         except ConnectionError:
             session.socket = None
+            return False
+        return True
 
 
 def _frame(op: int, data: Any) -> str:

@@ -177,6 +177,8 @@ class Exchange:
         self.callback: Callback | None = None
         self.shard: int | None = None
         """The shard whose session the interaction was dispatched to."""
+        self.written = False
+        """Whether it was written to the session's open socket (else kept for a RESUME)."""
         self.errors: list[ApiError] = []
         self.original_id: int | None = None
         self.answered_at: float | None = None

@@ -208,7 +208,9 @@ class FakeDiscord:
             payload, dispatched_at=loop.time(), deadline=self.ack_deadline, store=self.store
         )
         self._exchanges[exchange.token] = exchange
-        exchange.shard = await self.gateway.dispatch("INTERACTION_CREATE", payload, shard=shard)
+        exchange.shard, exchange.written = await self.gateway.dispatch(
+            "INTERACTION_CREATE", payload, shard=shard
+        )
         return exchange
 
     async def redeliver(self, exchange: Exchange) -> None:
