@@ -134,10 +134,8 @@ class VotingService:
         self, actor: Actor, ref: LinkRef, vote_type: VoteType, *, confirmed: bool
     ) -> VoteOutcome | NeedsConfirmation:
         link = await self.votable_link(actor, ref)
-        voter = await self._db.voter_on_link(actor.user_id, link.id)  # one trip, not three
+        voter = await self._db.voter_on_link(actor.user_id, link.id)  # one trip, not four
         account = self._usable_account(voter.account, link)
-        # Read before the call: once it is sent, nothing may delay announcing its result.
-        hidden = bool(await self._db.hidden_names([actor.user_id]))
         anonymous = account is None
         bearer: SecretStr | None = None if account is None else account.api_token
         key = (link.id, None if anonymous else actor.user_id)
@@ -208,7 +206,9 @@ class VotingService:
                 await self._db.set_link_session(link.id, result.session)
             except StorageUnavailable as error:  # a detail; the vote itself is settled
                 log.warning("link %d: session id not recorded: %s", link.id, error)
-        return VoteOutcome(link=link, result=result, anonymous=anonymous, name_hidden=hidden)
+        return VoteOutcome(
+            link=link, result=result, anonymous=anonymous, name_hidden=voter.name_hidden
+        )
 
     async def votable_link(self, actor: Actor, ref: LinkRef) -> ChannelLink:
         """The link the member means, if they may vote on it: in this server, with its role."""

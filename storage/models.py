@@ -290,3 +290,6 @@ class VoterOnLink:
     last_vote: LedgerEntry | None
     # An earlier penalty on the link proves the member owns its session.
     had_penalty: bool
+    # Whether the member asked not to be named in public: read before the call, as once it is
+    # sent nothing may delay announcing its result.
+    name_hidden: bool

@@ -132,7 +132,8 @@ ACCOUNT_COLUMNS = (
 
 
 def voter_on_link_from_row(row: Row, cipher: TokenCipher) -> VoterOnLink:
-    """A row of the account's columns (prefixed), `had_penalty`, and the last vote's columns."""
+    """A row of the account's columns (prefixed), `had_penalty`, `name_hidden`, and the last
+    vote's columns."""
     account = None
     if row["account_user_id"] is not None:
         account = account_from_row({c: row[f"account_{c}"] for c in ACCOUNT_COLUMNS}, cipher)
@@ -140,6 +141,7 @@ def voter_on_link_from_row(row: Row, cipher: TokenCipher) -> VoterOnLink:
         account=account,
         last_vote=None if row["id"] is None else entry_from_row(row),
         had_penalty=bool(row["had_penalty"]),
+        name_hidden=bool(row["name_hidden"]),
     )
 
 

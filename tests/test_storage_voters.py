@@ -1,4 +1,5 @@
-"""What a vote reads of its member in one round trip: account, the vote that limits, a penalty."""
+"""What a vote reads of its member in one round trip: account, the vote that limits, a penalty,
+whether their name is hidden."""
 
 from __future__ import annotations
 
@@ -71,6 +72,15 @@ async def test_a_connected_member_gets_their_account_own_last_vote_and_penalty(
     assert (await db.voter_on_link(USER, link_id + 1)).had_penalty is False
     other = await db.voter_on_link(USER + 1, link_id)
     assert (other.account, other.had_penalty) == (None, False)
+
+
+async def test_it_says_whether_the_member_asked_not_to_be_named(db: Storage, link_id: int) -> None:
+    assert not (await db.voter_on_link(USER, link_id)).name_hidden
+    await db.set_name_hidden(USER, True)
+    assert (await db.voter_on_link(USER, link_id)).name_hidden
+    assert not (await db.voter_on_link(USER + 1, link_id)).name_hidden
+    await db.set_name_hidden(USER, False)
+    assert not (await db.voter_on_link(USER, link_id)).name_hidden
 
 
 async def test_the_sqlite_statement_seeks_the_vote_indexes(tmp_path: Path) -> None:

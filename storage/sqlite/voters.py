@@ -11,13 +11,16 @@ from storage.sqlite.ledger import (
 )
 from storage.sqlite.sql import SqlStore
 
-# The account, an earlier penalty, and the vote that limits the next: the member's own if they
-# have an account, else the link's shared anonymous one. Built from the ledger's own questions,
-# so each still seeks its partial index (the query-plan test). Parameters, in the text's order:
-# user, link (penalty); user (account); link (anonymous); user, link (identified).
+# The account, an earlier penalty, whether the member's name is hidden, and the vote that limits
+# the next: the member's own if they have an account, else the link's shared anonymous one. Built
+# from the ledger's own questions, so each still seeks its partial index (the query-plan test).
+# Parameters, in the text's order: user, link (penalty); user (account); link (anonymous); user,
+# link (identified).
 VOTER_ON_LINK_SQL = f"""
     SELECT {", ".join(f"accounts.{c} AS account_{c}" for c in ACCOUNT_COLUMNS)},
         EXISTS ({PENALTY_OF_USER_ON_LINK_SQL}) AS had_penalty,
+        EXISTS (SELECT 1 FROM member_privacy AS privacy
+            WHERE privacy.user_id = asked.user_id AND privacy.name_hidden = 1) AS name_hidden,
         ledger.*
     FROM (SELECT ? AS user_id) AS asked
     LEFT JOIN accounts ON accounts.user_id = asked.user_id
