@@ -286,7 +286,9 @@ class Links(
         """The named channel's links; without a channel, the server's as `name · #channel`."""
         channel = getattr(interaction.namespace, "channel", None)
         channel_id = channel.id if channel is not None else None
-        links = await self.admin.matching(actor_from(interaction), channel_id, current)
+        links = await self.admin.matching(
+            actor_from(interaction), channel_id, current, viewable_by(interaction)
+        )
         if channel_id is not None:
             return [app_commands.Choice(name=link.name, value=link.name) for link in links]
         return [

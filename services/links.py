@@ -295,9 +295,11 @@ class LinkAdmin:
         visible = [link for link in links if can_view(link.channel_id)]
         return VisibleLinks(visible, len(links) - len(visible))
 
-    async def matching(self, actor: Actor, channel_id: int | None, typed: str) -> list[ChannelLink]:
+    async def matching(
+        self, actor: Actor, channel_id: int | None, typed: str, can_view: Callable[[int], bool]
+    ) -> list[ChannelLink]:
         """Links for a name's autocomplete: the named channel's, or (None) the server's, the
-        moderator's own channel first."""
+        moderator's own channel first; only in channels the moderator can view, as in a list."""
         if actor.guild_id is None or not actor.manage_guild:
             return []
         if channel_id is not None:
@@ -306,7 +308,9 @@ class LinkAdmin:
             links = await self._db.links_in_guild(actor.guild_id)
             links.sort(key=lambda link: (link.channel_id != actor.channel_id, link.name))
         start = typed_name(typed)
-        return [link for link in links if link.name.startswith(start)][:25]
+        return [
+            link for link in links if link.name.startswith(start) and can_view(link.channel_id)
+        ][:25]
 
     async def set_voter_role(
         self, actor: Actor, role_id: int | None, role_guild_id: int | None

@@ -115,6 +115,24 @@ async def test_links_add_refuses_a_name_already_used_in_the_channel(world: BotWo
     assert len(await links(world)) == 1
 
 
+async def test_name_autocomplete_leaves_out_links_in_channels_the_moderator_cannot_view(
+    world: BotWorld,
+) -> None:
+    await world.add_link(name="open")
+    await a_vote_in_the_staff_channel(world)
+
+    async def offered(member: Member, options: dict[str, object]) -> list[str]:
+        typing = autocomplete(
+            "links", "history", focused="name", options=options, member=member, channel=GENERAL
+        )
+        return [c["value"] for c in await (await world.run(typing)).autocomplete_choices()]
+
+    assert await offered(MODERATOR, {"name": ""}) == ["open"]
+    assert await offered(MODERATOR, {"name": "", "channel": HIDDEN}) == []
+    assert await offered(ADMIN, {"name": ""}) == ["open", "staff"]
+    assert await offered(ADMIN, {"name": "", "channel": HIDDEN}) == ["staff"]
+
+
 # /links remove and list
 
 
