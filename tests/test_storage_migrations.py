@@ -32,7 +32,7 @@ TABLES = {
 # 0009 the language a server chose for its public messages, 0010 link proposals,
 # 0011 privacy (forgetting, names, retention), 0012 PostgreSQL's vote check in one function,
 # 0013 turns to IDENTIFY on the gateway
-LATEST = 13
+LATEST = 14
 
 
 def schema(path: Path) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from storage.errors import CallUnderWay
 from storage.interface import Storage
-from storage.models import ChannelLink, NewLink
+from storage.models import ChannelLink, NewLink, NewProposal, VoteInterval
 from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, played, vote
 
 OTHER = USER + 1
@@ -53,6 +53,46 @@ async def test_forgetting_clears_the_voter_and_keeps_every_figure(db: Storage) -
     assert [voter.user_id for voter in stats.top_voters] == [OTHER]
     assert (await db.member_record(USER)).calls == []
 
+
+
+async def test_forgetting_a_moderator_unnames_their_links_and_withdraws_their_proposals(
+    db: Storage,
+) -> None:
+    mine = await db.add_link(
+        NewLink(
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            name="mine",
+            link_token=SecretStr("t-mine"),
+            added_by=USER,
+        ),
+        now=NOW,
+    )
+    theirs = await a_link(db)
+    proposed = await db.add_proposal(
+        NewProposal(
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            proposer_id=USER,
+            name="proposed",
+            link_token=SecretStr("proposed-token"),
+            interval=VoteInterval.DAILY,
+            anonymous_allowed=True,
+            proposer_locale=None,
+            guild_locale=None,
+        ),
+        now=NOW,
+    )
+
+    await db.forget_member(USER)
+
+    kept = await db.get_link(mine.id)
+    assert kept is not None
+    assert (kept.name, kept.added_by) == ("mine", 0)  # the link stays; nobody set it up
+    other = await db.get_link(theirs.id)
+    assert other is not None
+    assert other.added_by == 9
+    assert await db.get_proposal(proposed.id) is None
 
 async def test_forgetting_waits_for_a_call_under_way(db: Storage) -> None:
     link = await a_link(db)

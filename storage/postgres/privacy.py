@@ -48,7 +48,7 @@ class PrivacyStore(SqlStore):
         held the token's ciphertext or the member's names."""
         if await self._fetchrow(FORGET_SQL, user_id) is None:
             raise CallUnderWay("a call of this member is under way")
-        for table in ("accounts", "ledger"):
+        for table in ("accounts", "ledger", "link_proposals"):
             await self._vacuum(table)
 
     async def member_record(self, user_id: int) -> MemberRecord:
