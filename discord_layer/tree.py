@@ -35,6 +35,7 @@ from tracker import errors
 log = logging.getLogger(__name__)
 
 ALREADY_ACKNOWLEDGED = 40060  # Discord's code: "Interaction has already been acknowledged."
+TOO_MANY_REQUESTS = 429
 UNKNOWN_OUTCOME = msg(
     "The tracker did not answer properly, so this may or may not have counted. "
     "Check the session on the tracker before trying again."
@@ -44,6 +45,12 @@ OPTION_UNUSABLE = msg("One of the options has a value this command cannot use.")
 STORAGE_UNAVAILABLE = msg(
     "The bot cannot use its database right now, so nothing was done and nothing was sent to "
     "the tracker. Try again later; if this keeps happening, tell whoever runs the bot."
+)
+# discord.py tries an answer five times through Discord's 429s, then gives up; the work before it
+# (a vote, a new link) may be done.
+DISCORD_LIMITED = msg(
+    "Discord kept refusing the bot's answer (too many requests at once). What you asked for may "
+    "have been done: check before you try again."
 )
 OUTDATED_COMMAND = msg(
     "This command arrived without options it needs; Discord may still show an older version of "
@@ -129,6 +136,8 @@ def explain(error: BaseException) -> Message | None:
                 if error.hint is None:
                     return text(error)
                 return followed_by(text(error), error.hint)
+    if isinstance(error, discord.HTTPException) and error.status == TOO_MANY_REQUESTS:
+        return DISCORD_LIMITED
     if isinstance(error, app_commands.TransformerError):
         return OPTION_UNUSABLE
     if isinstance(error, app_commands.CommandSignatureMismatch):
@@ -164,6 +173,8 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
         metrics.error(error, explained=text is not None)
     if isinstance(error, StorageUnavailable):
         log.error("storage unavailable in /%s: %s", _command_name(interaction), error)
+    elif text is DISCORD_LIMITED:
+        log.warning("Discord kept answering 429 in /%s; gave up", _command_name(interaction))
     elif isinstance(error, app_commands.CommandSignatureMismatch):
         log.warning("/%s arrived with options the bot does not know", _command_name(interaction))
     if text is None:

@@ -47,6 +47,11 @@ from tests.helpers_faults import (
 from tests.helpers_ledger import calls
 from tracker.sandbox import Fault
 
+DISCORD_LIMITED_TEXT = (
+    "Discord kept refusing the bot's answer (too many requests at once). What you asked for may "
+    "have been done: check before you try again."
+)
+
 Step = Callable[[BotWorld], Awaitable[None]]
 
 
@@ -268,6 +273,26 @@ async def test_after_the_gateway_drops_the_bot_resumes_and_answers(world: BotWor
     assert world.fake.gateway.identify_count == identified
     assert during.ack_delay is not None
     assert world.fake.errors == []
+
+
+async def test_an_answer_discord_keeps_refusing_with_429_is_told_as_perhaps_done(
+    world: BotWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """discord.py gives up after five 429s in a row; the member is told that what they asked
+    may have been done, not that something went wrong on our side."""
+    world.fake.rate_limits.limit("POST", "/webhooks/", count=5, retry_after=0.01)
+    with caplog.at_level(logging.WARNING):
+        exchange = await world.command(
+            "links", "add", member=MODERATOR, token=world.demo.link_token, name="alpha"
+        )
+        answer = await private_answer(exchange)
+
+    assert world.fake.rate_limits.answered == 5
+    assert answer.content == DISCORD_LIMITED_TEXT
+    assert [link.name for link in await world.db.links_in_channel(GUILD_ID, GENERAL.id)] == [
+        "alpha"
+    ]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 STORAGE_TEXT = "cannot use its database right now"

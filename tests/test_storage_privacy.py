@@ -54,7 +54,6 @@ async def test_forgetting_clears_the_voter_and_keeps_every_figure(db: Storage) -
     assert (await db.member_record(USER)).calls == []
 
 
-
 async def test_forgetting_a_moderator_unnames_their_links_and_withdraws_their_proposals(
     db: Storage,
 ) -> None:
@@ -93,6 +92,7 @@ async def test_forgetting_a_moderator_unnames_their_links_and_withdraws_their_pr
     assert other is not None
     assert other.added_by == 9
     assert await db.get_proposal(proposed.id) is None
+
 
 async def test_forgetting_waits_for_a_call_under_way(db: Storage) -> None:
     link = await a_link(db)
