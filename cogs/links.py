@@ -23,7 +23,7 @@ from discord_layer.replies import (
 from i18n.message import Channel, Member, Message, Name, Number, Param, Role, Term, msg, msg_n
 from services.commands import CONFIG_LANGUAGE, CONFIG_RETENTION, LINKS_ADD, LINKS_CARD
 from services.history import HISTORY_DEFAULT, HISTORY_MAX
-from services.links import BotPermission, ChannelChoice
+from services.links import BotPermission, ChannelChoice, LinkRequest
 from services.locales import language_name
 from services.privacy import RETENTION_MAX_DAYS
 from storage.models import ChannelLink, VoteInterval
@@ -55,6 +55,10 @@ INTERVAL_CHOICES = [
     app_commands.Choice(name=locale_str("once (one vote ever)"), value="once"),
 ]
 LinkToken = app_commands.Range[str, 1, 512]
+
+
+def chosen_interval(choice: app_commands.Choice[str] | None) -> VoteInterval:
+    return VoteInterval(choice.value) if choice else VoteInterval.DAILY
 
 
 # Channels that hold messages: text, voice and stage chats, announcements, threads.
@@ -315,14 +319,10 @@ class Links(
         interval: app_commands.Choice[str] | None = None,
         anonymous: bool = True,
     ) -> None:
-        link = await self.admin.add(
-            actor_from(interaction),
-            link_token=token,
-            name=name,
-            channel=channel or this_channel(interaction),
-            interval=VoteInterval(interval.value) if interval else VoteInterval.DAILY,
-            anonymous_allowed=anonymous,
+        request = LinkRequest(
+            token, name, channel or this_channel(interaction), chosen_interval(interval), anonymous
         )
+        link = await self.admin.add(actor_from(interaction), request)
         card = await post_card(self.bot, link)
         described = describe_link(link)
         await reply_privately(

@@ -23,6 +23,7 @@ from cogs.links import (
     LinkName,
     LinkToken,
     cached_channel,
+    chosen_interval,
     describe_link,
     link_settings,
     post_card,
@@ -37,8 +38,9 @@ from discord_layer.texts import Texts
 from discord_layer.tree import acknowledge_privately, report_error
 from i18n.message import Channel, Member, Message, Moment, Name, Param, Term, msg
 from services.commands import LINKS_ADD
+from services.links import LinkRequest
 from services.proposals import PROPOSAL_LIFETIME, ProposalService
-from storage.models import LinkProposal, VoteInterval
+from storage.models import LinkProposal
 
 if TYPE_CHECKING:
     from discord_layer.host import Host
@@ -151,14 +153,10 @@ class Proposals(commands.Cog):
         interval: app_commands.Choice[str] | None = None,
         anonymous: bool = True,
     ) -> None:
-        proposed = await self.proposals.propose(
-            actor_from(interaction),
-            link_token=token,
-            name=name,
-            channel=this_channel(interaction),
-            interval=VoteInterval(interval.value) if interval else VoteInterval.DAILY,
-            anonymous_allowed=anonymous,
+        request = LinkRequest(
+            token, name, this_channel(interaction), chosen_interval(interval), anonymous
         )
+        proposed = await self.proposals.propose(actor_from(interaction), request)
         proposal = proposed.proposal
         render = self._renderer(proposal)
         log_channel = self.bot.get_partial_messageable(

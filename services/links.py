@@ -49,6 +49,17 @@ class ChannelChoice:
 
 
 @dataclass(frozen=True)
+class LinkRequest:
+    """What `/links add` or `/propose` asks for, as typed: checked by `LinkAdmin.check`."""
+
+    link_token: str
+    name: str | None
+    channel: ChannelChoice | None
+    interval: VoteInterval = VoteInterval.DAILY
+    anonymous_allowed: bool = True
+
+
+@dataclass(frozen=True)
 class LinkDraft:
     """A link that passed every check of `/links add`, not stored yet; `name` None: the first
     free default name when it is stored."""
@@ -137,25 +148,9 @@ class LinkAdmin:
         self._db = db
         self._clock = clock
 
-    async def add(
-        self,
-        actor: Actor,
-        *,
-        link_token: str,
-        name: str | None,
-        channel: ChannelChoice | None,
-        interval: VoteInterval,
-        anonymous_allowed: bool,
-    ) -> ChannelLink:
+    async def add(self, actor: Actor, request: LinkRequest) -> ChannelLink:
         actor.require_manager()
-        draft = await self.check(
-            actor,
-            link_token=link_token,
-            name=name,
-            channel=channel,
-            interval=interval,
-            anonymous_allowed=anonymous_allowed,
-        )
+        draft = await self.check(actor, request)
         existing = {link.name for link in await self._db.links_in_channel(*draft.where)}
         name = draft.name or _free_default_name(existing)
         link = NewLink(
@@ -173,28 +168,18 @@ class LinkAdmin:
         except LinkNameTaken:
             raise BadInput(name_taken(name)) from None
 
-    async def check(
-        self,
-        actor: Actor,
-        *,
-        link_token: str,
-        name: str | None,
-        channel: ChannelChoice | None,
-        interval: VoteInterval,
-        anonymous_allowed: bool,
-    ) -> LinkDraft:
+    async def check(self, actor: Actor, request: LinkRequest) -> LinkDraft:
         """Every check `add` makes before it stores anything; a proposal is checked the same way
         when it is made, and again when a moderator approves it."""
         guild_id, _ = actor.require_channel()
-        channel_id = self._channel_in(guild_id, actor, channel)
-        _posting_allowed(channel, CARD_NEEDS)
-        token = SecretStr(link_token.strip())
+        channel_id = self._channel_in(guild_id, actor, request.channel)
+        _posting_allowed(request.channel, CARD_NEEDS)
+        token = SecretStr(request.link_token.strip())
         try:
             check_token(token, "link token")
         except InvalidGameRequest as error:
             raise invalid_token(error, link=True) from None
-        if name is not None:
-            name = normalise_name(name)
+        name = None if request.name is None else normalise_name(request.name)
         for link in await self._db.links_in_guild(guild_id):
             if secrets.compare_digest(link.link_token.get_secret_value(), token.get_secret_value()):
                 raise BadInput(
@@ -212,8 +197,8 @@ class LinkAdmin:
             channel_id=channel_id,
             name=name,
             link_token=token,
-            interval=interval,
-            anonymous_allowed=anonymous_allowed,
+            interval=request.interval,
+            anonymous_allowed=request.anonymous_allowed,
         )
 
     async def find_to_post(

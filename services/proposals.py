@@ -11,10 +11,10 @@ from services.actor import Actor
 from services.clock import Clock
 from services.commands import CONFIG_LOG_CHANNEL, LINKS_ADD
 from services.errors import BadInput, NotAllowed
-from services.links import ChannelChoice, LinkAdmin
+from services.links import ChannelChoice, LinkAdmin, LinkRequest
 from storage.errors import ProposalOpen
 from storage.interface import Storage
-from storage.models import ChannelLink, LinkProposal, NewProposal, VoteInterval
+from storage.models import ChannelLink, LinkProposal, NewProposal
 
 PROPOSAL_LIFETIME = timedelta(days=7)
 NOT_OPEN = msg("This proposal is no longer open: a moderator decided on it, or it expired.")
@@ -38,25 +38,9 @@ class ProposalService:
         self._links = links
         self._clock = clock
 
-    async def propose(
-        self,
-        actor: Actor,
-        *,
-        link_token: str,
-        name: str | None,
-        channel: ChannelChoice | None,
-        interval: VoteInterval,
-        anonymous_allowed: bool,
-    ) -> Proposed:
+    async def propose(self, actor: Actor, request: LinkRequest) -> Proposed:
         """Checked as `/links add` checks, stored only when the server has a moderators' log."""
-        draft = await self._links.check(
-            actor,
-            link_token=link_token,
-            name=name,
-            channel=channel,
-            interval=interval,
-            anonymous_allowed=anonymous_allowed,
-        )
+        draft = await self._links.check(actor, request)
         log_channel_id = await self._links.log_channel(draft.guild_id)
         if log_channel_id is None:
             raise NotAllowed(
@@ -111,14 +95,14 @@ class ProposalService:
     ) -> Approved:
         """Bind the link as `/links add` would, in the proposed `channel` (with the moderator's
         and the bot's permissions there); a refusal leaves the proposal open."""
-        link = await self._links.add(
-            actor,
+        request = LinkRequest(
             link_token=proposal.link_token.get_secret_value(),
             name=proposal.name,
             channel=channel,
             interval=proposal.interval,
             anonymous_allowed=proposal.anonymous_allowed,
         )
+        link = await self._links.add(actor, request)
         if await self._db.take_proposal(proposal.id) is None:  # decided elsewhere meanwhile
             await self._db.remove_link(link.guild_id, link.channel_id, link.name)
             raise BadInput(NOT_OPEN)

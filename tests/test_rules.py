@@ -20,7 +20,7 @@ from services.errors import (
     NotConnected,
     VoteLimited,
 )
-from services.links import ChannelChoice
+from services.links import ChannelChoice, LinkRequest
 from services.voting import CONNECT_HINT, LinkByName, VoteOutcome
 from storage.interface import Storage
 from storage.models import ChannelLink, LedgerStatus, NewCall, VoteInterval
@@ -52,12 +52,7 @@ async def add_link(
     name: str | None = None,
 ) -> ChannelLink:
     return await services.links.add(
-        MODERATOR,
-        link_token=token,
-        name=name,
-        channel=None,
-        interval=interval,
-        anonymous_allowed=anonymous,
+        MODERATOR, LinkRequest(token, name, None, interval=interval, anonymous_allowed=anonymous)
     )
 
 
@@ -277,30 +272,17 @@ async def test_moderation_needs_manage_server_and_a_channel_of_this_server(
     services: Services, db: Storage, demo
 ) -> None:
     with pytest.raises(NotAllowed, match="Manage Server"):
-        await services.links.add(
-            member(3),
-            link_token=demo.link_token,
-            name=None,
-            channel=None,
-            interval=VoteInterval.DAILY,
-            anonymous_allowed=True,
-        )
+        await services.links.add(member(3), LinkRequest(demo.link_token, None, None))
+    elsewhere = ChannelChoice(
+        id=99,
+        guild_id=None,
+        takes_messages=True,
+        member_can_view=True,
+        member_can_post=True,
+        bot_lacks=frozenset(),
+    )
     with pytest.raises(NotAllowed, match="not in this server"):
-        await services.links.add(
-            MODERATOR,
-            link_token=demo.link_token,
-            name=None,
-            channel=ChannelChoice(
-                id=99,
-                guild_id=None,
-                takes_messages=True,
-                member_can_view=True,
-                member_can_post=True,
-                bot_lacks=frozenset(),
-            ),
-            interval=VoteInterval.DAILY,
-            anonymous_allowed=True,
-        )
+        await services.links.add(MODERATOR, LinkRequest(demo.link_token, None, elsewhere))
     with pytest.raises(NotAllowed, match="not in this server"):
         await services.links.set_voter_role(MODERATOR, 5, 999)
     assert await db.links_in_guild(GUILD) == []
