@@ -108,7 +108,10 @@ class Gateway:
         """The websocket route: HELLO, then answer the client's opcodes until it goes."""
         await self.accepting.wait()
         ws = web.WebSocketResponse(compress=False)
-        await ws.prepare(request)
+        try:
+            await ws.prepare(request)
+        except ConnectionResetError:  # the client went during the handshake: a killed bot
+            return ws
         self._sockets.add(ws)
         try:
             hello = {"heartbeat_interval": HEARTBEAT_INTERVAL_MS, "_trace": ["fake-gateway"]}
