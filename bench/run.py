@@ -549,6 +549,7 @@ class Phase:
     main_cpu: float = 0.0
     bench_cpu: float = 0.0
     others: float = 0.0
+    discord_requests: Counter[str] = field(default_factory=Counter)
 
     @property
     def answered(self) -> list[Sample]:
@@ -588,7 +589,9 @@ async def measured_phase(
     cpu_before, bench_before = bot.cpu_seconds(), time.process_time()
     main_before = bot.main_thread_seconds()
     machine_before = machine_busy_seconds()
+    requests_before = fake.requests.copy()
     phase = await timed_phase(fake, bot, plan, rss_every, rate)
+    phase.discord_requests = fake.requests - requests_before
     phase.cpu = bot.cpu_seconds() - cpu_before
     phase.main_cpu = bot.main_thread_seconds() - main_before
     phase.bench_cpu = time.process_time() - bench_before
@@ -878,7 +881,14 @@ def cpu_lines(name: str, phase: Phase, votes: int) -> list[str]:
         f"({phase.bench_cpu / phase.elapsed * 100:.0f}% of a core); other processes on this "
         f"machine {max(phase.others, 0) / phase.elapsed * 100:.0f}% of a core "
         f"({os.cpu_count()} cores)",
+        f"  Discord REST requests per interaction: {requests_per(phase, votes)}",
     ]
+
+
+def requests_per(phase: Phase, votes: int) -> str:
+    """Each route's requests in the timed phase, per interaction, busiest first."""
+    counts = phase.discord_requests.most_common()
+    return ", ".join(f"{route} {count / votes:.2f}" for route, count in counts) or "none"
 
 
 async def _append(into: list[Sample], sample: Awaitable[Sample]) -> None:

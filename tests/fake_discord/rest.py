@@ -71,6 +71,8 @@ class Rest:
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         """Check the bot token, and answer refusals and unknown routes as Discord's JSON errors."""
+        route = request.match_info.route.resource
+        self._fake.requests[f"{request.method} {route.canonical if route else '?'}"] += 1
         try:
             path = request.path
             bot_route = path.startswith(API) and not path.startswith(TOKEN_ROUTES)

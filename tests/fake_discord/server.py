@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -76,6 +77,8 @@ class FakeDiscord:
         """Requests to routes the fake does not know (answered 404)."""
         self.rate_limits = RateLimits()
         """429s a test asks for on chosen routes."""
+        self.requests: Counter[str] = Counter()
+        """REST requests received, by method and route (`POST /webhooks/{application_id}/…`)."""
         self.store = MessageStore()
         self.commands = CommandRegistry(self.application_id, self.snowflakes)
         self.gateway = Gateway(
