@@ -15,9 +15,13 @@ from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, played, vote
 OTHER = USER + 1
 
 
-async def a_link(db: Storage, name: str = "alice") -> ChannelLink:
+async def a_link(db: Storage, name: str = "alice", added_by: int = 9) -> ChannelLink:
     new = NewLink(
-        guild_id=GUILD, channel_id=CHANNEL, name=name, link_token=SecretStr(f"t-{name}"), added_by=9
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        name=name,
+        link_token=SecretStr(f"t-{name}"),
+        added_by=added_by,
     )
     return await db.add_link(new, now=NOW)
 
@@ -57,16 +61,7 @@ async def test_forgetting_clears_the_voter_and_keeps_every_figure(db: Storage) -
 async def test_forgetting_a_moderator_unnames_their_links_and_withdraws_their_proposals(
     db: Storage,
 ) -> None:
-    mine = await db.add_link(
-        NewLink(
-            guild_id=GUILD,
-            channel_id=CHANNEL,
-            name="mine",
-            link_token=SecretStr("t-mine"),
-            added_by=USER,
-        ),
-        now=NOW,
-    )
+    mine = await a_link(db, "mine", added_by=USER)
     theirs = await a_link(db)
     proposed = await db.add_proposal(
         NewProposal(
