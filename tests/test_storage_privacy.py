@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -10,6 +13,8 @@ from pydantic import SecretStr
 from storage.errors import CallUnderWay
 from storage.interface import Storage
 from storage.models import ChannelLink, NewLink, NewProposal, VoteInterval
+from storage.spans import SPAN_IDS
+from storage.timestamps import to_db
 from tests.helpers_storage import CHANNEL, GUILD, NOW, USER, played, vote
 
 OTHER = USER + 1
@@ -141,6 +146,31 @@ async def test_retention_clears_old_votes_of_its_server_only(db: Storage) -> Non
     assert sum(call.user_id == OTHER for call in calls.values()) == 1
     await db.set_retention(GUILD, None)
     assert await db.retention_days(GUILD) is None
+
+
+@pytest.mark.sqlite_only
+async def test_retention_reaches_votes_spans_of_ids_apart(db: Storage, database_path: Path) -> None:
+    """A run clears the ledger a span of ids at a time: votes far apart in ids are all reached,
+    the span that holds none included."""
+    link = await a_link(db)
+    first = await played(db, link, NOW - timedelta(days=40))
+    far = 2 * SPAN_IDS + 5
+    with closing(sqlite3.connect(database_path, timeout=10, isolation_level=None)) as conn:
+        conn.execute(
+            "INSERT INTO ledger (id, created_at, user_id, guild_id, channel_id, link_id, game,"
+            " dom, vote_type, anonymous, voter_name, status)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'link', 0, 'add', 0, 'far', 'played')",
+            (far, to_db(NOW - timedelta(days=40)), OTHER, GUILD, CHANNEL, link.id),
+        )
+    after = await played(db, link, NOW - timedelta(days=40), user_id=OTHER + 1)
+    recent = await played(db, link, NOW - timedelta(days=1), user_id=OTHER + 2)
+    assert (first, after) == (1, far + 1)
+    await db.set_retention(GUILD, 30)
+
+    assert await db.apply_retention(now=NOW) == 3
+
+    voters = {call.id: call.user_id for call in await db.calls_on_link(link.id, 10)}
+    assert voters == {first: None, far: None, after: None, recent: OTHER + 2}
 
 
 async def test_one_retention_run_per_period(db: Storage) -> None:

@@ -8,6 +8,7 @@ from storage.errors import CallUnderWay
 from storage.models import MemberRecord
 from storage.postgres.sql import SqlStore
 from storage.rows import RETENTION_RUN_META, record_from_rows
+from storage.spans import over_spans
 from storage.timestamps import MICROSECONDS_PER_DAY, to_db
 
 # The trigger of migration 0011 erases the rest in this statement. Pending rows keep their voter:
@@ -32,7 +33,12 @@ RETENTION_SQL = """
         AND ledger.user_id <> 0 AND ledger.status <> 'pending'
         AND ledger.created_at < $1 - $2::bigint * guild_retention.days
         AND ($3::bigint IS NULL OR ledger.guild_id = $3)
+        AND ledger.id BETWEEN $4 AND $5
     RETURNING ledger.id
+"""
+RETENTION_IDS_SQL = """
+    SELECT (SELECT min(id) FROM ledger) AS first, (SELECT max(id) FROM ledger) AS last
+    WHERE EXISTS (SELECT 1 FROM guild_retention WHERE $1::bigint IS NULL OR guild_id = $1)
 """
 CLAIM_RUN_SQL = """
     INSERT INTO meta (key, value) VALUES ($1, $2)
@@ -97,10 +103,20 @@ class PrivacyStore(SqlStore):
         return None if days is None else int(days)
 
     async def apply_retention(self, *, now: datetime, guild_id: int | None = None) -> int:
-        rows = await self._fetch(RETENTION_SQL, to_db(now), MICROSECONDS_PER_DAY, guild_id)
-        if rows:
+        ids = await self._fetchrow(RETENTION_IDS_SQL, guild_id)
+        if ids is None or ids["first"] is None:
+            return 0
+
+        async def clear(low: int, high: int) -> int:
+            rows = await self._fetch(
+                RETENTION_SQL, to_db(now), MICROSECONDS_PER_DAY, guild_id, low, high
+            )
+            return len(rows)
+
+        cleared = await over_spans(ids["first"], ids["last"], clear)
+        if cleared:
             await self._vacuum("ledger")
-        return len(rows)
+        return cleared
 
     async def claim_retention_run(self, *, now: datetime, due: datetime) -> bool:
         row = await self._fetchrow(CLAIM_RUN_SQL, RETENTION_RUN_META, str(to_db(now)), to_db(due))

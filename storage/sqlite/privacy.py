@@ -7,6 +7,7 @@ from datetime import datetime
 from storage.errors import CallUnderWay
 from storage.models import MemberRecord
 from storage.rows import RETENTION_RUN_META, record_from_rows
+from storage.spans import over_spans
 from storage.sqlite.sql import SqlStore
 from storage.timestamps import MICROSECONDS_PER_DAY, to_db
 
@@ -34,7 +35,14 @@ RETENTION_SQL = """
             SELECT days FROM guild_retention WHERE guild_retention.guild_id = ledger.guild_id
         )
         AND (:guild IS NULL OR guild_id = :guild)
+        AND id BETWEEN :low AND :high
     RETURNING id
+"""
+# The ids a retention run covers (each bound read from the primary key alone); no row while no
+# server has a retention.
+RETENTION_IDS_SQL = """
+    SELECT (SELECT min(id) FROM ledger) AS first, (SELECT max(id) FROM ledger) AS last
+    WHERE EXISTS (SELECT 1 FROM guild_retention WHERE :guild IS NULL OR guild_id = :guild)
 """
 # One process applies retention per period: the first to move the last run's time on.
 CLAIM_RUN_SQL = """
@@ -100,11 +108,20 @@ class PrivacyStore(SqlStore):
         return None if row is None else int(row["days"])
 
     async def apply_retention(self, *, now: datetime, guild_id: int | None = None) -> int:
-        """Clear the voter of every vote past its server's retention; return how many."""
-        rows = await self._write_erasing(
-            RETENTION_SQL, {"now": to_db(now), "day": MICROSECONDS_PER_DAY, "guild": guild_id}
-        )
-        return len(rows)
+        """Clear the voter of every vote past its server's retention, a span of ids at a time;
+        return how many."""
+        ids = await self._fetch_one(RETENTION_IDS_SQL, {"guild": guild_id})
+        if ids is None or ids["first"] is None:
+            return 0
+        asked = {"now": to_db(now), "day": MICROSECONDS_PER_DAY, "guild": guild_id}
+
+        async def clear(low: int, high: int) -> int:
+            return len(await self._fetch_all(RETENTION_SQL, asked | {"low": low, "high": high}))
+
+        cleared = await over_spans(ids["first"], ids["last"], clear)
+        if cleared:
+            await self._push_out_erased()
+        return cleared
 
     async def claim_retention_run(self, *, now: datetime, due: datetime) -> bool:
         """True for the one process that applies retention now: no run since `due`."""

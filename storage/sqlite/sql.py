@@ -130,11 +130,15 @@ class SqlStore:
         """
         rows = await self._fetch_all(sql, params)
         if rows:
-            try:
-                await self._checkpoint()
-            except StorageUnavailable as error:  # the statement itself is committed
-                log.warning("WAL checkpoint failed (%s); erased data stays in the -wal file", error)
+            await self._push_out_erased()
         return rows
+
+    async def _push_out_erased(self) -> None:
+        """Checkpoint after statements that erased data; they are committed whatever happens."""
+        try:
+            await self._checkpoint()
+        except StorageUnavailable as error:
+            log.warning("WAL checkpoint failed (%s); erased data stays in the -wal file", error)
 
     async def _checkpoint(self) -> None:
         with unavailable_as_storage_error(DATABASE_UNAVAILABLE):
