@@ -27,9 +27,10 @@ async def close_and_read_to_the_end(
     Returns how many did not close in time."""
     for gateway in sockets:
         if not gateway.socket.closed:
-            await gateway.socket.send_frame(
-                struct.pack("!H", NORMAL_CLOSURE), aiohttp.WSMsgType.CLOSE
-            )
+            with contextlib.suppress(ConnectionError):  # dropped meanwhile: nothing more comes
+                await gateway.socket.send_frame(
+                    struct.pack("!H", NORMAL_CLOSURE), aiohttp.WSMsgType.CLOSE
+                )
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while open_ := sum(not gateway.socket.closed for gateway in sockets):
