@@ -20,6 +20,7 @@ import statistics
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,10 +29,11 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from bench.run import cpu_seconds, threads_cpu_seconds
-from storage.models import NewCall, NewLink, PlayedResult
+from storage.models import NewLink, PlayedResult
 from storage.sqlite.database import Database
+from tests.helpers_storage import CHANNEL, GUILD, vote
 
-GUILD, CHANNEL, FIRST_MEMBER = 10, 20, 1_000
+FIRST_MEMBER = 1_000
 PLAYED = PlayedResult(
     operation="ADD", seconds=60, multiplier=1.0, penalty=False, scheduled_end=None, session_id=7
 )
@@ -60,18 +62,7 @@ async def one_run(votes: int, concurrency: int, folder: Path) -> tuple[float, fl
                 at = now + timedelta(days=round_ + 1)
                 voter = await db.voter_on_link(user_id, link.id)
                 assert voter.account is not None
-                call = NewCall(
-                    user_id=user_id,
-                    guild_id=GUILD,
-                    channel_id=CHANNEL,
-                    link_id=link.id,
-                    session_id=None,
-                    game="link",
-                    dom=False,
-                    vote_type="add",
-                    anonymous=False,
-                    voter_name="member",
-                )
+                call = replace(vote(link.id, user_id=user_id), voter_name="member")
                 entry = await db.begin_call(call, now=at, limit_since=at - timedelta(hours=1))
                 await db.finish_played(entry, PLAYED, now=at)
 

@@ -9,9 +9,9 @@ from storage.rows import ACCOUNT_COLUMNS, voter_on_link_from_row
 
 _LAST_VOTE = "SELECT * FROM ledger WHERE {terms} ORDER BY created_at DESC, id DESC LIMIT 1"
 # The account ($1 the user, $2 the link), an earlier penalty, whether the member's name is
-# hidden, and the vote that limits the next:
-# the member's own if they have an account, else the link's shared anonymous one; each of the
-# two written as its partial index of migration 0002 expects.
+# hidden, and the vote that limits the next: the member's own if they have an account, else the
+# link's shared anonymous one; each of the two written as its partial index of migration 0002
+# expects.
 VOTER_ON_LINK_SQL = f"""
     SELECT {", ".join(f"accounts.{c} AS account_{c}" for c in ACCOUNT_COLUMNS)},
         EXISTS ({PENALTY_OF_USER_ON_LINK_SQL}) AS had_penalty,

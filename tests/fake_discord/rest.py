@@ -72,7 +72,8 @@ class Rest:
     ) -> web.StreamResponse:
         """Check the bot token, and answer refusals and unknown routes as Discord's JSON errors."""
         route = request.match_info.route.resource
-        self._fake.requests[f"{request.method} {route.canonical if route else '?'}"] += 1
+        where = f"{request.method} {route.canonical if route else request.path}"
+        self._fake.requests[where] += 1
         try:
             path = request.path
             bot_route = path.startswith(API) and not path.startswith(TOKEN_ROUTES)
@@ -82,8 +83,6 @@ class Rest:
                 return limited
             return await handler(request)
         except Refusal as refusal:
-            route = request.match_info.route.resource
-            where = f"{request.method} {route.canonical if route else request.path}"
             self._fake.errors.append(ApiError(refusal.status, refusal.code, refusal.message, where))
             return refusal.response()
         except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
